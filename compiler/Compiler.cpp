@@ -1,0 +1,171 @@
+//===- Compiler.cpp - spec -> flashcore IR -> LLVM -> PTX -----------------===//
+//
+// Runs the stages listed in Compiler.h in one process and one MLIRContext
+// (single-threaded: a kernel is one function, a thread pool costs more than
+// it saves). MLIR diagnostics are collected into the error string; nothing
+// here aborts on a spec that passed validation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Compiler.h"
+#include "compiler/KernelABI.h"
+#include "compiler/Passes.h"
+#include "compiler/PtxEmitter.h"
+#include "dialect/FlashCoreDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace flashcore {
+
+const char *emitStageName(EmitStage stage) {
+  switch (stage) {
+  case EmitStage::FlashCoreMlir:
+    return "mlir";
+  case EmitStage::NvvmMlir:
+    return "nvvm";
+  case EmitStage::LlvmMlir:
+    return "llvm-mlir";
+  case EmitStage::LlvmIr:
+    return "llvm-ir";
+  case EmitStage::Ptx:
+    return "ptx";
+  }
+  return "?";
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+template <typename T> std::string printToString(T printable) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printable.print(os);
+  return text;
+}
+} // namespace
+
+/// Dialects and translations every compile needs.
+static void registerEverything(DialectRegistry &registry) {
+  registry.insert<fc::FlashCoreDialect, LLVM::LLVMDialect, NVVM::NVVMDialect,
+                  arith::ArithDialect, scf::SCFDialect, cf::ControlFlowDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+}
+
+bool generate(const AttentionSpec &spec, EmitStage stage, std::string &out,
+              std::string &error, const GenerateOptions &options,
+              GenerateTimings *timings) {
+  GenerateTimings localTimings;
+  GenerateTimings &t = timings ? *timings : localTimings;
+  if (std::optional<SpecDiagnostic> d = validateSpec(spec)) {
+    error = d->str();
+    return false;
+  }
+  if (options.ptxFeature.rfind("+ptx", 0) != 0 ||
+      std::atoi(options.ptxFeature.c_str() + 4) < 86) {
+    error = "ptx feature must be +ptxNN with NN >= 86 (TMA to shared::cta and "
+            "setmaxnreg need PTX ISA 8.6), got: " + options.ptxFeature;
+    return false;
+  }
+
+  DialectRegistry registry;
+  registerEverything(registry);
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  context.loadAllAvailableDialects();
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  });
+  auto fail = [&](const std::string &what) {
+    error = what + (diagnostics.empty() ? "" : ":\n" + diagnostics);
+    return false;
+  };
+
+  // Step 1. Spec -> flashcore IR.
+  auto start = Clock::now();
+  Location loc = FileLineColLoc::get(&context, "spec", 1, 1);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder builder(module->getBodyRegion());
+  fc::AttentionKernelOp::create(builder, loc, kKernelName,
+                                fc::getSpecAttr(&context, spec));
+  if (failed(verify(*module)))
+    return fail("the flashcore IR built from the spec does not verify");
+  t.buildMs = msSince(start);
+  if (stage == EmitStage::FlashCoreMlir) {
+    out = printToString(*module);
+    return true;
+  }
+
+  // Step 2. MLIR passes.
+  start = Clock::now();
+  PassManager pm(&context);
+  pm.enableVerifier(options.verifyEachPass);
+  fc::buildFlashCoreToNVVMPipeline(pm);
+  if (failed(pm.run(*module)))
+    return fail("fc-lower-to-nvvm failed");
+  if (stage == EmitStage::NvvmMlir) {
+    t.lowerMs = msSince(start);
+    out = printToString(*module);
+    return true;
+  }
+  PassManager toLLVM(&context);
+  toLLVM.enableVerifier(options.verifyEachPass);
+  fc::buildNVVMToLLVMPipeline(toLLVM);
+  if (failed(toLLVM.run(*module)))
+    return fail("fc-lower-to-llvm failed");
+  t.lowerMs = msSince(start);
+  if (stage == EmitStage::LlvmMlir) {
+    out = printToString(*module);
+    return true;
+  }
+
+  // Step 3. LLVM IR + O3.
+  start = Clock::now();
+  llvm::LLVMContext llvmContext;
+  std::string translateError;
+  std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
+      *module, llvmContext, options.ptxFeature, translateError);
+  if (!llvmModule)
+    return fail(translateError);
+  t.translateMs = msSince(start);
+  if (stage == EmitStage::LlvmIr) {
+    llvm::raw_string_ostream os(out);
+    llvmModule->print(os, /*AAW=*/nullptr);
+    return true;
+  }
+
+  // Step 4. PTX.
+  start = Clock::now();
+  std::string codegenError;
+  if (!emitPtx(*llvmModule, options.ptxFeature, out, codegenError))
+    return fail(codegenError);
+  t.codegenMs = msSince(start);
+  return true;
+}
+
+} // namespace flashcore

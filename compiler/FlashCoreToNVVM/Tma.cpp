@@ -1,0 +1,33 @@
+//===- Tma.cpp - TMA tile loads of the attention kernel -------------------===//
+//
+// Q, K and V are 4-D tensor maps with dims (head_dim, seqlen, heads, batch)
+// and boxes (boxCols, rows, 1, 1), boxCols = swizzle / elem_bytes (KernelABI.h).
+// A tile of `rows` rows is head_dim / boxCols boxes, stored one after the
+// other: column block c at byte c * rows * swizzle. Rows past seqlen are
+// filled with zeros by the TMA unit and still count towards the transaction
+// bytes, so expect_tx always uses the full tile size.
+// (PTX ISA 9.7.9.25.5.1, cp.async.bulk.tensor.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/FlashCoreToNVVM/KernelEmitter.h"
+
+using namespace mlir;
+
+namespace flashcore {
+
+void KernelEmitter::tmaLoadTile(Value tensorMap, Value dst, Value bar,
+                                int rows, Value row, Value head, Value batch) {
+  const int blockBytes = rows * spec.schedule.swizzle;
+  for (int c = 0; c < geo.columnBlocks; ++c) {
+    Value box = smemAt(dst, static_cast<int64_t>(c) * blockBytes);
+    SmallVector<Value> coords = {i32(c * geo.boxCols), row, head, batch};
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
+        /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
+        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
+        /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
+  }
+}
+
+} // namespace flashcore

@@ -1,0 +1,48 @@
+//===- KernelABI.cpp - Launch geometry and shared-memory plan -------------===//
+
+#include "compiler/KernelABI.h"
+
+#include <algorithm>
+
+namespace flashcore {
+
+static int alignTo(int value, int alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+KernelGeometry computeGeometry(const AttentionSpec &spec) {
+  const ProblemSpec &p = spec.problem;
+  const ScheduleSpec &s = spec.schedule;
+  KernelGeometry g;
+  g.threadsPerCta = kThreadsPerWarpgroup * (1 + s.consumerWarpgroups);
+  // ptxas gives each thread at most 65536 / threads registers, allocated in
+  // units of 8 per thread (256 per warp), and never more than 255.
+  g.entryRegisterCap =
+      std::min(kMaxRegistersPerThread, kRegistersPerSm / g.threadsPerCta) / 8 *
+      8;
+  g.elemBytes = dtypeBytes(p.dtype);
+  g.boxCols = s.swizzle / g.elemBytes;
+  g.qBoxRows = s.blockM;
+  g.kvBoxRows = s.blockN;
+  g.columnBlocks = g.boxCols > 0 ? p.headDim / g.boxCols : 0;
+  g.qTileBytes = s.blockM * p.headDim * g.elemBytes;
+  g.kvTileBytes = s.blockN * p.headDim * g.elemBytes;
+
+  // Tiles are laid out back to back, each starting on a swizzle-atom boundary
+  // (1024 bytes): Q, then K stages, then V stages, then the mbarriers.
+  SmemLayout &m = g.smem;
+  m.qOffset = 0;
+  m.qBytes = g.qTileBytes;
+  m.kvTileBytes = alignTo(g.kvTileBytes, kSmemAlignment);
+  m.kOffset = alignTo(m.qOffset + m.qBytes, kSmemAlignment);
+  m.vOffset = m.kOffset + s.stages * m.kvTileBytes;
+  m.barrierOffset = m.vOffset + s.stages * m.kvTileBytes;
+  m.numBarriers = 1 + 4 * s.stages;
+  m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
+  // The dynamic window is only guaranteed 16-byte aligned; the kernel rounds
+  // its base up to 1024, so reserve the worst-case slack.
+  m.dynamicSmemBytes = m.usedBytes + kSmemAlignment - 16;
+  return g;
+}
+
+} // namespace flashcore

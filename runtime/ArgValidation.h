@@ -1,0 +1,55 @@
+//===- ArgValidation.h - Checks of flashcore_attention_args -----*- C++ -*-===//
+//
+// Everything flashcore_attention_forward checks before it touches the GPU,
+// as pure functions: the argument struct alone (validateAttentionArgs), and
+// device residency with the driver query injected (checkPointerDevices), so
+// both are unit-tested on machines without a driver. Each rejected argument
+// has its own status and a message naming the argument and its value.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_RUNTIME_ARGVALIDATION_H
+#define FLASHCORE_RUNTIME_ARGVALIDATION_H
+
+#include "compiler/Spec.h"
+#include "flashcore/flashcore.h"
+
+#include <functional>
+#include <string>
+
+namespace flashcore {
+
+/// The largest sequence length the kernel's i32 row indices allow.
+inline constexpr int64_t kMaxSeqlen = 2147483647;
+/// CUDA grid y / z limits: heads_q and batch are launched along them.
+inline constexpr int64_t kMaxGridYZ = 65535;
+
+/// What a valid argument struct implies.
+struct AttentionCall {
+  /// dtype, head_dim, causal (softmaxScale unset: it is a kernel argument).
+  ProblemSpec problem;
+  /// The effective scale (the default applied when the caller passed 0).
+  float softmaxScale = 0;
+  int32_t headsPerKvHead = 1;
+};
+
+/// Checks `args` (everything but device residency). Returns
+/// FLASHCORE_STATUS_SUCCESS and fills `call`, or a status with `message`.
+flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
+                                         AttentionCall &call,
+                                         std::string &message);
+
+/// Where a pointer lives: true and the device ordinal, or false with a reason
+/// (e.g. a host pointer the driver does not know).
+using PointerDeviceQuery =
+    std::function<bool(const void *ptr, int &device, std::string &error)>;
+
+/// Checks that q, k, v, o and lse (when set) are memory of `device`.
+flashcore_status_t checkPointerDevices(const flashcore_attention_args &args,
+                                       int device,
+                                       const PointerDeviceQuery &query,
+                                       std::string &message);
+
+} // namespace flashcore
+
+#endif // FLASHCORE_RUNTIME_ARGVALIDATION_H

@@ -1,0 +1,181 @@
+/*===- flashcore.h - FlashCore C API ------------------------------*- C -*-===*\
+|*                                                                            *|
+|* The stable C ABI of libflashcore: attention forward on Hopper (sm_90a)     *|
+|* with kernels generated, assembled and cached on first use.                 *|
+|*                                                                            *|
+|* Conventions:                                                               *|
+|*  - Every function returns a flashcore_status_t; on failure                 *|
+|*    flashcore_last_error() (thread-local) names the argument and value.     *|
+|*  - Argument structs start with `size_t struct_size`; initialize them       *|
+|*    with the matching *_init function so that later library versions can    *|
+|*    add fields without breaking callers.                                    *|
+|*  - Nothing here aborts the process.                                        *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef FLASHCORE_FLASHCORE_H
+#define FLASHCORE_FLASHCORE_H
+
+#include <cuda.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define FLASHCORE_C_API __attribute__((visibility("default")))
+#else
+#define FLASHCORE_C_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. Values are part of the ABI and never reused. */
+typedef enum flashcore_status_t {
+  FLASHCORE_STATUS_SUCCESS = 0,
+  /* The handle is null or was destroyed. */
+  FLASHCORE_STATUS_INVALID_HANDLE = 1,
+  /* args is null, or args->struct_size is not a size this library knows. */
+  FLASHCORE_STATUS_INVALID_STRUCT = 2,
+  /* A required pointer (q, k, v, o) is null. */
+  FLASHCORE_STATUS_NULL_POINTER = 3,
+  /* A pointer is not aligned as TMA / the kernel needs (16 bytes; lse 4). */
+  FLASHCORE_STATUS_MISALIGNED_POINTER = 4,
+  /* A size (batch, seqlen, heads, head_dim) is zero or negative. */
+  FLASHCORE_STATUS_INVALID_SIZE = 5,
+  /* A size exceeds what the kernel can index (e.g. seqlen > 2^31 - 1). */
+  FLASHCORE_STATUS_SIZE_TOO_LARGE = 6,
+  /* A stride is negative, not a multiple of 8 elements (16 bytes), or
+     makes the tensor too large to address. */
+  FLASHCORE_STATUS_INVALID_STRIDE = 7,
+  /* Strides make distinct elements share memory. */
+  FLASHCORE_STATUS_OVERLAPPING_STRIDES = 8,
+  /* dtype is not FLASHCORE_DTYPE_BF16 or FLASHCORE_DTYPE_FP16. */
+  FLASHCORE_STATUS_UNSUPPORTED_DTYPE = 9,
+  /* head_dim is not one the generator supports (multiples of 16, <= 256). */
+  FLASHCORE_STATUS_UNSUPPORTED_HEAD_DIM = 10,
+  /* heads_q is not a multiple of heads_kv. */
+  FLASHCORE_STATUS_HEADS_MISMATCH = 11,
+  /* softmax_scale is negative, NaN or infinite. */
+  FLASHCORE_STATUS_INVALID_SOFTMAX_SCALE = 12,
+  /* A pointer is not device memory of the device the launch runs on. */
+  FLASHCORE_STATUS_WRONG_DEVICE = 13,
+  /* The device is not a Hopper GPU (compute capability 9.0). */
+  FLASHCORE_STATUS_UNSUPPORTED_DEVICE = 14,
+  /* libcuda.so.1 is missing, too old, or cuInit failed. */
+  FLASHCORE_STATUS_NO_DRIVER = 15,
+  /* A CUDA driver call failed (the message names it and its error). */
+  FLASHCORE_STATUS_CUDA_ERROR = 16,
+  /* Generating or assembling the kernel failed. */
+  FLASHCORE_STATUS_COMPILE_ERROR = 17,
+  /* A spec override (FLASHCORE_SPEC or flashcore_set_spec) is invalid. */
+  FLASHCORE_STATUS_INVALID_SPEC = 18,
+  /* The spec override is for another problem (dtype/head_dim/causal). */
+  FLASHCORE_STATUS_SPEC_MISMATCH = 19,
+  /* A bug or an unexpected failure (out of host memory, ...). */
+  FLASHCORE_STATUS_INTERNAL_ERROR = 20
+} flashcore_status_t;
+
+typedef enum flashcore_dtype_t {
+  /* 0 is deliberately invalid: a zero-filled struct is rejected. */
+  FLASHCORE_DTYPE_BF16 = 1,
+  FLASHCORE_DTYPE_FP16 = 2
+} flashcore_dtype_t;
+
+typedef struct flashcore_handle_st *flashcore_handle_t;
+
+/* Attention forward arguments, version 1.
+ *
+ * Tensors are (batch, seqlen, heads, head_dim) with element strides for the
+ * first three dimensions; the head_dim dimension is contiguous. The layout
+ * order is free (BSHD, BHSD, packed QKV, ...) as long as distinct elements
+ * do not share memory. The stride of a dimension of extent 1 is ignored. */
+typedef struct flashcore_attention_args {
+  size_t struct_size; /* sizeof(flashcore_attention_args) */
+
+  const void *q; /* (batch, seqlen_q, heads_q,  head_dim), 16-byte aligned */
+  const void *k; /* (batch, seqlen_k, heads_kv, head_dim), 16-byte aligned */
+  const void *v; /* (batch, seqlen_k, heads_kv, head_dim), 16-byte aligned */
+  void *o;       /* (batch, seqlen_q, heads_q,  head_dim), 16-byte aligned */
+  /* Optional (may be null): fp32 log-sum-exp (natural log) of each query
+     row, laid out (batch, heads_q, seqlen_q) with row stride 1. */
+  float *lse;
+
+  int64_t batch;
+  int64_t seqlen_q;
+  int64_t seqlen_k;
+  int64_t heads_q;
+  int64_t heads_kv; /* heads_q must be a multiple (GQA / MQA) */
+  int64_t head_dim;
+
+  /* Element strides (batch, seq, head). Multiples of 8 elements (16 bytes)
+     for dimensions of extent > 1. */
+  int64_t q_batch_stride, q_seq_stride, q_head_stride;
+  int64_t k_batch_stride, k_seq_stride, k_head_stride;
+  int64_t v_batch_stride, v_seq_stride, v_head_stride;
+  int64_t o_batch_stride, o_seq_stride, o_head_stride;
+  int64_t lse_batch_stride, lse_head_stride;
+
+  flashcore_dtype_t dtype; /* of q, k, v and o */
+  int causal;              /* non-zero: causal mask (query i attends to keys
+                              j <= i when seqlen_q == seqlen_k) */
+  /* Scale applied to Q K^T before softmax. 0 selects 1/sqrt(head_dim);
+     negative, NaN or infinite values are rejected. */
+  float softmax_scale;
+} flashcore_attention_args;
+
+/* Sets struct_size and zeroes everything else (softmax_scale 0 = the
+   default). dtype, sizes, pointers and strides must still be filled in. */
+FLASHCORE_C_API void
+flashcore_attention_args_init(flashcore_attention_args *args);
+
+/* Fills the strides of contiguous (batch, seqlen, heads, head_dim) tensors
+   and a contiguous (batch, heads_q, seqlen_q) LSE from the sizes in args. */
+FLASHCORE_C_API void
+flashcore_attention_args_set_contiguous_strides(flashcore_attention_args *args);
+
+/* "FLASHCORE_STATUS_MISALIGNED_POINTER: a pointer is not aligned ...".
+   Never null; unknown codes give "unknown flashcore status". */
+FLASHCORE_C_API const char *flashcore_status_string(flashcore_status_t status);
+
+/* Details of the last failure on this thread ("q must be 16-byte aligned,
+   got: 0x7f0000000003"); "" after a success. Valid until the next FlashCore
+   call on the same thread. */
+FLASHCORE_C_API const char *flashcore_last_error(void);
+
+/* "0.1.0". */
+FLASHCORE_C_API const char *flashcore_version(void);
+
+/* A handle holds per-user settings (the spec override). Kernels and modules
+   are cached process-wide, so handles are cheap. Reads FLASHCORE_SPEC (a
+   spec YAML file applied to every call) when set: a file that does not load
+   fails creation with FLASHCORE_STATUS_INVALID_SPEC. */
+FLASHCORE_C_API flashcore_status_t flashcore_create(flashcore_handle_t *handle);
+FLASHCORE_C_API flashcore_status_t flashcore_destroy(flashcore_handle_t handle);
+
+/* Uses the spec in `spec_yaml` (spec file text, see docs/SPEC.md) for every
+   later call on this handle; null clears it (back to FLASHCORE_SPEC or the
+   built-in choice). Calls whose dtype/head_dim/causal differ from the spec's
+   problem fail with FLASHCORE_STATUS_SPEC_MISMATCH. */
+FLASHCORE_C_API flashcore_status_t
+flashcore_set_spec(flashcore_handle_t handle, const char *spec_yaml);
+
+/* Checks args as flashcore_attention_forward does before touching the GPU
+   (everything but device residency). */
+FLASHCORE_C_API flashcore_status_t
+flashcore_validate_attention_args(const flashcore_attention_args *args);
+
+/* O = softmax(scale * Q K^T [+ causal mask]) V, asynchronously on `stream`.
+   Uses the stream's context, else the current context, else the primary
+   context of q's device. The first call for a (dtype, head_dim, causal)
+   compiles the kernel (tens of milliseconds to seconds). */
+FLASHCORE_C_API flashcore_status_t
+flashcore_attention_forward(flashcore_handle_t handle,
+                            const flashcore_attention_args *args,
+                            CUstream stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FLASHCORE_FLASHCORE_H */

@@ -1,0 +1,21 @@
+// RUN: flashcore-opt %s | flashcore-opt | FileCheck %s
+
+// Every field printed, defaults filled in from the problem.
+// CHECK-LABEL: flashcore.attention_kernel @minimal
+// CHECK-SAME: spec = <dtype = bf16, head_dim = 128, causal = false, block_m = 128, block_n = 128, stages = 2, swizzle = 128, consumer_warpgroups = 2, producer_warps = 1, producer_registers = 24, consumer_registers = 240>
+flashcore.attention_kernel @minimal spec = #flashcore.spec<dtype = bf16, head_dim = 128>
+
+// Fields in any order; explicit softmax_scale kept.
+// CHECK-LABEL: flashcore.attention_kernel @explicit
+// CHECK-SAME: dtype = fp16, head_dim = 64, causal = true, softmax_scale = 1.250000e-01, block_m = 192, block_n = 96, stages = 3, swizzle = 128, consumer_warpgroups = 3, producer_warps = 2, producer_registers = 32, consumer_registers = 160
+flashcore.attention_kernel @explicit spec = #flashcore.spec<stages = 3, block_n = 96, head_dim = 64, dtype = fp16, causal = true, softmax_scale = 0.125, block_m = 192, producer_warps = 2>
+
+// head_dim 96 rows are 192 bytes: the default swizzle is 64.
+// CHECK-LABEL: flashcore.attention_kernel @hd96
+// CHECK-SAME: swizzle = 64
+flashcore.attention_kernel @hd96 spec = #flashcore.spec<dtype = bf16, head_dim = 96>
+
+// head_dim 256 defaults to 80 key rows per stage.
+// CHECK-LABEL: flashcore.attention_kernel @hd256
+// CHECK-SAME: block_n = 80
+flashcore.attention_kernel @hd256 spec = #flashcore.spec<dtype = bf16, head_dim = 256, causal = true>

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One device lease, everything that belongs together: environment, the
+# flashcore-gen run checks, SASS, the correctness suite, the benchmark.
+#   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick sanitize bench
+# Uses build/ as carried (build/lib, build/bin); writes logs under $OUT.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUT:-/tmp/flashcore-out}
+mkdir -p "$out"
+export FLASHCORE_LIB="$root/build/lib/libflashcore.so"
+export PYTHONUNBUFFERED=1
+gen="$root/build/bin/flashcore-gen"
+stages=${*:-env run sass quick bench}
+t() { timeout -s KILL "$@"; }
+for stage in $stages; do
+  echo "=================== $stage"
+  case $stage in
+    env)
+      nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw --format=csv
+      ldd "$FLASHCORE_LIB" | grep -E "not found|zstd|libz" ;;
+    run)
+      for spec in default bf16_d128_causal fp16_d128 fp16_d128_causal; do
+        t 120 "$gen" run "$root/specs/$spec.yaml" --batch 2 --heads 8 --seqlen 1024 --check-rows 64
+        t 120 "$gen" run "$root/specs/$spec.yaml" --batch 1 --heads 4 --seqlen 1000 --seqlen-k 777 --check-rows 0
+      done ;;
+    sass)
+      t 60 "$gen" emit-cubin "$root/specs/default.yaml" -o "$out/default.cubin"
+      cuobjdump -sass "$out/default.cubin" > "$out/default.sass"
+      grep -o -E "UTMALDG[.A-Z0-9]*|HGMMA[.A-Z0-9x]*|USETMAXREG[.A-Z0-9]*|SYNCS[.A-Z0-9]*|MUFU.EX2|LDL|STL|WARPGROUP[.A-Z]*" \
+        "$out/default.sass" | sort | uniq -c ;;
+    quick)
+      t 600 python3 "$root/tests/gpu/test_attention.py" --quick --json "$out/quick.json" ;;
+    suite)
+      t 1200 python3 "$root/tests/gpu/test_attention.py" --json "$out/suite.json" ;;
+    sanitize)
+      t 900 bash "$root/tests/gpu/sanitize.sh" "$gen" "$root/specs/default.yaml" ;;
+    bench)
+      t 900 env OUT="$out" ${BENCH_ENV:-} python3 "$root/bench/bench_attention.py" ;;
+    *) echo "unknown stage $stage" ;;
+  esac
+done

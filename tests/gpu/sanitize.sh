@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# compute-sanitizer memcheck and racecheck on one small shape (with a query
+# and key tail: 200 rows), run through `flashcore-gen run`.
+#   sanitize.sh <flashcore-gen> <spec.yaml>
+# Exit 77 (skipped) without a GPU or without compute-sanitizer.
+set -u
+gen=$1
+spec=$2
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "skipped: no CUDA device"
+  exit 77
+fi
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ ! -x "$sanitizer" ]; then
+  echo "skipped: compute-sanitizer not found"
+  exit 77
+fi
+rc=0
+for tool in memcheck racecheck; do
+  echo "== compute-sanitizer --tool $tool"
+  "$sanitizer" --tool "$tool" --error-exitcode 99 "$gen" run "$spec" \
+      --batch 1 --heads 2 --seqlen 200 --check-rows 0 --repeats 1 || rc=1
+done
+exit $rc

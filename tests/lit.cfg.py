@@ -1,0 +1,17 @@
+# lit configuration for FlashCore: dialect (.mlir) and generator (.test)
+# tests, run with the build's flashcore-opt / flashcore-gen, LLVM's
+# FileCheck and the CUDA toolkit's ptxas.
+import os
+import lit.formats
+
+config.name = "FlashCore"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.flashcore_obj_root, "tests")
+config.excludes = ["unit", "gpu", "Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.flashcore_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+config.substitutions.append(("%ptxas", config.ptxas))
+config.substitutions.append(("%specs", os.path.join(config.flashcore_src_root, "specs")))

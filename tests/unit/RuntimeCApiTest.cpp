@@ -1,0 +1,157 @@
+//===- RuntimeCApiTest.cpp - The C ABI and its C++ wrapper ----------------===//
+//
+// Runs without a GPU: every failure path before the driver is reached is
+// checked through the public C functions, and the no-driver path is checked
+// where libcuda.so.1 is absent.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashcore/Device.h"
+#include "flashcore/Runtime.h"
+#include "flashcore/flashcore.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+#include <string>
+#include <thread>
+
+using namespace flashcore;
+
+namespace {
+
+void *fakePtr(uintptr_t address) { return reinterpret_cast<void *>(address); }
+
+flashcore_attention_args validArgs() {
+  return contiguousArgs(fakePtr(0x10000), fakePtr(0x20000), fakePtr(0x30000),
+                        fakePtr(0x40000), 1, 128, 128, 4, 4, 64,
+                        FLASHCORE_DTYPE_BF16, false);
+}
+
+TEST(CApi, StatusStringsAreDistinctAndNameTheCode) {
+  std::set<std::string> seen;
+  for (int code = FLASHCORE_STATUS_SUCCESS;
+       code <= FLASHCORE_STATUS_INTERNAL_ERROR; ++code) {
+    std::string s =
+        flashcore_status_string(static_cast<flashcore_status_t>(code));
+    EXPECT_EQ(s.rfind("FLASHCORE_STATUS_", 0), 0u) << s;
+    EXPECT_TRUE(seen.insert(s).second) << "duplicate: " << s;
+  }
+  EXPECT_STREQ(flashcore_status_string(static_cast<flashcore_status_t>(999)),
+               "unknown flashcore status");
+}
+
+TEST(CApi, ArgsInitSetsStructSizeAndZeroesTheRest) {
+  flashcore_attention_args a;
+  std::memset(&a, 0xff, sizeof a);
+  flashcore_attention_args_init(&a);
+  EXPECT_EQ(a.struct_size, sizeof(flashcore_attention_args));
+  EXPECT_EQ(a.q, nullptr);
+  EXPECT_EQ(a.lse, nullptr);
+  EXPECT_EQ(a.softmax_scale, 0.0f);
+  EXPECT_EQ(int(a.dtype), 0); // must be chosen explicitly
+}
+
+TEST(CApi, ContiguousStridesDescribeBshdAndBhsLse) {
+  flashcore_attention_args a = validArgs();
+  EXPECT_EQ(a.q_head_stride, 64);
+  EXPECT_EQ(a.q_seq_stride, 4 * 64);
+  EXPECT_EQ(a.q_batch_stride, 128 * 4 * 64);
+  EXPECT_EQ(a.lse_head_stride, 128);
+  EXPECT_EQ(a.lse_batch_stride, 4 * 128);
+}
+
+TEST(CApi, ValidateReportsTheArgumentInLastError) {
+  flashcore_attention_args a = validArgs();
+  a.o = fakePtr(0x40003);
+  EXPECT_EQ(flashcore_validate_attention_args(&a),
+            FLASHCORE_STATUS_MISALIGNED_POINTER);
+  EXPECT_STREQ(flashcore_last_error(),
+               "o must be 16-byte aligned, got: 0x40003");
+  a.o = fakePtr(0x40000);
+  EXPECT_EQ(flashcore_validate_attention_args(&a), FLASHCORE_STATUS_SUCCESS);
+  EXPECT_STREQ(flashcore_last_error(), "");
+}
+
+TEST(CApi, LastErrorIsPerThread) {
+  flashcore_attention_args a = validArgs();
+  a.q = nullptr;
+  EXPECT_EQ(flashcore_validate_attention_args(&a),
+            FLASHCORE_STATUS_NULL_POINTER);
+  std::string other = "unset";
+  std::thread([&] { other = flashcore_last_error(); }).join();
+  EXPECT_EQ(other, "");
+  EXPECT_STRNE(flashcore_last_error(), "");
+}
+
+TEST(CApi, RejectsNullHandleOnForward) {
+  flashcore_attention_args a = validArgs();
+  EXPECT_EQ(flashcore_attention_forward(nullptr, &a, nullptr),
+            FLASHCORE_STATUS_INVALID_HANDLE);
+  EXPECT_NE(std::string(flashcore_last_error()).find("handle"),
+            std::string::npos);
+}
+
+TEST(CApi, CreateRequiresAnOutPointer) {
+  EXPECT_EQ(flashcore_create(nullptr), FLASHCORE_STATUS_INVALID_HANDLE);
+}
+
+TEST(CApi, ForwardValidatesBeforeTouchingTheDriver) {
+  Handle h;
+  Status created = h.init();
+  ASSERT_TRUE(created) << created.str();
+  flashcore_attention_args a = validArgs();
+  a.heads_kv = 3;
+  Status s = h.forward(a, nullptr);
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_HEADS_MISMATCH);
+  EXPECT_EQ(s.message, "heads_q must be a multiple of heads_kv = 3, got: 4");
+}
+
+TEST(CApi, SetSpecRejectsInvalidYaml) {
+  Handle h;
+  ASSERT_TRUE(h.init());
+  Status s = h.setSpec("problem:\n  dtype: int8\n  head_dim: 64\n");
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_INVALID_SPEC);
+  EXPECT_NE(s.message.find("dtype"), std::string::npos) << s.message;
+}
+
+TEST(CApi, ForwardRejectsACallTheSpecOverrideDoesNotFit) {
+  Handle h;
+  ASSERT_TRUE(h.init());
+  ASSERT_TRUE(h.setSpec("problem:\n  dtype: bf16\n  head_dim: 128\n"));
+  Status s = h.forward(validArgs(), nullptr); // head_dim 64
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_SPEC_MISMATCH);
+  EXPECT_NE(s.message.find("head_dim: 128"), std::string::npos) << s.message;
+  ASSERT_TRUE(h.clearSpec());
+}
+
+TEST(CApi, ForwardReportsMissingDriver) {
+  if (device::available())
+    GTEST_SKIP() << "a CUDA driver is installed";
+  Handle h;
+  ASSERT_TRUE(h.init());
+  Status s = h.forward(validArgs(), nullptr);
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_NO_DRIVER);
+  EXPECT_NE(s.message.find("no CUDA driver (libcuda.so.1 not found)"),
+            std::string::npos)
+      << s.message;
+}
+
+TEST(CApi, DeviceHelpersReportMissingDriver) {
+  if (device::available())
+    GTEST_SKIP() << "a CUDA driver is installed";
+  CUdeviceptr ptr = 0;
+  std::string error;
+  EXPECT_FALSE(device::allocate(ptr, 1024, error));
+  EXPECT_NE(error.find("libcuda.so.1"), std::string::npos) << error;
+  EXPECT_NE(device::unavailableReason(), "");
+}
+
+TEST(CApi, DestroyingNullIsANoOp) {
+  EXPECT_EQ(flashcore_destroy(nullptr), FLASHCORE_STATUS_SUCCESS);
+}
+
+TEST(CApi, VersionIsSet) { EXPECT_STRNE(flashcore_version(), ""); }
+
+} // namespace

@@ -1,0 +1,338 @@
+//===- SpecTest.cpp - Spec parsing, defaults and validation ---------------===//
+//
+// One failing case for every rule of docs/SPEC.md, each checking the field,
+// the message and the line:column it points at.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/KernelABI.h"
+#include "compiler/Spec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace flashcore;
+
+namespace {
+
+const char *kMinimal = "problem:\n"
+                       "  dtype: bf16\n"
+                       "  head_dim: 128\n";
+
+SpecDiagnostic parseFailure(const std::string &text) {
+  AttentionSpec spec;
+  SpecDiagnostic diag;
+  EXPECT_FALSE(parseSpec(text, "t.yaml", spec, diag)) << text;
+  return diag;
+}
+
+AttentionSpec parseOk(const std::string &text) {
+  AttentionSpec spec;
+  SpecDiagnostic diag;
+  EXPECT_TRUE(parseSpec(text, "t.yaml", spec, diag)) << diag.str();
+  return spec;
+}
+
+std::string withSchedule(const std::string &line) {
+  return std::string(kMinimal) + "schedule:\n  " + line + "\n";
+}
+
+TEST(SpecParse, MinimalSpecIsThreeLinesAndGetsDefaults) {
+  AttentionSpec spec = parseOk(kMinimal);
+  EXPECT_EQ(spec.problem.dtype, DType::BF16);
+  EXPECT_EQ(spec.problem.headDim, 128);
+  EXPECT_FALSE(spec.problem.causal);
+  EXPECT_FALSE(spec.problem.softmaxScale.has_value());
+  EXPECT_DOUBLE_EQ(spec.problem.effectiveSoftmaxScale(), 1.0 / std::sqrt(128.0));
+  EXPECT_EQ(spec.schedule.blockM, 128);
+  EXPECT_EQ(spec.schedule.blockN, 128);
+  EXPECT_EQ(spec.schedule.stages, 2);
+  EXPECT_EQ(spec.schedule.swizzle, 128);
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 2);
+  EXPECT_EQ(spec.schedule.producerWarps, 1);
+  EXPECT_EQ(spec.schedule.producerRegisters, 24);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 240);
+}
+
+TEST(SpecParse, ReadsEveryField) {
+  AttentionSpec spec = parseOk("problem:\n"
+                               "  dtype: fp16\n"
+                               "  head_dim: 64\n"
+                               "  causal: true\n"
+                               "  softmax_scale: 0.5\n"
+                               "schedule:\n"
+                               "  block_m: 192\n"
+                               "  block_n: 96\n"
+                               "  stages: 3\n"
+                               "  swizzle: 64\n"
+                               "  consumer_warpgroups: 3\n"
+                               "  producer_warps: 2\n"
+                               "  producer_registers: 32\n"
+                               "  consumer_registers: 160\n");
+  EXPECT_EQ(spec.problem.dtype, DType::FP16);
+  EXPECT_EQ(spec.problem.headDim, 64);
+  EXPECT_TRUE(spec.problem.causal);
+  EXPECT_DOUBLE_EQ(*spec.problem.softmaxScale, 0.5);
+  EXPECT_EQ(spec.schedule.blockM, 192);
+  EXPECT_EQ(spec.schedule.blockN, 96);
+  EXPECT_EQ(spec.schedule.stages, 3);
+  EXPECT_EQ(spec.schedule.swizzle, 64);
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 3);
+  EXPECT_EQ(spec.schedule.producerWarps, 2);
+  EXPECT_EQ(spec.schedule.producerRegisters, 32);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 160);
+}
+
+TEST(SpecParse, BlockMImpliesConsumerWarpgroupsAndRegisters) {
+  AttentionSpec spec = parseOk(withSchedule("block_m: 192"));
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 3);
+  EXPECT_EQ(spec.schedule.producerRegisters, 32);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 160);
+  spec = parseOk(withSchedule("consumer_warpgroups: 1"));
+  EXPECT_EQ(spec.schedule.blockM, 64);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 248);
+}
+
+TEST(SpecParse, DefaultsDependOnHeadDim) {
+  EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 256}\n").schedule.blockN, 80);
+  EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 192}\n").schedule.blockN, 96);
+  // 96 * 2 = 192 bytes per row: 128B swizzle does not divide it.
+  EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 96}\n").schedule.swizzle, 64);
+}
+
+TEST(SpecParse, DefaultScheduleIsValidForEverySupportedHeadDim) {
+  for (int headDim : {64, 96, 128, 192, 256})
+    for (bool causal : {false, true})
+      for (DType dtype : {DType::BF16, DType::FP16}) {
+        AttentionSpec spec;
+        spec.problem.dtype = dtype;
+        spec.problem.headDim = headDim;
+        spec.problem.causal = causal;
+        spec.schedule = defaultSchedule(spec.problem);
+        std::optional<SpecDiagnostic> d = validateSpec(spec);
+        EXPECT_FALSE(d.has_value()) << headDim << ": " << (d ? d->message : "");
+      }
+}
+
+TEST(SpecParse, CanonicalPrintRoundTrips) {
+  for (const char *text :
+       {kMinimal, "problem: {dtype: fp16, head_dim: 64, causal: true, "
+                  "softmax_scale: 0.1}\nschedule: {stages: 3, block_n: 64}\n"}) {
+    AttentionSpec spec = parseOk(text);
+    std::string printed = printSpec(spec);
+    AttentionSpec again = parseOk(printed);
+    EXPECT_EQ(spec, again) << printed;
+    EXPECT_EQ(printed, printSpec(again));
+  }
+}
+
+TEST(SpecParse, CanonicalTextChangesWithEveryField) {
+  AttentionSpec base = parseOk(kMinimal);
+  std::string text = printSpec(base);
+  AttentionSpec other = base;
+  other.schedule.stages = 3;
+  EXPECT_NE(printSpec(other), text);
+  other = base;
+  other.problem.softmaxScale = 0.125;
+  EXPECT_NE(printSpec(other), text);
+}
+
+//===----------------------------------------------------------------------===//
+// YAML-level errors, reported by YAML I/O with line and column.
+//===----------------------------------------------------------------------===//
+
+TEST(SpecErrors, ParseFailsOnEmptyFile) {
+  SpecDiagnostic d = parseFailure("\n  \n");
+  EXPECT_NE(d.message.find("empty"), std::string::npos);
+}
+
+TEST(SpecErrors, ParseFailsOnUnknownKeyWithItsLocation) {
+  SpecDiagnostic d = parseFailure(withSchedule("blok_n: 64"));
+  EXPECT_EQ(d.line, 5);
+  EXPECT_EQ(d.column, 3);
+  EXPECT_NE(d.message.find("blok_n"), std::string::npos);
+  EXPECT_EQ(d.str().rfind("t.yaml:5:3: error: ", 0), 0u) << d.str();
+}
+
+TEST(SpecErrors, ParseFailsWhenHeadDimIsMissing) {
+  SpecDiagnostic d = parseFailure("problem:\n  dtype: bf16\n");
+  EXPECT_NE(d.message.find("head_dim"), std::string::npos);
+}
+
+TEST(SpecErrors, ParseFailsWhenProblemIsMissing) {
+  SpecDiagnostic d = parseFailure("schedule:\n  stages: 2\n");
+  EXPECT_NE(d.message.find("problem"), std::string::npos);
+}
+
+TEST(SpecErrors, ParseFailsOnNonIntegerField) {
+  SpecDiagnostic d = parseFailure(withSchedule("block_n: big"));
+  EXPECT_EQ(d.line, 5);
+  EXPECT_NE(d.message.find("integer"), std::string::npos);
+}
+
+TEST(SpecErrors, ParseFailsOnNonBooleanCausal) {
+  SpecDiagnostic d =
+      parseFailure("problem:\n  dtype: bf16\n  head_dim: 128\n  causal: maybe\n");
+  EXPECT_EQ(d.line, 4);
+  EXPECT_NE(d.message.find("true or false"), std::string::npos);
+}
+
+TEST(SpecErrors, ParseFailsOnMalformedYaml) {
+  SpecDiagnostic d = parseFailure("problem: [dtype: bf16\n");
+  EXPECT_GT(d.line, 0);
+}
+
+TEST(SpecErrors, ParseFailsOnHugeInteger) {
+  SpecDiagnostic d = parseFailure(withSchedule("block_n: 99999999999"));
+  EXPECT_EQ(d.line, 5);
+  EXPECT_NE(d.message.find("block_n"), std::string::npos);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantic rules: one failing case each, located at the offending value.
+//===----------------------------------------------------------------------===//
+
+struct RuleCase {
+  const char *name;
+  std::string text;
+  const char *field;
+  const char *messagePrefix;
+  int line;
+};
+
+class SpecRuleTest : public ::testing::TestWithParam<RuleCase> {};
+
+TEST_P(SpecRuleTest, ParseFailsWithFieldMessageAndLocation) {
+  const RuleCase &c = GetParam();
+  SpecDiagnostic d = parseFailure(c.text);
+  EXPECT_EQ(d.field, c.field);
+  EXPECT_EQ(d.message.rfind(c.messagePrefix, 0), 0u) << d.message;
+  EXPECT_NE(d.message.find(", got: "), std::string::npos) << d.message;
+  EXPECT_EQ(d.line, c.line) << d.str();
+  EXPECT_GT(d.column, 0);
+}
+
+std::string problem(const std::string &dtype, const std::string &headDim,
+                    const std::string &extra = "") {
+  return "problem:\n  dtype: " + dtype + "\n  head_dim: " + headDim + "\n" +
+         extra;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, SpecRuleTest,
+    ::testing::Values(
+        RuleCase{"Dtype", problem("fp8", "128"), "problem.dtype",
+                 "dtype must be bf16 or fp16", 2},
+        RuleCase{"HeadDimNotMultipleOf16", problem("bf16", "100"),
+                 "problem.head_dim", "head_dim must be a multiple of 16", 3},
+        RuleCase{"HeadDimTooLarge", problem("bf16", "512"), "problem.head_dim",
+                 "head_dim must be a multiple of 16", 3},
+        RuleCase{"SoftmaxScaleNotPositive",
+                 problem("bf16", "128", "  softmax_scale: -1\n"),
+                 "problem.softmax_scale", "softmax_scale must be a finite", 4},
+        RuleCase{"BlockMNotMultipleOf64", withSchedule("block_m: 100"),
+                 "schedule.block_m", "block_m must be a multiple of 64", 5},
+        RuleCase{"BlockMExceedsTmaBox", withSchedule("block_m: 320"),
+                 "schedule.block_m", "block_m must be a multiple of 64 in [64, 256]", 5},
+        RuleCase{"ConsumerWarpgroupsOutOfRange",
+                 withSchedule("consumer_warpgroups: 5"),
+                 "schedule.consumer_warpgroups", "consumer_warpgroups must be in [1, 4]", 5},
+        RuleCase{"BlockMDisagreesWithWarpgroups",
+                 std::string(kMinimal) +
+                     "schedule:\n  block_m: 128\n  consumer_warpgroups: 3\n",
+                 "schedule.block_m", "block_m must be 64 * consumer_warpgroups", 5},
+        RuleCase{"BlockNNotMultipleOf16", withSchedule("block_n: 72"),
+                 "schedule.block_n", "block_n must be a multiple of 16", 5},
+        RuleCase{"BlockNExceedsWgmmaN", withSchedule("block_n: 300"),
+                 "schedule.block_n", "block_n must be a multiple of 16 in [16, 256]", 5},
+        RuleCase{"StagesZero", withSchedule("stages: 0"), "schedule.stages",
+                 "stages must be in [1, 8]", 5},
+        RuleCase{"SwizzleNotHardware", withSchedule("swizzle: 16"),
+                 "schedule.swizzle", "swizzle must be 32, 64 or 128", 5},
+        RuleCase{"SwizzleWiderThanRow",
+                 problem("bf16", "96", "schedule:\n  swizzle: 128\n"),
+                 "schedule.swizzle", "swizzle must be a divisor of the row width", 5},
+        RuleCase{"ProducerWarps", withSchedule("producer_warps: 3"),
+                 "schedule.producer_warps", "producer_warps must be 1 or 2", 5},
+        RuleCase{"ProducerRegistersNotMultipleOf8",
+                 withSchedule("producer_registers: 30"),
+                 "schedule.producer_registers",
+                 "producer_registers must be a multiple of 8 in [24, 256]", 5},
+        RuleCase{"ConsumerRegistersTooMany", withSchedule("consumer_registers: 264"),
+                 "schedule.consumer_registers",
+                 "consumer_registers must be a multiple of 8 in [24, 256]", 5},
+        RuleCase{"RegisterFileOverflow", withSchedule("consumer_registers: 256"),
+                 "schedule.consumer_registers",
+                 "consumer_registers must be small enough that 128 *", 5},
+        RuleCase{"ProducerAboveEntryCap",
+                 withSchedule("producer_registers: 176\n  consumer_registers: 168"),
+                 "schedule.producer_registers",
+                 "producer_registers must be <= the entry register cap 168", 5},
+        RuleCase{"ConsumerBelowEntryCap", withSchedule("consumer_registers: 160"),
+                 "schedule.consumer_registers",
+                 "consumer_registers must be >= the entry register cap 168", 5},
+        RuleCase{"AccumulatorsExceedRegisters",
+                 problem("bf16", "256", "schedule:\n  block_n: 256\n"),
+                 "schedule.block_n", "block_n must be small enough that head_dim/2", 5},
+        RuleCase{"SharedMemoryExceeded", withSchedule("stages: 4"),
+                 "schedule.stages", "stages must be small enough that Q + stages", 5}),
+    [](const ::testing::TestParamInfo<RuleCase> &info) { return info.param.name; });
+
+TEST(SpecRules, DefaultedFieldErrorsPointAtTheStartOfTheFile) {
+  // block_m 192 means three consumer warpgroups and 160 registers each; the
+  // default block_n of head_dim 256 (80) then needs 128 + 40 + 32 = 200.
+  SpecDiagnostic d = parseFailure(
+      "problem: {dtype: bf16, head_dim: 256}\nschedule: {block_m: 192}\n");
+  EXPECT_EQ(d.field, "schedule.block_n");
+  EXPECT_EQ(d.line, 1);
+  EXPECT_EQ(d.column, 1);
+}
+
+TEST(SpecRules, ValidateReportsFieldWithoutLocation) {
+  AttentionSpec spec;
+  spec.schedule = defaultSchedule(spec.problem);
+  spec.schedule.stages = 9;
+  std::optional<SpecDiagnostic> d = validateSpec(spec);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->field, "schedule.stages");
+  EXPECT_EQ(d->message, "stages must be in [1, 8], got: 9");
+  EXPECT_EQ(d->line, 0);
+}
+
+TEST(SpecRules, SharedMemoryBudgetMatchesTheGeometry) {
+  AttentionSpec spec = parseOk(kMinimal);
+  KernelGeometry g = computeGeometry(spec);
+  // Q 32 KB + 2 stages x (K 32 KB + V 32 KB) + 9 barriers + alignment slack.
+  EXPECT_EQ(g.smem.qBytes, 128 * 128 * 2);
+  EXPECT_EQ(g.smem.kOffset, 32768);
+  EXPECT_EQ(g.smem.vOffset, 32768 + 2 * 32768);
+  EXPECT_EQ(g.smem.barrierOffset, 32768 + 4 * 32768);
+  EXPECT_EQ(g.smem.numBarriers, 9);
+  EXPECT_EQ(g.smem.dynamicSmemBytes, 32768 * 5 + 9 * 8 + 1024 - 16);
+  EXPECT_LE(g.smem.dynamicSmemBytes, kMaxSmemPerCta);
+  EXPECT_EQ(g.threadsPerCta, 384);
+  EXPECT_EQ(g.entryRegisterCap, 168);
+  EXPECT_EQ(g.boxCols, 64);
+  EXPECT_EQ(g.columnBlocks, 2);
+}
+
+TEST(SpecDiagnosticTest, FormatsWhatIsKnown) {
+  SpecDiagnostic d;
+  d.message = "x must be y, got: z";
+  EXPECT_EQ(d.str(), "error: x must be y, got: z");
+  d.file = "a.yaml";
+  EXPECT_EQ(d.str(), "a.yaml: error: x must be y, got: z");
+  d.line = 3;
+  d.column = 7;
+  EXPECT_EQ(d.str(), "a.yaml:3:7: error: x must be y, got: z");
+}
+
+TEST(SpecFile, LoadReportsMissingFile) {
+  AttentionSpec spec;
+  SpecDiagnostic d;
+  EXPECT_FALSE(loadSpecFile("/nonexistent/spec.yaml", spec, d));
+  EXPECT_NE(d.str().find("/nonexistent/spec.yaml"), std::string::npos);
+}
+
+} // namespace

@@ -1,0 +1,19 @@
+#===- tests/unit/runtime.cmake - Runtime unit tests (CPU, no GPU) --------===#
+#
+# Included from tests/unit/CMakeLists.txt. The runtime objects are linked
+# without the generator: flashcore::generate is a weak reference there and
+# the tests inject their own compile functions.
+#
+#===----------------------------------------------------------------------===#
+add_executable(runtime_tests
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeArgValidationTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCApiTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDispatchTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeKernelCacheTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimePtxasTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeTensorMapTest.cpp
+  $<TARGET_OBJECTS:fc_runtime>
+  $<TARGET_OBJECTS:fc_spec>)
+target_link_libraries(runtime_tests PRIVATE
+  fc_runtime fc_spec GTest::gtest GTest::gtest_main ${CMAKE_DL_LIBS} -pthread)
+gtest_discover_tests(runtime_tests DISCOVERY_MODE PRE_TEST)

@@ -1,0 +1,177 @@
+//===- flashcore-gen.cpp - The FlashCore command line ---------------------===//
+//
+//   flashcore-gen emit-spec  SPEC [-o FILE]   canonical spec (defaults filled)
+//   flashcore-gen emit-mlir  SPEC [-o FILE]   flashcore dialect
+//   flashcore-gen emit-nvvm  SPEC [-o FILE]   after fc-lower-to-nvvm
+//   flashcore-gen emit-llvm  SPEC [-o FILE]   LLVM IR after O3
+//   flashcore-gen emit-ptx   SPEC [-o FILE]   PTX for sm_90a
+//   flashcore-gen emit-cubin SPEC [-o FILE]   cubin (ptxas) + resource usage
+//   flashcore-gen run        SPEC [shape]     run on the GPU, check, time
+//   flashcore-gen bench      SPEC [shape]     FA3-protocol timing sweep
+//
+// Exit codes: 0 success, 1 invalid input (spec, flags), 2 a later failure
+// (compile, GPU).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Compiler.h"
+#include "compiler/Spec.h"
+#include "tools/flashcore-gen/Commands.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+using namespace llvm;
+
+namespace {
+
+cl::SubCommand emitSpecCmd("emit-spec", "Print the canonical spec (every field)");
+cl::SubCommand emitMlirCmd("emit-mlir", "Print the flashcore dialect IR");
+cl::SubCommand emitNvvmCmd("emit-nvvm",
+                           "Print the IR after fc-lower-to-nvvm (nvvm/arith/scf)");
+cl::SubCommand emitLlvmCmd("emit-llvm", "Print the LLVM IR after O3");
+cl::SubCommand emitPtxCmd("emit-ptx", "Print the PTX for sm_90a");
+cl::SubCommand emitCubinCmd("emit-cubin",
+                            "Assemble the PTX with ptxas; write the cubin and "
+                            "print registers, shared memory and spills");
+cl::SubCommand runCmd("run", "Run the kernel on the GPU on one shape, check it "
+                             "against an fp64 reference, print error and TFLOPS");
+cl::SubCommand benchCmd("bench", "Time the kernel with the FA3 protocol "
+                                 "(batch = 16384 / S, heads = 2048 / head_dim)");
+
+cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.yaml>"),
+                              cl::Required, cl::sub(emitSpecCmd),
+                              cl::sub(emitMlirCmd), cl::sub(emitNvvmCmd),
+                              cl::sub(emitLlvmCmd), cl::sub(emitPtxCmd),
+                              cl::sub(emitCubinCmd), cl::sub(runCmd),
+                              cl::sub(benchCmd));
+cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout; "
+                                              "emit-cubin: <spec>.cubin)"),
+                                cl::value_desc("file"), cl::sub(emitSpecCmd),
+                                cl::sub(emitMlirCmd), cl::sub(emitNvvmCmd),
+                                cl::sub(emitLlvmCmd), cl::sub(emitPtxCmd),
+                                cl::sub(emitCubinCmd));
+cl::opt<std::string> ptxFeature("ptx-feature",
+                                cl::desc("PTX ISA version for the NVPTX backend "
+                                         "(+ptx86 or newer)"),
+                                cl::init("+ptx86"), cl::sub(emitLlvmCmd),
+                                cl::sub(emitPtxCmd), cl::sub(emitCubinCmd),
+                                cl::sub(runCmd), cl::sub(benchCmd));
+cl::opt<bool> printTimings("time", cl::desc("Print the time of each stage"),
+                           cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
+
+// run / bench shape.
+cl::opt<int> batchOpt("batch", cl::desc("Batch size (run; default 2)"),
+                      cl::init(2), cl::sub(runCmd));
+cl::opt<int> headsOpt("heads", cl::desc("Query heads (run; default 16)"),
+                      cl::init(16), cl::sub(runCmd));
+cl::opt<int> kvHeadsOpt("kv-heads",
+                        cl::desc("Key/value heads (run; default = heads)"),
+                        cl::init(0), cl::sub(runCmd));
+cl::opt<int> seqlenOpt("seqlen", cl::desc("Sequence length (run; default 1024)"),
+                       cl::init(1024), cl::sub(runCmd));
+cl::opt<int> seqlenKOpt("seqlen-k",
+                        cl::desc("Key sequence length (run; default = seqlen)"),
+                        cl::init(0), cl::sub(runCmd));
+cl::opt<int> checkRows("check-rows",
+                       cl::desc("Query rows per (batch, head) checked against "
+                                "the fp64 CPU reference (run; 0 = all)"),
+                       cl::init(64), cl::sub(runCmd));
+cl::list<int> benchSeqlens("seqlens", cl::desc("Sequence lengths (bench)"),
+                           cl::CommaSeparated, cl::sub(benchCmd));
+cl::opt<int> repeats("repeats", cl::desc("Timed launches per measurement"),
+                     cl::init(30), cl::sub(runCmd), cl::sub(benchCmd));
+cl::opt<unsigned> seedOpt("seed", cl::desc("Random seed (default: time)"),
+                          cl::init(0), cl::sub(runCmd), cl::sub(benchCmd));
+
+bool writeOutput(const std::string &path, const std::string &data,
+                 bool binary) {
+  if (path.empty() || path == "-") {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    return true;
+  }
+  std::ofstream f(path, binary ? std::ios::binary : std::ios::out);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!f) {
+    std::cerr << "error: cannot write " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+int emitStage(const flashcore::AttentionSpec &spec, flashcore::EmitStage stage) {
+  flashcore::GenerateOptions options;
+  options.ptxFeature = ptxFeature;
+  flashcore::GenerateTimings timings;
+  std::string out, error;
+  if (!flashcore::generate(spec, stage, out, error, options, &timings)) {
+    std::cerr << "error: " << error << "\n";
+    return 2;
+  }
+  if (printTimings)
+    std::cerr << "spec->mlir " << timings.buildMs << " ms, passes "
+              << timings.lowerMs << " ms, llvm+O3 " << timings.translateMs
+              << " ms, ptx " << timings.codegenMs << " ms\n";
+  return writeOutput(outputPath, out, /*binary=*/false) ? 0 : 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::SetVersionPrinter([](raw_ostream &os) { os << "flashcore-gen 0.1.0\n"; });
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "FlashCore: generate Hopper attention kernels from a spec\n\n"
+          "  flashcore-gen <command> spec.yaml [options]\n"
+          "  flashcore-gen <command> --help   for a command's options\n",
+          &errs()))
+    return 1;
+  if (!emitSpecCmd && !emitMlirCmd && !emitNvvmCmd && !emitLlvmCmd &&
+      !emitPtxCmd && !emitCubinCmd && !runCmd && !benchCmd) {
+    errs() << "error: a command is required (emit-spec, emit-mlir, emit-nvvm, "
+              "emit-llvm, emit-ptx, emit-cubin, run, bench); see --help\n";
+    return 1;
+  }
+
+  flashcore::AttentionSpec spec;
+  flashcore::SpecDiagnostic diag;
+  if (!flashcore::loadSpecFile(specPath, spec, diag)) {
+    std::cerr << diag.str() << "\n";
+    return 1;
+  }
+
+  if (emitSpecCmd)
+    return writeOutput(outputPath, flashcore::printSpec(spec), false) ? 0 : 2;
+  if (emitMlirCmd)
+    return emitStage(spec, flashcore::EmitStage::FlashCoreMlir);
+  if (emitNvvmCmd)
+    return emitStage(spec, flashcore::EmitStage::NvvmMlir);
+  if (emitLlvmCmd)
+    return emitStage(spec, flashcore::EmitStage::LlvmIr);
+  if (emitPtxCmd)
+    return emitStage(spec, flashcore::EmitStage::Ptx);
+
+  flashcore::tools::CommandOptions options;
+  options.specPath = specPath;
+  options.ptxFeature = ptxFeature;
+  options.outputPath = outputPath;
+  options.printTimings = printTimings;
+  options.batch = batchOpt;
+  options.heads = headsOpt;
+  options.kvHeads = kvHeadsOpt;
+  options.seqlen = seqlenOpt;
+  options.seqlenK = seqlenKOpt;
+  options.checkRows = checkRows;
+  options.benchSeqlens.assign(benchSeqlens.begin(), benchSeqlens.end());
+  options.repeats = repeats;
+  options.seed = seedOpt;
+  if (emitCubinCmd)
+    return flashcore::tools::emitCubin(spec, options);
+  if (runCmd)
+    return flashcore::tools::run(spec, options);
+  return flashcore::tools::bench(spec, options);
+}
