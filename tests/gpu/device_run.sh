@@ -9,6 +9,8 @@ out=${OUT:-/tmp/flashcore-out}
 mkdir -p "$out"
 export FLASHCORE_LIB="$root/build/lib/libflashcore.so"
 export PYTHONUNBUFFERED=1
+# Debian copies of libz/libzstd, in case the image lacks them.
+export LD_LIBRARY_PATH="$root/build/syslib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 gen="$root/build/bin/flashcore-gen"
 stages=${*:-env run sass quick bench}
 t() { timeout -s KILL "$@"; }
