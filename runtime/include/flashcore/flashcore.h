@@ -117,8 +117,11 @@ typedef struct flashcore_attention_args {
   int64_t lse_batch_stride, lse_head_stride;
 
   flashcore_dtype_t dtype; /* of q, k, v and o */
-  int causal;              /* non-zero: causal mask (query i attends to keys
-                              j <= i when seqlen_q == seqlen_k) */
+  int causal;              /* non-zero: causal mask, FlashAttention's
+                              convention: query i attends to keys
+                              j <= i + seqlen_k - seqlen_q (bottom-right
+                              aligned); rows that see no key get O = 0 and
+                              LSE = -inf */
   /* Scale applied to Q K^T before softmax. 0 selects 1/sqrt(head_dim);
      negative, NaN or infinite values are rejected. */
   float softmax_scale;
