@@ -7,15 +7,25 @@
 //
 // Kernel signature (one `.entry` per module, named kKernelName):
 //
-//   param 0..2  CUtensorMap  Q, K, V   (byval, 64-byte aligned, grid_constant)
-//   param 3     ptr<global>  O         (dtype, element strides below)
-//   param 4     ptr<global>  LSE       (f32, may be null: then not written)
-//   param 5     i32          seqlen_q
-//   param 6     i32          seqlen_k
-//   param 7     i32          heads_per_kv_head (heads_q / heads_kv)
-//   param 8     f32          softmax scale * log2(e)
-//   param 9..11 i64          O strides in elements: batch, row, head
-//   param 12,13 i64          LSE strides in elements: batch, head (row = 1)
+//   param 0..2   CUtensorMap  Q, K, V   (byval, 64-byte aligned, grid_constant)
+//   param 3      ptr<global>  O         (dtype, element strides below)
+//   param 4      ptr<global>  LSE       (f32, may be null: then not written)
+//   param 5, 6   ptr<global>  cu_seqlens_q, cu_seqlens_k (i32[batch + 1];
+//                             read only by varlen kernels, else null)
+//   param 7      i32          seqlen_q (varlen: the maximum over the batch)
+//   param 8      i32          seqlen_k (varlen: the maximum over the batch)
+//   param 9      i32          heads_per_kv_head (heads_q / heads_kv)
+//   param 10, 11 i32          window_left, window_right (local kernels only;
+//                             -1 = unbounded)
+//   param 12     f32          log2(e) * (softmax scale, or the softcap c when
+//                             softcap kernels: the exponent's scale)
+//   param 13     f32          softmax scale / c (softcap kernels only)
+//   param 14..16 i64          O strides in elements: batch, row, head
+//   param 17, 18 i64          LSE strides in elements: batch, head (row = 1)
+//
+// Varlen kernels address the packed sequence: the tensor maps have batch
+// extent 1 and seqlen extent total_q / total_k, rows are offset by
+// cu_seqlens[b], and the O / LSE batch strides are 0.
 //
 // Grid: x = query blocks (ceil(seqlen_q / block_m)), y = heads_q, z = batch.
 // Block: 128 * (1 + consumer_warpgroups) threads; dynamic shared memory
@@ -46,10 +56,15 @@ enum KernelParam : int {
   kParamTmaV,
   kParamOut,
   kParamLse,
+  kParamCuSeqlensQ,
+  kParamCuSeqlensK,
   kParamSeqlenQ,
   kParamSeqlenK,
   kParamHeadsPerKvHead,
+  kParamWindowLeft,
+  kParamWindowRight,
   kParamScaleLog2,
+  kParamSoftcapScale,
   kParamOutBatchStride,
   kParamOutRowStride,
   kParamOutHeadStride,

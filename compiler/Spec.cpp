@@ -146,6 +146,10 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   if (p.headDim < 16 || p.headDim > 256 || p.headDim % 16 != 0)
     FC_FAIL("problem.head_dim", "a multiple of 16 in [16, 256]",
             str(p.headDim));
+  if (p.local && p.causal)
+    FC_FAIL("problem.local",
+            "false when causal is true (causal is the window (-1, 0))",
+            "true");
   if (p.softmaxScale &&
       (!std::isfinite(*p.softmaxScale) || *p.softmaxScale <= 0)) {
     std::ostringstream got;
@@ -250,6 +254,9 @@ std::string printSpec(const AttentionSpec &spec) {
   os << "  dtype: " << dtypeName(p.dtype) << "\n";
   os << "  head_dim: " << p.headDim << "\n";
   os << "  causal: " << (p.causal ? "true" : "false") << "\n";
+  os << "  local: " << (p.local ? "true" : "false") << "\n";
+  os << "  softcap: " << (p.softcap ? "true" : "false") << "\n";
+  os << "  varlen: " << (p.varlen ? "true" : "false") << "\n";
   if (p.softmaxScale) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", *p.softmaxScale);
@@ -271,7 +278,9 @@ bool operator==(const AttentionSpec &a, const AttentionSpec &b) {
   const ProblemSpec &p = a.problem, &q = b.problem;
   const ScheduleSpec &s = a.schedule, &t = b.schedule;
   return p.dtype == q.dtype && p.headDim == q.headDim &&
-         p.causal == q.causal && p.softmaxScale == q.softmaxScale &&
+         p.causal == q.causal && p.local == q.local &&
+         p.softcap == q.softcap && p.varlen == q.varlen &&
+         p.softmaxScale == q.softmaxScale &&
          s.blockM == t.blockM && s.blockN == t.blockN &&
          s.stages == t.stages && s.swizzle == t.swizzle &&
          s.consumerWarpgroups == t.consumerWarpgroups &&

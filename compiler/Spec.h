@@ -43,6 +43,16 @@ struct ProblemSpec {
   DType dtype = DType::BF16;
   int headDim = 128;
   bool causal = false;
+  /// Sliding-window (local) attention: the window sizes (left, right) are
+  /// run-time arguments, FlashAttention's `window_size`. Exclusive with causal
+  /// (causal is the window (-1, 0)).
+  bool local = false;
+  /// Tanh soft-capping of the scores, FA3's softcap: S' = c * tanh(S * scale
+  /// / c); the cap c is a run-time argument.
+  bool softcap = false;
+  /// Variable-length batches: Q, K, V packed along the sequence dimension,
+  /// sequence boundaries from cu_seqlens_q / cu_seqlens_k at run time.
+  bool varlen = false;
   /// Default softmax scale baked into `flashcore-gen run`; the runtime always
   /// passes the caller's scale as a kernel argument. Unset: 1/sqrt(headDim).
   std::optional<double> softmaxScale;

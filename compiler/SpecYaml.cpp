@@ -40,6 +40,9 @@ struct RawProblem {
   Located<std::string> dtype;
   Located<long long> headDim;
   Located<bool> causal;
+  Located<bool> local;
+  Located<bool> softcap;
+  Located<bool> varlen;
   Located<double> softmaxScale;
 };
 
@@ -133,6 +136,9 @@ template <> struct MappingTraits<RawProblem> {
     io.mapRequired("dtype", p.dtype);
     io.mapRequired("head_dim", p.headDim);
     io.mapOptional("causal", p.causal);
+    io.mapOptional("local", p.local);
+    io.mapOptional("softcap", p.softcap);
+    io.mapOptional("varlen", p.varlen);
     io.mapOptional("softmax_scale", p.softmaxScale);
   }
 };
@@ -268,6 +274,9 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
     return fail(where, "problem.head_dim", error);
   problem.headDim = *headDim;
   problem.causal = raw.problem.causal.value.value_or(false);
+  problem.local = raw.problem.local.value.value_or(false);
+  problem.softcap = raw.problem.softcap.value.value_or(false);
+  problem.varlen = raw.problem.varlen.value.value_or(false);
   problem.softmaxScale = raw.problem.softmaxScale.value;
 
   // Schedule.
@@ -276,6 +285,9 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
       {"problem.dtype", raw.problem.dtype.position},
       {"problem.head_dim", raw.problem.headDim.position},
       {"problem.causal", raw.problem.causal.position},
+      {"problem.local", raw.problem.local.position},
+      {"problem.softcap", raw.problem.softcap.position},
+      {"problem.varlen", raw.problem.varlen.position},
       {"problem.softmax_scale", raw.problem.softmaxScale.position},
   };
   if (raw.schedule) {

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -33,6 +34,9 @@ flashcore::AttentionSpec mlir::fc::toAttentionSpec(SpecAttr attr) {
                                                       : flashcore::DType::BF16;
   spec.problem.headDim = static_cast<int>(attr.getHeadDim());
   spec.problem.causal = attr.getCausal();
+  spec.problem.local = attr.getLocal();
+  spec.problem.softcap = attr.getSoftcap();
+  spec.problem.varlen = attr.getVarlen();
   double scale = attr.getSoftmaxScale().convertToDouble();
   if (scale != 0.0)
     spec.problem.softmaxScale = scale;
@@ -54,7 +58,8 @@ SpecAttr mlir::fc::getSpecAttr(MLIRContext *context,
   return SpecAttr::get(
       context,
       spec.problem.dtype == flashcore::DType::FP16 ? DType::fp16 : DType::bf16,
-      spec.problem.headDim, spec.problem.causal,
+      spec.problem.headDim, spec.problem.causal, spec.problem.local,
+      spec.problem.softcap, spec.problem.varlen,
       llvm::APFloat(spec.problem.softmaxScale.value_or(0.0)), s.blockM,
       s.blockN, s.stages, s.swizzle, s.consumerWarpgroups, s.producerWarps,
       s.producerRegisters, s.consumerRegisters);
@@ -62,7 +67,8 @@ SpecAttr mlir::fc::getSpecAttr(MLIRContext *context,
 
 LogicalResult
 SpecAttr::verify(function_ref<InFlightDiagnostic()> emitError, DType dtype,
-                 int64_t headDim, bool causal, llvm::APFloat softmaxScale,
+                 int64_t headDim, bool causal, bool local, bool softcap,
+                 bool varlen, llvm::APFloat softmaxScale,
                  int64_t blockM, int64_t blockN, int64_t stages,
                  int64_t swizzle, int64_t consumerWarpgroups,
                  int64_t producerWarps, int64_t producerRegisters,
@@ -82,6 +88,9 @@ SpecAttr::verify(function_ref<InFlightDiagnostic()> emitError, DType dtype,
       dtype == DType::fp16 ? flashcore::DType::FP16 : flashcore::DType::BF16;
   spec.problem.headDim = static_cast<int>(headDim);
   spec.problem.causal = causal;
+  spec.problem.local = local;
+  spec.problem.softcap = softcap;
+  spec.problem.varlen = varlen;
   if (scale != 0.0)
     spec.problem.softmaxScale = scale;
   spec.schedule = {static_cast<int>(blockM),
@@ -102,7 +111,14 @@ Attribute SpecAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   std::optional<DType> dtype;
   std::optional<int64_t> headDim;
-  bool causal = false;
+  bool causal = false, local = false, softcap = false, varlen = false;
+  struct BoolField {
+    const char *name;
+    bool &slot;
+  } boolFields[] = {{"causal", causal},
+                    {"local", local},
+                    {"softcap", softcap},
+                    {"varlen", varlen}};
   double scale = 0.0;
   flashcore::ScheduleOverrides given;
   struct IntField {
@@ -142,16 +158,20 @@ Attribute SpecAttr::parse(AsmParser &parser, Type) {
       if (parser.parseInteger(v))
         return {};
       headDim = v;
-    } else if (key == "causal") {
+    } else if (llvm::any_of(boolFields, [&](const BoolField &f) {
+                 return key == f.name;
+               })) {
       StringRef value;
       if (parser.parseKeyword(&value))
         return {};
       if (value != "true" && value != "false") {
-        parser.emitError(keyLoc) << "causal must be true or false, got: "
+        parser.emitError(keyLoc) << key << " must be true or false, got: "
                                  << value;
         return {};
       }
-      causal = value == "true";
+      for (BoolField &f : boolFields)
+        if (key == f.name)
+          f.slot = value == "true";
     } else if (key == "softmax_scale") {
       if (parser.parseFloat(scale))
         return {};
@@ -189,9 +209,13 @@ Attribute SpecAttr::parse(AsmParser &parser, Type) {
       *dtype == DType::fp16 ? flashcore::DType::FP16 : flashcore::DType::BF16;
   problem.headDim = static_cast<int>(*headDim);
   problem.causal = causal;
+  problem.local = local;
+  problem.softcap = softcap;
+  problem.varlen = varlen;
   flashcore::ScheduleSpec s = flashcore::resolveSchedule(problem, given);
   return SpecAttr::getChecked([&] { return parser.emitError(loc); }, context,
-                              *dtype, *headDim, causal, llvm::APFloat(scale),
+                              *dtype, *headDim, causal, local, softcap, varlen,
+                              llvm::APFloat(scale),
                               s.blockM, s.blockN, s.stages, s.swizzle,
                               s.consumerWarpgroups, s.producerWarps,
                               s.producerRegisters, s.consumerRegisters);
@@ -201,6 +225,13 @@ void SpecAttr::print(AsmPrinter &printer) const {
   printer << "<dtype = " << stringifyDType(getDtype())
           << ", head_dim = " << getHeadDim()
           << ", causal = " << (getCausal() ? "true" : "false");
+  // Off-by-default features print only when on.
+  if (getLocal())
+    printer << ", local = true";
+  if (getSoftcap())
+    printer << ", softcap = true";
+  if (getVarlen())
+    printer << ", varlen = true";
   double scale = getSoftmaxScale().convertToDouble();
   if (scale != 0.0) {
     printer << ", softmax_scale = ";

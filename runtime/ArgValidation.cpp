@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <tuple>
 
 namespace flashcore {
 
@@ -114,13 +116,22 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   if (!args)
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args must point to a flashcore_attention_args, got: null");
-  if (args->struct_size != sizeof(flashcore_attention_args))
+  if (args->struct_size != sizeof(flashcore_attention_args) &&
+      args->struct_size != FLASHCORE_ATTENTION_ARGS_V1_SIZE)
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args->struct_size must be sizeof(flashcore_attention_args) "
                 "= " + str(sizeof(flashcore_attention_args)) +
-                    " (call flashcore_attention_args_init), got: " +
-                    str((long long)args->struct_size));
-  const flashcore_attention_args &a = *args;
+                    " (call flashcore_attention_args_init) or the version-1 "
+                    "size " + str(FLASHCORE_ATTENTION_ARGS_V1_SIZE) +
+                    ", got: " + str((long long)args->struct_size));
+  // Work on a full (version-2) copy: a version-1 caller gets the defaults.
+  flashcore_attention_args full;
+  std::memset(&full, 0, sizeof full);
+  full.window_left = full.window_right = -1;
+  std::memcpy(&full, args, args->struct_size);
+  full.struct_size = sizeof full;
+  call.args = full;
+  const flashcore_attention_args &a = call.args;
 
   // Step 2. Data type.
   if (a.dtype != FLASHCORE_DTYPE_BF16 && a.dtype != FLASHCORE_DTYPE_FP16)
@@ -154,14 +165,63 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                 "heads_q must be a multiple of heads_kv = " + str(a.heads_kv) +
                     ", got: " + str(a.heads_q));
 
-  // Step 4. What the generator supports: ask the spec validator. Only
+  // Step 4. Windows, softcap and varlen (version-2 fields).
+  if (a.window_left < -1 || a.window_right < -1)
+    return fail(FLASHCORE_STATUS_INVALID_WINDOW, message,
+                std::string(a.window_left < -1 ? "window_left" : "window_right") +
+                    " must be >= -1 (-1 = unbounded), got: " +
+                    str(a.window_left < -1 ? a.window_left : a.window_right));
+  if (std::isnan(a.softcap) || std::isinf(a.softcap) || a.softcap < 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", double(a.softcap));
+    return fail(FLASHCORE_STATUS_INVALID_SOFTCAP, message,
+                std::string("softcap must be a finite number >= 0 (0 = off), "
+                            "got: ") + buf);
+  }
+  const bool varlen = a.cu_seqlens_q || a.cu_seqlens_k;
+  if (a.reserved != 0)
+    return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
+                "reserved must be 0, got: " + str(a.reserved));
+  if (varlen) {
+    if (!a.cu_seqlens_q || !a.cu_seqlens_k)
+      return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
+                  std::string(a.cu_seqlens_q ? "cu_seqlens_k" : "cu_seqlens_q") +
+                      " must be set when the other cu_seqlens pointer is, "
+                      "got: null");
+    for (const auto &[name, ptr] :
+         {std::pair<const char *, const void *>{"cu_seqlens_q", a.cu_seqlens_q},
+          {"cu_seqlens_k", a.cu_seqlens_k}})
+      if (reinterpret_cast<uintptr_t>(ptr) % 4)
+        return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
+                    std::string(name) + " must be 4-byte aligned, got: " +
+                        hexPointer(ptr));
+    for (const auto &[name, total, longest] :
+         {std::tuple<const char *, int64_t, int64_t>{"total_q", a.total_q,
+                                                     a.seqlen_q},
+          {"total_k", a.total_k, a.seqlen_k}}) {
+      if (total < longest || total > kMaxSeqlen)
+        return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
+                    std::string(name) + " must be in [" + str(longest) +
+                        " (the longest sequence), 2^31 - 1], got: " +
+                        str(total));
+    }
+  }
+
+  // Step 5. What the generator supports: ask the spec validator. Only
   // problem-level rules are judged here; a schedule the dispatcher picks is
-  // checked when it is picked.
+  // checked when it is picked. Masks follow FlashAttention: causal forces
+  // window_right = 0, and causal with a left window is a local window.
+  int32_t left = a.window_left, right = a.causal ? 0 : a.window_right;
+  bool causal = left < 0 && right == 0;
+  bool local = (left >= 0 || right >= 0) && !causal;
   AttentionSpec spec;
   spec.problem.dtype = a.dtype == FLASHCORE_DTYPE_BF16 ? DType::BF16
                                                        : DType::FP16;
   spec.problem.headDim = a.head_dim > 4096 ? 4096 : int(a.head_dim);
-  spec.problem.causal = a.causal != 0;
+  spec.problem.causal = causal;
+  spec.problem.local = local;
+  spec.problem.softcap = a.softcap > 0;
+  spec.problem.varlen = varlen;
   spec.schedule = defaultSchedule(spec.problem);
   std::optional<SpecDiagnostic> diag = validateSpec(spec);
   if (diag && diag->field.rfind("problem.", 0) == 0) {
@@ -171,7 +231,7 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                 text + ": " + diag->message);
   }
 
-  // Step 5. Softmax scale (0 = 1/sqrt(head_dim)).
+  // Step 6. Softmax scale (0 = 1/sqrt(head_dim)).
   float scale = a.softmax_scale;
   if (std::isnan(scale) || std::isinf(scale) || scale < 0) {
     char buf[32];
@@ -183,27 +243,31 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   if (scale == 0)
     scale = float(1.0 / std::sqrt(double(a.head_dim)));
 
-  // Step 6. Pointers and layouts.
+  // Step 7. Pointers and layouts. Varlen tensors are packed: the sequence
+  // dimension spans total_q / total_k rows and there is no batch dimension.
+  const int64_t rowsQ = varlen ? a.total_q : a.seqlen_q;
+  const int64_t rowsK = varlen ? a.total_k : a.seqlen_k;
+  const int64_t batches = varlen ? 1 : a.batch;
   Operand ops[5] = {
       {"q", a.q, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
-       {{"seq", a.seqlen_q, a.q_seq_stride},
+       {{"seq", rowsQ, a.q_seq_stride},
         {"head", a.heads_q, a.q_head_stride},
-        {"batch", a.batch, a.q_batch_stride}}, 3},
+        {"batch", batches, a.q_batch_stride}}, 3},
       {"k", a.k, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
-       {{"seq", a.seqlen_k, a.k_seq_stride},
+       {{"seq", rowsK, a.k_seq_stride},
         {"head", a.heads_kv, a.k_head_stride},
-        {"batch", a.batch, a.k_batch_stride}}, 3},
+        {"batch", batches, a.k_batch_stride}}, 3},
       {"v", a.v, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
-       {{"seq", a.seqlen_k, a.v_seq_stride},
+       {{"seq", rowsK, a.v_seq_stride},
         {"head", a.heads_kv, a.v_head_stride},
-        {"batch", a.batch, a.v_batch_stride}}, 3},
+        {"batch", batches, a.v_batch_stride}}, 3},
       {"o", a.o, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
-       {{"seq", a.seqlen_q, a.o_seq_stride},
+       {{"seq", rowsQ, a.o_seq_stride},
         {"head", a.heads_q, a.o_head_stride},
-        {"batch", a.batch, a.o_batch_stride}}, 3},
-      {"lse", a.lse, 4, 1, {"seq", a.seqlen_q, 1},
+        {"batch", batches, a.o_batch_stride}}, 3},
+      {"lse", a.lse, 4, 1, {"seq", rowsQ, 1},
        {{"head", a.heads_q, a.lse_head_stride},
-        {"batch", a.batch, a.lse_batch_stride}, {}}, 2}};
+        {"batch", batches, a.lse_batch_stride}, {}}, 2}};
   for (const Operand &op : ops) {
     bool optional = std::string(op.name) == "lse";
     if (!op.ptr) {
@@ -228,6 +292,9 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   call.problem = spec.problem;
   call.softmaxScale = scale;
   call.headsPerKvHead = int32_t(a.heads_q / a.heads_kv);
+  call.windowLeft = left;
+  call.windowRight = right;
+  call.softcap = a.softcap;
   message.clear();
   return FLASHCORE_STATUS_SUCCESS;
 }
@@ -236,8 +303,16 @@ flashcore_status_t checkPointerDevices(const flashcore_attention_args &a,
                                        int device,
                                        const PointerDeviceQuery &query,
                                        std::string &message) {
+  // Version-2 fields only exist in a version-2 struct.
+  const bool v2 = a.struct_size >= sizeof(flashcore_attention_args);
   const std::pair<const char *, const void *> ptrs[] = {
-      {"q", a.q}, {"k", a.k}, {"v", a.v}, {"o", a.o}, {"lse", a.lse}};
+      {"q", a.q},
+      {"k", a.k},
+      {"v", a.v},
+      {"o", a.o},
+      {"lse", a.lse},
+      {"cu_seqlens_q", v2 ? a.cu_seqlens_q : nullptr},
+      {"cu_seqlens_k", v2 ? a.cu_seqlens_k : nullptr}};
   for (const auto &[name, ptr] : ptrs) {
     if (!ptr)
       continue;

@@ -31,6 +31,14 @@ struct AttentionCall {
   /// The effective scale (the default applied when the caller passed 0).
   float softmaxScale = 0;
   int32_t headsPerKvHead = 1;
+  /// Sliding window after FlashAttention's normalisation (causal forces
+  /// window_right = 0); meaningful when problem.local.
+  int32_t windowLeft = -1, windowRight = -1;
+  /// The softcap (problem.softcap iff > 0).
+  float softcap = 0;
+  /// The arguments with every version-2 field present (a version-1 struct
+  /// is copied in with the defaults of flashcore_attention_args_init).
+  flashcore_attention_args args{};
 };
 
 /// Checks `args` (everything but device residency). Returns

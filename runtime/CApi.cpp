@@ -63,6 +63,8 @@ void flashcore_attention_args_init(flashcore_attention_args *args) {
     return;
   std::memset(args, 0, sizeof(*args));
   args->struct_size = sizeof(*args);
+  args->window_left = -1;
+  args->window_right = -1;
 }
 
 void flashcore_attention_args_set_contiguous_strides(
@@ -85,6 +87,21 @@ void flashcore_attention_args_set_contiguous_strides(
       a->o_head_stride);
   a->lse_head_stride = a->seqlen_q;
   a->lse_batch_stride = a->heads_q * a->seqlen_q;
+  if (a->struct_size >= sizeof(*a) && a->cu_seqlens_q) {
+    // Packed: the batch dimension is the packed sequence.
+    set(a->total_q, a->heads_q, a->q_batch_stride, a->q_seq_stride,
+        a->q_head_stride);
+    set(a->total_k, a->heads_kv, a->k_batch_stride, a->k_seq_stride,
+        a->k_head_stride);
+    set(a->total_k, a->heads_kv, a->v_batch_stride, a->v_seq_stride,
+        a->v_head_stride);
+    set(a->total_q, a->heads_q, a->o_batch_stride, a->o_seq_stride,
+        a->o_head_stride);
+    a->q_batch_stride = a->k_batch_stride = a->v_batch_stride =
+        a->o_batch_stride = 0;
+    a->lse_head_stride = a->total_q;
+    a->lse_batch_stride = 0;
+  }
 }
 
 const char *flashcore_status_string(flashcore_status_t status) {
@@ -129,6 +146,12 @@ const char *flashcore_status_string(flashcore_status_t status) {
     FC_STATUS(FLASHCORE_STATUS_SPEC_MISMATCH,
               "the spec override is for another problem")
     FC_STATUS(FLASHCORE_STATUS_INTERNAL_ERROR, "internal error")
+    FC_STATUS(FLASHCORE_STATUS_INVALID_WINDOW,
+              "a sliding-window size is below -1")
+    FC_STATUS(FLASHCORE_STATUS_INVALID_SOFTCAP,
+              "the softcap is negative, NaN or infinite")
+    FC_STATUS(FLASHCORE_STATUS_INVALID_VARLEN,
+              "the variable-length (cu_seqlens) arguments are inconsistent")
 #undef FC_STATUS
   }
   return "unknown flashcore status";

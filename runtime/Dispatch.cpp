@@ -10,7 +10,10 @@ namespace flashcore {
 std::string describeProblem(const ProblemSpec &p) {
   return std::string("{dtype: ") + dtypeName(p.dtype) +
          ", head_dim: " + std::to_string(p.headDim) +
-         ", causal: " + (p.causal ? "true" : "false") + "}";
+         ", causal: " + (p.causal ? "true" : "false") +
+         ", local: " + (p.local ? "true" : "false") +
+         ", softcap: " + (p.softcap ? "true" : "false") +
+         ", varlen: " + (p.varlen ? "true" : "false") + "}";
 }
 
 bool Dispatcher::loadEnvironmentOverride(std::string &error) {
@@ -65,7 +68,8 @@ DispatchStatus Dispatcher::choose(const ProblemSpec &problem,
   if (chosen) {
     const ProblemSpec &p = chosen->spec.problem;
     if (p.dtype != problem.dtype || p.headDim != problem.headDim ||
-        p.causal != problem.causal) {
+        p.causal != problem.causal || p.local != problem.local ||
+        p.softcap != problem.softcap || p.varlen != problem.varlen) {
       error = "the spec override " + chosen->source + " is for problem " +
               describeProblem(p) + ", but the call is " +
               describeProblem(problem);

@@ -9,7 +9,7 @@
 
 namespace flashcore {
 
-static_assert(kNumKernelParams == 14,
+static_assert(kNumKernelParams == 19,
               "the kernel ABI changed: update LaunchPlan and launchKernel");
 
 flashcore_status_t planLaunch(const flashcore_attention_args &a,
@@ -44,12 +44,25 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
     d.swizzleBytes = spec.schedule.swizzle;
     return d;
   };
-  plan.q = operand("q", a.q, a.seqlen_q, a.heads_q, a.q_seq_stride,
-                   a.q_head_stride, a.q_batch_stride, g.qBoxRows);
-  plan.k = operand("k", a.k, a.seqlen_k, a.heads_kv, a.k_seq_stride,
-                   a.k_head_stride, a.k_batch_stride, g.kvBoxRows);
-  plan.v = operand("v", a.v, a.seqlen_k, a.heads_kv, a.v_seq_stride,
-                   a.v_head_stride, a.v_batch_stride, g.kvBoxRows);
+  // Varlen tensors are packed: one "batch" of total rows; the kernel adds
+  // cu_seqlens[b] to the row coordinate.
+  const bool varlen = spec.problem.varlen;
+  const int64_t rowsQ = varlen ? a.total_q : a.seqlen_q;
+  const int64_t rowsK = varlen ? a.total_k : a.seqlen_k;
+  auto batchStride = [&](int64_t stride, int64_t rows, int64_t rowStride) {
+    return varlen ? rows * rowStride : stride;
+  };
+  plan.q = operand("q", a.q, rowsQ, a.heads_q, a.q_seq_stride, a.q_head_stride,
+                   batchStride(a.q_batch_stride, rowsQ, a.q_seq_stride),
+                   g.qBoxRows);
+  plan.k = operand("k", a.k, rowsK, a.heads_kv, a.k_seq_stride, a.k_head_stride,
+                   batchStride(a.k_batch_stride, rowsK, a.k_seq_stride),
+                   g.kvBoxRows);
+  plan.v = operand("v", a.v, rowsK, a.heads_kv, a.v_seq_stride, a.v_head_stride,
+                   batchStride(a.v_batch_stride, rowsK, a.v_seq_stride),
+                   g.kvBoxRows);
+  if (varlen)
+    plan.q.batch = plan.k.batch = plan.v.batch = 1;
   for (const TensorMapDesc *d : {&plan.q, &plan.k, &plan.v}) {
     TensorMapPlan unused;
     if (!planTensorMap(*d, unused, message))
@@ -61,12 +74,25 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   plan.seqlenQ = int32_t(a.seqlen_q);
   plan.seqlenK = int32_t(a.seqlen_k);
   plan.headsPerKvHead = call.headsPerKvHead;
-  plan.scaleLog2 = float(double(call.softmaxScale) * M_LOG2E);
-  plan.oBatchStride = a.o_batch_stride;
+  plan.windowLeft = call.windowLeft;
+  plan.windowRight = call.windowRight;
+  if (spec.problem.softcap) {
+    // S' = c * tanh(S * scale / c): the kernel computes tanh(S * (scale / c))
+    // and exponentiates with c * log2(e).
+    plan.scaleLog2 = float(double(call.softcap) * M_LOG2E);
+    plan.softcapScale = float(double(call.softmaxScale) / call.softcap);
+  } else {
+    plan.scaleLog2 = float(double(call.softmaxScale) * M_LOG2E);
+  }
+  if (varlen) {
+    plan.cuSeqlensQ = a.cu_seqlens_q;
+    plan.cuSeqlensK = a.cu_seqlens_k;
+  }
+  plan.oBatchStride = varlen ? 0 : a.o_batch_stride;
   plan.oRowStride = a.o_seq_stride;
   plan.oHeadStride = a.o_head_stride;
   if (a.lse) {
-    plan.lseBatchStride = a.lse_batch_stride;
+    plan.lseBatchStride = varlen ? 0 : a.lse_batch_stride;
     plan.lseHeadStride = a.lse_head_stride;
   }
   return FLASHCORE_STATUS_SUCCESS;
@@ -181,7 +207,9 @@ flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
   void *lse = plan.lse;
   int32_t seqlenQ = plan.seqlenQ, seqlenK = plan.seqlenK,
           headsPerKv = plan.headsPerKvHead;
-  float scaleLog2 = plan.scaleLog2;
+  float scaleLog2 = plan.scaleLog2, softcapScale = plan.softcapScale;
+  const void *cuSeqlensQ = plan.cuSeqlensQ, *cuSeqlensK = plan.cuSeqlensK;
+  int32_t windowLeft = plan.windowLeft, windowRight = plan.windowRight;
   int64_t oBatch = plan.oBatchStride, oRow = plan.oRowStride,
           oHead = plan.oHeadStride;
   int64_t lseBatch = plan.lseBatchStride, lseHead = plan.lseHeadStride;
@@ -192,10 +220,15 @@ flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
   params[kParamTmaV] = &maps[2];
   params[kParamOut] = &o;
   params[kParamLse] = &lse;
+  params[kParamCuSeqlensQ] = &cuSeqlensQ;
+  params[kParamCuSeqlensK] = &cuSeqlensK;
   params[kParamSeqlenQ] = &seqlenQ;
   params[kParamSeqlenK] = &seqlenK;
   params[kParamHeadsPerKvHead] = &headsPerKv;
+  params[kParamWindowLeft] = &windowLeft;
+  params[kParamWindowRight] = &windowRight;
   params[kParamScaleLog2] = &scaleLog2;
+  params[kParamSoftcapScale] = &softcapScale;
   params[kParamOutBatchStride] = &oBatch;
   params[kParamOutRowStride] = &oRow;
   params[kParamOutHeadStride] = &oHead;
@@ -242,7 +275,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   }
   KernelGeometry geometry = computeGeometry(spec);
   LaunchPlan plan;
-  status = planLaunch(*args, call, spec, geometry, plan, message);
+  status = planLaunch(call.args, call, spec, geometry, plan, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
 
@@ -266,7 +299,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
   status = checkPointerDevices(
-      *args, int(device),
+      call.args, int(device),
       [d](const void *ptr, int &where, std::string &error) {
         return pointerDevice(*d, ptr, where, error);
       },

@@ -33,9 +33,16 @@ struct LaunchPlan {
   TensorMapDesc q, k, v;
   void *o = nullptr;
   float *lse = nullptr;
+  /// cu_seqlens_q / cu_seqlens_k of varlen kernels (else null).
+  const int32_t *cuSeqlensQ = nullptr, *cuSeqlensK = nullptr;
   int32_t seqlenQ = 0, seqlenK = 0, headsPerKvHead = 1;
-  /// softmax_scale * log2(e): the kernel uses exp2.
+  /// Sliding window of local kernels (-1 = unbounded).
+  int32_t windowLeft = -1, windowRight = -1;
+  /// softmax_scale * log2(e) (softcap kernels: cap * log2(e)): the kernel
+  /// uses exp2.
   float scaleLog2 = 0;
+  /// softmax_scale / cap (softcap kernels only).
+  float softcapScale = 0;
   int64_t oBatchStride = 0, oRowStride = 0, oHeadStride = 0;
   int64_t lseBatchStride = 0, lseHeadStride = 0;
 };

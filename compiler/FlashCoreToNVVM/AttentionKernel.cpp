@@ -12,11 +12,14 @@
 //                            registers), release V. Then normalise O, store
 //                            it and the log-sum-exp.
 //
-// Causal attention follows FlashAttention: query row i sees keys
-// j <= i + seqlen_k - seqlen_q (bottom-right aligned). Key blocks past the
-// last visible one are skipped; blocks that straddle the diagonal or the end
-// of the keys are masked. CTAs take query blocks in reverse order when causal
-// so the longest ones start first.
+// Masks follow FlashAttention, bottom-right aligned (offset = seqlen_k -
+// seqlen_q): causal row i sees keys j <= i + offset; a local (sliding window)
+// row sees i + offset - left <= j <= i + offset + right (-1: unbounded). Key
+// blocks outside the rows' union are skipped; blocks that straddle a window
+// edge or the end of the keys are masked. CTAs take query blocks in reverse
+// order when causal so the longest ones start first. Softcap kernels replace
+// S by c * tanh(S * scale / c) before the softmax. Varlen kernels read each
+// sequence's bounds from cu_seqlens and address the packed tensors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,16 +37,21 @@ namespace flashcore {
 namespace {
 /// Kernel arguments by name (KernelABI.h order).
 struct KernelArgs {
-  Value tmaQ, tmaK, tmaV, out, lse, seqlenQ, seqlenK, headsPerKvHead,
-      scaleLog2, outBatchStride, outRowStride, outHeadStride, lseBatchStride,
+  Value tmaQ, tmaK, tmaV, out, lse, cuSeqlensQ, cuSeqlensK, seqlenQ, seqlenK,
+      headsPerKvHead, windowLeft, windowRight, scaleLog2, softcapScale,
+      outBatchStride, outRowStride, outHeadStride, lseBatchStride,
       lseHeadStride;
 };
 
 /// Where the CTA is and how much key range it covers.
 struct BlockCoords {
   Value mBlock, head, kvHead, batch;
-  Value nEnd;       // key blocks [0, nEnd) are visited
-  Value nMaskStart; // key blocks >= nMaskStart need masking
+  /// This sequence's lengths, where its rows start in the (packed) tensors,
+  /// and the batch coordinate of the tensor maps (0 for varlen).
+  Value seqlenQ, seqlenK, rowOffsetQ, rowOffsetK, tmaBatch;
+  Value nStart, nEnd; // key blocks [nStart, nEnd) are visited
+  Value nMaskStart;   // blocks >= nMaskStart cross the upper key limit
+  Value nMaskLowEnd;  // blocks < nMaskLowEnd cross a window's lower limit
 };
 
 /// Shared-memory pointers of the tiles and barriers.
@@ -91,9 +99,11 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
   SmallVector<Type> params(kNumKernelParams);
   params[kParamTmaQ] = params[kParamTmaK] = params[kParamTmaV] = ptrT;
   params[kParamOut] = params[kParamLse] = globalT;
-  params[kParamSeqlenQ] = params[kParamSeqlenK] =
-      params[kParamHeadsPerKvHead] = i32T;
-  params[kParamScaleLog2] = f32T;
+  params[kParamCuSeqlensQ] = params[kParamCuSeqlensK] = globalT;
+  for (int p : {kParamSeqlenQ, kParamSeqlenK, kParamHeadsPerKvHead,
+                kParamWindowLeft, kParamWindowRight})
+    params[p] = i32T;
+  params[kParamScaleLog2] = params[kParamSoftcapScale] = f32T;
   for (int p : {kParamOutBatchStride, kParamOutRowStride, kParamOutHeadStride,
                 kParamLseBatchStride, kParamLseHeadStride})
     params[p] = i64T;
@@ -130,36 +140,81 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
 // Body
 //===----------------------------------------------------------------------===//
 
+/// Loads cu_seqlens[index] (varlen kernels).
+static Value loadSeqlenBound(KernelEmitter &e, Value cuSeqlens, Value index) {
+  Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.i32T, cuSeqlens,
+                                  ValueRange{index});
+  return LLVM::LoadOp::create(e.b, e.loc, e.i32T, ptr, /*alignment=*/4);
+}
+
 /// Which key blocks this CTA visits and which of them need a mask.
 static BlockCoords computeBlockCoords(KernelEmitter &e, const KernelArgs &a) {
+  const ProblemSpec &p = e.spec.problem;
   const ScheduleSpec &s = e.spec.schedule;
   BlockCoords c;
   Value bx = e.blockIdx(0);
-  c.mBlock = e.spec.problem.causal ? e.sub(e.sub(e.gridDimX(), e.i32(1)), bx)
-                                   : bx;
+  c.mBlock = p.causal ? e.sub(e.sub(e.gridDimX(), e.i32(1)), bx) : bx;
   c.head = e.blockIdx(1);
   c.batch = e.blockIdx(2);
   c.kvHead = e.divu(c.head, a.headsPerKvHead);
-
-  Value nBlocks = e.ceilDiv(a.seqlenK, s.blockN);
-  // Blocks with a key column >= seqlen_k need masking.
-  Value fullBlocks = e.divs(a.seqlenK, e.i32(s.blockN));
-  if (!e.spec.problem.causal) {
-    c.nEnd = nBlocks;
-    c.nMaskStart = fullBlocks;
-    return c;
+  if (p.varlen) {
+    Value next = e.add(c.batch, e.i32(1));
+    c.rowOffsetQ = loadSeqlenBound(e, a.cuSeqlensQ, c.batch);
+    c.rowOffsetK = loadSeqlenBound(e, a.cuSeqlensK, c.batch);
+    c.seqlenQ = e.sub(loadSeqlenBound(e, a.cuSeqlensQ, next), c.rowOffsetQ);
+    c.seqlenK = e.sub(loadSeqlenBound(e, a.cuSeqlensK, next), c.rowOffsetK);
+    c.tmaBatch = e.i32(0);
+  } else {
+    c.rowOffsetQ = c.rowOffsetK = e.i32(0);
+    c.seqlenQ = a.seqlenQ;
+    c.seqlenK = a.seqlenK;
+    c.tmaBatch = c.batch;
   }
-  // Row i sees keys <= i + offset, offset = seqlen_k - seqlen_q.
-  Value offset = e.sub(a.seqlenK, a.seqlenQ);
+
+  Value zero = e.i32(0);
+  Value nBlocks = e.ceilDiv(c.seqlenK, s.blockN);
+  // Blocks with a key column >= seqlen_k need masking.
+  Value fullBlocks = e.divs(c.seqlenK, e.i32(s.blockN));
+  c.nStart = zero;
+  c.nEnd = nBlocks;
+  c.nMaskStart = fullBlocks;
+  c.nMaskLowEnd = zero;
+  if (!p.causal && !p.local)
+    return c;
+
+  // Rows see keys up to row + offset (+ window_right), offset = seqlen_k -
+  // seqlen_q; a negative window_right means no upper limit.
+  Value offset = e.sub(c.seqlenK, c.seqlenQ);
   Value firstRow = e.mul(c.mBlock, e.i32(s.blockM));
-  Value lastRow = e.sub(e.mins(e.add(firstRow, e.i32(s.blockM)), a.seqlenQ),
+  Value lastRow = e.sub(e.mins(e.add(firstRow, e.i32(s.blockM)), c.seqlenQ),
                         e.i32(1));
-  // Keys [0, lastRow + offset + 1) are visible to some row of the block.
-  Value visible = e.maxs(e.add(e.add(lastRow, offset), e.i32(1)), e.i32(0));
-  c.nEnd = e.mins(nBlocks, e.ceilDiv(visible, s.blockN));
-  // Blocks entirely at or below the diagonal of the first row need no mask.
-  Value unmasked = e.maxs(e.add(e.add(firstRow, offset), e.i32(1)), e.i32(0));
-  c.nMaskStart = e.mins(fullBlocks, e.divs(unmasked, e.i32(s.blockN)));
+  Value right = p.causal ? zero : a.windowRight;
+  Value bounded = p.causal ? Value() : e.cmpi(arith::CmpIPredicate::sge, right,
+                                              zero);
+  // Keys [0, lastRow + offset + right + 1) are visible to some row.
+  Value visible = e.maxs(e.add(e.add(lastRow, offset), e.add(right, e.i32(1))),
+                         zero);
+  Value nEnd = e.mins(nBlocks, e.ceilDiv(visible, s.blockN));
+  // Blocks entirely below the first row's upper limit need no upper mask.
+  Value unmasked = e.maxs(e.add(e.add(firstRow, offset), e.add(right, e.i32(1))),
+                          zero);
+  Value maskStart = e.mins(fullBlocks, e.divs(unmasked, e.i32(s.blockN)));
+  c.nEnd = bounded ? e.select(bounded, nEnd, nBlocks) : nEnd;
+  c.nMaskStart = bounded ? e.select(bounded, maskStart, fullBlocks) : maskStart;
+  if (!p.local)
+    return c;
+
+  // Local windows also have a lower limit row + offset - window_left.
+  Value left = a.windowLeft;
+  Value hasLeft = e.cmpi(arith::CmpIPredicate::sge, left, zero);
+  // The first row's lowest visible key starts the range...
+  Value lowFirst = e.maxs(e.sub(e.add(firstRow, offset), left), zero);
+  Value nStart = e.mins(e.divs(lowFirst, e.i32(s.blockN)), c.nEnd);
+  // ...and blocks starting below the last row's lowest key need a mask.
+  Value lowLast = e.maxs(e.sub(e.add(lastRow, offset), left), zero);
+  Value maskLowEnd = e.ceilDiv(lowLast, s.blockN);
+  c.nStart = e.select(hasLeft, nStart, zero);
+  c.nMaskLowEnd = e.select(hasLeft, maskLowEnd, zero);
   return c;
 }
 
@@ -177,13 +232,15 @@ static void emitProducer(KernelEmitter &e, const KernelArgs &a,
   // Loads the K or V tile of block j into its stage once the consumers have
   // released the stage's previous contents.
   auto loadKV = [&](bool isK, Value j) {
-    auto [stage, phase] = stageAndPhase(e, j);
+    auto [stage, phase] = stageAndPhase(e, e.sub(j, c.nStart));
     Value empty = isK ? sm.kEmpty(stage) : sm.vEmpty(stage);
     Value full = isK ? sm.kFull(stage) : sm.vFull(stage);
     e.mbarrierWait(empty, e.xori(phase, e.i32(1)));
     e.mbarrierArriveExpectTx(full, g.kvTileBytes);
     e.tmaLoadTile(isK ? a.tmaK : a.tmaV, isK ? sm.kTile(stage) : sm.vTile(stage),
-                  full, s.blockN, e.mul(j, e.i32(s.blockN)), c.kvHead, c.batch);
+                  full, s.blockN,
+                  e.add(c.rowOffsetK, e.mul(j, e.i32(s.blockN))), c.kvHead,
+                  c.tmaBatch);
   };
   const bool splitV = s.producerWarps == 2;
 
@@ -192,8 +249,9 @@ static void emitProducer(KernelEmitter &e, const KernelArgs &a,
     e.ifThen(e.electOne(), [&] {
       e.mbarrierArriveExpectTx(sm.qFull, g.qTileBytes);
       e.tmaLoadTile(a.tmaQ, sm.qTile, sm.qFull, s.blockM,
-                    e.mul(c.mBlock, e.i32(s.blockM)), c.head, c.batch);
-      e.forLoop(e.i32(0), c.nEnd, {}, [&](Value j, ValueRange) {
+                    e.add(c.rowOffsetQ, e.mul(c.mBlock, e.i32(s.blockM))),
+                    c.head, c.tmaBatch);
+      e.forLoop(c.nStart, c.nEnd, {}, [&](Value j, ValueRange) {
         loadKV(/*isK=*/true, j);
         if (!splitV)
           loadKV(/*isK=*/false, j);
@@ -205,7 +263,7 @@ static void emitProducer(KernelEmitter &e, const KernelArgs &a,
     return;
   e.ifThen(e.cmpi(arith::CmpIPredicate::eq, warpInGroup, e.i32(1)), [&] {
     e.ifThen(e.electOne(), [&] {
-      e.forLoop(e.i32(0), c.nEnd, {}, [&](Value j, ValueRange) {
+      e.forLoop(c.nStart, c.nEnd, {}, [&](Value j, ValueRange) {
         loadKV(/*isK=*/false, j);
         return SmallVector<Value>{};
       });
@@ -219,7 +277,8 @@ static void storeOutputRow(KernelEmitter &e, const KernelArgs &a,
                            const BlockCoords &c, const Fragment &o, int row,
                            Value rowIndex, Value colBase) {
   Value base = e.add(e.mul(e.ext64(c.batch), a.outBatchStride),
-                     e.add(e.mul(e.ext64(rowIndex), a.outRowStride),
+                     e.add(e.mul(e.ext64(e.add(c.rowOffsetQ, rowIndex)),
+                                 a.outRowStride),
                            e.mul(e.ext64(c.head), a.outHeadStride)));
   base = e.add(base, e.ext64(colBase));
   for (int i = 0, n = static_cast<int>(o.size()); i < n; i += 2) {
@@ -249,14 +308,23 @@ static void emitConsumer(KernelEmitter &e, const KernelArgs &a,
                            e.divu(lane, e.i32(4))));
   Value rows[2] = {row0, e.add(row0, e.i32(8))};
   Value colBase = e.mul(e.remu(lane, e.i32(4)), e.i32(2));
-  // Absolute key limit per row: keys >= limit are masked.
-  Value limit[2];
+  // Absolute key range per row: keys outside [low, high) are masked.
+  const ProblemSpec &problem = e.spec.problem;
+  Value offset = e.sub(c.seqlenK, c.seqlenQ);
+  Value high[2], low[2] = {Value(), Value()};
   for (int r = 0; r < 2; ++r) {
-    limit[r] = a.seqlenK;
-    if (e.spec.problem.causal) {
-      Value offset = e.sub(a.seqlenK, a.seqlenQ);
-      limit[r] = e.mins(a.seqlenK,
-                        e.add(e.add(rows[r], offset), e.i32(1)));
+    Value diagonal = e.add(rows[r], offset);
+    high[r] = c.seqlenK;
+    if (problem.causal)
+      high[r] = e.mins(c.seqlenK, e.add(diagonal, e.i32(1)));
+    if (problem.local) {
+      Value bounded = e.cmpi(arith::CmpIPredicate::sge, a.windowRight, e.i32(0));
+      Value windowHigh = e.add(e.add(diagonal, a.windowRight), e.i32(1));
+      high[r] = e.select(bounded, e.mins(c.seqlenK, windowHigh), c.seqlenK);
+      // An unbounded left edge is the lowest possible key.
+      Value hasLeft = e.cmpi(arith::CmpIPredicate::sge, a.windowLeft, e.i32(0));
+      low[r] = e.select(hasLeft, e.sub(diagonal, a.windowLeft),
+                        e.i32(std::numeric_limits<int32_t>::min() / 2));
     }
   }
 
@@ -271,26 +339,39 @@ static void emitConsumer(KernelEmitter &e, const KernelArgs &a,
   SmallVector<Type> fragTypes(s.blockN / 2, e.f32T);
 
   SmallVector<Value> result = e.forLoop(
-      e.i32(0), c.nEnd, inits, [&](Value j, ValueRange carried) {
+      c.nStart, c.nEnd, inits, [&](Value j, ValueRange carried) {
         Fragment o(carried.begin(), carried.begin() + oCount);
         KernelEmitter::SoftmaxState state;
         state.rowMax[0] = carried[oCount];
         state.rowMax[1] = carried[oCount + 1];
         state.rowSum[0] = carried[oCount + 2];
         state.rowSum[1] = carried[oCount + 3];
-        auto [stage, phase] = stageAndPhase(e, j);
+        auto [stage, phase] = stageAndPhase(e, e.sub(j, c.nStart));
 
         e.mbarrierWait(sm.kFull(stage), phase);
         Fragment scores = e.wgmmaQK(sm.qTile, sm.kTile(stage), wg);
         e.ifThen(isLane0, [&] { e.mbarrierArrive(sm.kEmpty(stage)); });
 
+        if (problem.softcap) {
+          // S' = tanh(S * scale / c); the exponent's scale is c * log2(e).
+          for (Value &x : scores)
+            x = e.tanh(e.fmul(x, a.softcapScale));
+        }
         Value needsMask = e.cmpi(arith::CmpIPredicate::sge, j, c.nMaskStart);
+        if (problem.local)
+          needsMask = e.ori(needsMask, e.cmpi(arith::CmpIPredicate::slt, j,
+                                              c.nMaskLowEnd));
         Value blockStart = e.add(e.mul(j, e.i32(s.blockN)), colBase);
         scores = e.ifThenElse(
             needsMask, fragTypes,
             [&] {
-              return e.maskColumns(scores, e.sub(limit[0], blockStart),
-                                   e.sub(limit[1], blockStart));
+              Value lo[2] = {Value(), Value()}, hi[2];
+              for (int r = 0; r < 2; ++r) {
+                hi[r] = e.sub(high[r], blockStart);
+                if (low[r])
+                  lo[r] = e.sub(low[r], blockStart);
+              }
+              return e.maskColumns(scores, lo, hi);
             },
             [&] { return scores; });
 
@@ -325,7 +406,7 @@ static void emitConsumer(KernelEmitter &e, const KernelArgs &a,
   o = e.scaleRows(o, inv[0], inv[1]);
 
   for (int r = 0; r < 2; ++r) {
-    Value inRange = e.cmpi(arith::CmpIPredicate::slt, rows[r], a.seqlenQ);
+    Value inRange = e.cmpi(arith::CmpIPredicate::slt, rows[r], c.seqlenQ);
     e.ifThen(inRange, [&] { storeOutputRow(e, a, c, o, r, rows[r], colBase); });
   }
 
@@ -334,11 +415,11 @@ static void emitConsumer(KernelEmitter &e, const KernelArgs &a,
   Value quadLeader = e.cmpi(arith::CmpIPredicate::eq, colBase, e.i32(0));
   e.ifThen(e.andi(hasLse, quadLeader), [&] {
     for (int r = 0; r < 2; ++r) {
-      Value inRange = e.cmpi(arith::CmpIPredicate::slt, rows[r], a.seqlenQ);
+      Value inRange = e.cmpi(arith::CmpIPredicate::slt, rows[r], c.seqlenQ);
       e.ifThen(inRange, [&] {
         Value idx = e.add(e.add(e.mul(e.ext64(c.batch), a.lseBatchStride),
                                 e.mul(e.ext64(c.head), a.lseHeadStride)),
-                          e.ext64(rows[r]));
+                          e.ext64(e.add(c.rowOffsetQ, rows[r])));
         Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.f32T,
                                         a.lse, ValueRange{idx});
         LLVM::StoreOp::create(e.b, e.loc, lse[r], ptr, /*alignment=*/4);
@@ -363,10 +444,15 @@ void emitAttentionKernelBody(OpBuilder &b, LLVM::LLVMFuncOp func,
   a.tmaV = arg(kParamTmaV);
   a.out = arg(kParamOut);
   a.lse = arg(kParamLse);
+  a.cuSeqlensQ = arg(kParamCuSeqlensQ);
+  a.cuSeqlensK = arg(kParamCuSeqlensK);
   a.seqlenQ = arg(kParamSeqlenQ);
   a.seqlenK = arg(kParamSeqlenK);
   a.headsPerKvHead = arg(kParamHeadsPerKvHead);
+  a.windowLeft = arg(kParamWindowLeft);
+  a.windowRight = arg(kParamWindowRight);
   a.scaleLog2 = arg(kParamScaleLog2);
+  a.softcapScale = arg(kParamSoftcapScale);
   a.outBatchStride = arg(kParamOutBatchStride);
   a.outRowStride = arg(kParamOutRowStride);
   a.outHeadStride = arg(kParamOutHeadStride);
@@ -380,33 +466,37 @@ void emitAttentionKernelBody(OpBuilder &b, LLVM::LLVMFuncOp func,
   Value warpInGroup = e.remu(warp, e.i32(4));
   BlockCoords c = computeBlockCoords(e, a);
 
-  // Step 2. Shared memory: tiles and barriers; thread 0 initialises the
-  // barriers, everyone waits for that.
-  SmemPointers sm;
-  sm.e = &e;
-  sm.layout = &layout;
-  sm.stages = s.stages;
-  sm.base = e.alignedSmemBase();
-  sm.qTile = e.smemAt(sm.base, layout.qOffset);
-  sm.qFull = e.smemAt(sm.base, layout.qFullBarrier());
-  e.ifThen(e.cmpi(arith::CmpIPredicate::eq, tid, e.i32(0)), [&] {
-    const int consumerWarps = 4 * s.consumerWarpgroups;
-    e.mbarrierInit(sm.qFull, 1);
-    for (int st = 0; st < s.stages; ++st) {
-      Value stage = e.i32(st);
-      e.mbarrierInit(sm.kFull(stage), 1);
-      e.mbarrierInit(sm.vFull(stage), 1);
-      e.mbarrierInit(sm.kEmpty(stage), consumerWarps);
-      e.mbarrierInit(sm.vEmpty(stage), consumerWarps);
-    }
-    e.mbarrierInitFence();
-  });
-  e.barrierAll();
+  // Steps 2 and 3, for CTAs whose query block holds rows (every CTA but the
+  // tail ones of short sequences in a varlen batch).
+  auto body = [&] {
+    // Step 2. Shared memory: tiles and barriers; thread 0 initialises the
+    // barriers, everyone waits for that.
+    SmemPointers sm;
+    sm.e = &e;
+    sm.layout = &layout;
+    sm.stages = s.stages;
+    sm.base = e.alignedSmemBase();
+    sm.qTile = e.smemAt(sm.base, layout.qOffset);
+    sm.qFull = e.smemAt(sm.base, layout.qFullBarrier());
+    e.ifThen(e.cmpi(arith::CmpIPredicate::eq, tid, e.i32(0)), [&] {
+      const int consumerWarps = 4 * s.consumerWarpgroups;
+      e.mbarrierInit(sm.qFull, 1);
+      for (int st = 0; st < s.stages; ++st) {
+        Value stage = e.i32(st);
+        e.mbarrierInit(sm.kFull(stage), 1);
+        e.mbarrierInit(sm.vFull(stage), 1);
+        e.mbarrierInit(sm.kEmpty(stage), consumerWarps);
+        e.mbarrierInit(sm.vEmpty(stage), consumerWarps);
+      }
+      e.mbarrierInitFence();
+    });
+    e.barrierAll();
 
-  // Step 3. Split roles; registers move from the producer to the consumers.
-  Value isProducer = e.cmpi(arith::CmpIPredicate::eq, warpGroup, e.i32(0));
-  auto roles = scf::IfOp::create(b, e.loc, isProducer, /*withElseRegion=*/true);
-  {
+    // Step 3. Split roles; registers move from the producer to the
+    // consumers.
+    Value isProducer = e.cmpi(arith::CmpIPredicate::eq, warpGroup, e.i32(0));
+    auto roles =
+        scf::IfOp::create(b, e.loc, isProducer, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard roleGuard(b);
     b.setInsertionPoint(roles.thenBlock()->getTerminator());
     e.setMaxRegisters(s.producerRegisters, /*increase=*/false);
@@ -414,7 +504,13 @@ void emitAttentionKernelBody(OpBuilder &b, LLVM::LLVMFuncOp func,
     b.setInsertionPoint(roles.elseBlock()->getTerminator());
     e.setMaxRegisters(s.consumerRegisters, /*increase=*/true);
     emitConsumer(e, a, c, sm, tid, warpGroup);
-  }
+  };
+  if (spec.problem.varlen)
+    e.ifThen(e.cmpi(arith::CmpIPredicate::slt,
+                    e.mul(c.mBlock, e.i32(s.blockM)), c.seqlenQ),
+             body);
+  else
+    body();
   LLVM::ReturnOp::create(b, e.loc, ValueRange{});
 }
 

@@ -121,6 +121,14 @@ Value KernelEmitter::log2(Value x) {
              ValueRange{x})
       .getResult(0);
 }
+Value KernelEmitter::tanh(Value x) {
+  // llvm.tanh with approximate-functions allowed selects PTX's
+  // tanh.approx.f32 (PTX ISA 9.7.4.11, sm_75+).
+  auto op = LLVM::TanhOp::create(b, loc, x);
+  op.setFastmathFlagsAttr(
+      LLVM::FastmathFlagsAttr::get(b.getContext(), LLVM::FastmathFlags::afn));
+  return op;
+}
 Value KernelEmitter::ceilDiv(Value a, int64_t c) {
   return divs(add(a, i32(c - 1)), i32(c));
 }

@@ -85,6 +85,8 @@ public:
   mlir::Value exp2(mlir::Value x);
   /// log2(x), lg2.approx.ftz.f32 (epilogue only).
   mlir::Value log2(mlir::Value x);
+  /// tanh(x), tanh.approx.f32 (softcap).
+  mlir::Value tanh(mlir::Value x);
   /// ceil(a / c) for a >= 0, c > 0.
   mlir::Value ceilDiv(mlir::Value a, int64_t c);
 
@@ -171,9 +173,10 @@ public:
   mlir::Value quadMax(mlir::Value v);
   mlir::Value quadSum(mlir::Value v);
   /// Elements of row r whose column (fragmentCol, relative to the thread's
-  /// first column) is >= limit[r] become -inf.
-  Fragment maskColumns(const Fragment &s, mlir::Value limit0,
-                       mlir::Value limit1);
+  /// first column) is outside [low[r], high[r]) become -inf; a null low[r]
+  /// means no lower limit.
+  Fragment maskColumns(const Fragment &s, const mlir::Value low[2],
+                       const mlir::Value high[2]);
 
   /// Running statistics of the two rows a thread owns, in the log2 domain:
   /// rowMax = max(S) * scale * log2(e); rowSum = this thread's part of

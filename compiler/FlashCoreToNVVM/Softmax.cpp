@@ -45,14 +45,17 @@ Value KernelEmitter::quadSum(Value v) {
   return fadd(v, shuffleXor(v, 2));
 }
 
-Fragment KernelEmitter::maskColumns(const Fragment &s, Value limit0,
-                                    Value limit1) {
+Fragment KernelEmitter::maskColumns(const Fragment &s, const Value low[2],
+                                    const Value high[2]) {
   Value negInf = f32(-std::numeric_limits<double>::infinity());
   Fragment out;
   out.reserve(s.size());
   for (int i = 0, e = static_cast<int>(s.size()); i < e; ++i) {
-    Value limit = fragmentRow(i) == 0 ? limit0 : limit1;
-    Value keep = cmpi(arith::CmpIPredicate::slt, i32(fragmentCol(i)), limit);
+    int r = fragmentRow(i);
+    Value col = i32(fragmentCol(i));
+    Value keep = cmpi(arith::CmpIPredicate::slt, col, high[r]);
+    if (low[r])
+      keep = andi(keep, cmpi(arith::CmpIPredicate::sge, col, low[r]));
     out.push_back(select(keep, s[i], negInf));
   }
   return out;

@@ -24,6 +24,11 @@ class AttentionArgs(ctypes.Structure):
         ("o_batch_stride", ctypes.c_int64), ("o_seq_stride", ctypes.c_int64), ("o_head_stride", ctypes.c_int64),
         ("lse_batch_stride", ctypes.c_int64), ("lse_head_stride", ctypes.c_int64),
         ("dtype", ctypes.c_int), ("causal", ctypes.c_int), ("softmax_scale", ctypes.c_float),
+        # version 2
+        ("window_left", ctypes.c_int32), ("window_right", ctypes.c_int32),
+        ("softcap", ctypes.c_float), ("reserved", ctypes.c_int32),
+        ("cu_seqlens_q", ctypes.c_void_p), ("cu_seqlens_k", ctypes.c_void_p),
+        ("total_q", ctypes.c_int64), ("total_k", ctypes.c_int64),
     ]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device lease, everything that belongs together: environment, the
 # flashcore-gen run checks, SASS, the correctness suite, the benchmark.
-#   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick sanitize bench
+#   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 # Uses build/ as carried (build/lib, build/bin); writes logs under $OUT.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +32,8 @@ for stage in $stages; do
         "$out/default.sass" | sort | uniq -c ;;
     quick)
       t 600 python3 "$root/tests/gpu/test_attention.py" --quick --json "$out/quick.json" ;;
+    features)
+      t 900 python3 "$root/tests/gpu/test_features.py" --json "$out/features.json" ${FEATURE_ARGS:-} ;;
     suite)
       t 1200 python3 "$root/tests/gpu/test_attention.py" --json "$out/suite.json" ;;
     sanitize)

@@ -380,6 +380,133 @@ TEST(ArgValidation, RejectsOverlappingLseStrides) {
 }
 
 //===----------------------------------------------------------------------===//
+// Version-2 fields: windows, softcap, varlen
+//===----------------------------------------------------------------------===//
+
+/// Two sequences packed into 640 query rows and 896 key rows.
+flashcore_attention_args validVarlenArgs() {
+  flashcore_attention_args a = validArgs();
+  a.cu_seqlens_q = static_cast<const int32_t *>(fakePtr(0x600000));
+  a.cu_seqlens_k = static_cast<const int32_t *>(fakePtr(0x700000));
+  a.total_q = 640;
+  a.total_k = 896;
+  a.seqlen_q = 512; // longest sequence
+  a.seqlen_k = 512;
+  flashcore_attention_args_set_contiguous_strides(&a);
+  return a;
+}
+
+TEST(ArgValidation, AcceptsAVersion1StructWithDefaultsForNewFields) {
+  flashcore_attention_args a = validArgs();
+  a.struct_size = FLASHCORE_ATTENTION_ARGS_V1_SIZE;
+  a.window_left = -7; // beyond a v1 struct: must not be read
+  a.softcap = -1;
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_FALSE(r.call.problem.local);
+  EXPECT_FALSE(r.call.problem.softcap);
+  EXPECT_FALSE(r.call.problem.varlen);
+}
+
+TEST(ArgValidation, MapsWindowsLikeFlashAttention) {
+  flashcore_attention_args a = validArgs();
+  a.window_left = 128;
+  a.window_right = 0;
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.local);
+  EXPECT_FALSE(r.call.problem.causal);
+  // causal forces window_right = 0; without a left window that is causal.
+  a.window_left = -1;
+  a.window_right = 64;
+  a.causal = 1;
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.causal);
+  EXPECT_FALSE(r.call.problem.local);
+  EXPECT_EQ(r.call.windowRight, 0);
+  // ... and with one it is a causal sliding window (local).
+  a.window_left = 32;
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.local);
+  EXPECT_FALSE(r.call.problem.causal);
+  EXPECT_EQ(r.call.windowLeft, 32);
+  EXPECT_EQ(r.call.windowRight, 0);
+}
+
+TEST(ArgValidation, RejectsWindowLeftBelowMinusOne) {
+  flashcore_attention_args a = validArgs();
+  a.window_left = -2;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_WINDOW, "window_left", "got: -2");
+}
+
+TEST(ArgValidation, RejectsWindowRightBelowMinusOne) {
+  flashcore_attention_args a = validArgs();
+  a.window_right = -5;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_WINDOW, "window_right", "got: -5");
+}
+
+TEST(ArgValidation, AcceptsSoftcapAndScalesForIt) {
+  flashcore_attention_args a = validArgs();
+  a.softcap = 30.0f;
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.softcap);
+  EXPECT_FLOAT_EQ(r.call.softcap, 30.0f);
+}
+
+TEST(ArgValidation, RejectsNegativeSoftcap) {
+  flashcore_attention_args a = validArgs();
+  a.softcap = -1.0f;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_SOFTCAP, "softcap", "got: -1");
+}
+
+TEST(ArgValidation, RejectsNanSoftcap) {
+  flashcore_attention_args a = validArgs();
+  a.softcap = std::nanf("");
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_SOFTCAP, "softcap", "nan");
+}
+
+TEST(ArgValidation, AcceptsVarlenPackedArguments) {
+  Result r = validate(validVarlenArgs());
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.varlen);
+}
+
+TEST(ArgValidation, RejectsCuSeqlensQWithoutCuSeqlensK) {
+  flashcore_attention_args a = validVarlenArgs();
+  a.cu_seqlens_k = nullptr;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "cu_seqlens_k", "null");
+}
+
+TEST(ArgValidation, RejectsMisalignedCuSeqlens) {
+  flashcore_attention_args a = validVarlenArgs();
+  a.cu_seqlens_q = static_cast<const int32_t *>(fakePtr(0x600002));
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "cu_seqlens_q",
+                  "4-byte aligned");
+}
+
+TEST(ArgValidation, RejectsTotalBelowTheLongestSequence) {
+  flashcore_attention_args a = validVarlenArgs();
+  a.total_k = 100;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "total_k", "got: 100");
+}
+
+TEST(ArgValidation, RejectsNonZeroReserved) {
+  flashcore_attention_args a = validArgs();
+  a.reserved = 1;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "reserved", "got: 1");
+}
+
+TEST(ArgValidation, ChecksVarlenStridesAgainstThePackedRows) {
+  // Packed rows: a seq stride below heads * head_dim overlaps heads.
+  flashcore_attention_args a = validVarlenArgs();
+  a.q_seq_stride = 128;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_OVERLAPPING_STRIDES, "q");
+}
+
+//===----------------------------------------------------------------------===//
 // Device residency (driver query injected)
 //===----------------------------------------------------------------------===//
 

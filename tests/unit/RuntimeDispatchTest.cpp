@@ -81,8 +81,21 @@ TEST(Dispatch, RejectsACallWhoseProblemDiffersFromTheOverride) {
   EXPECT_EQ(d.choose(problem(128, DType::FP16, true), spec, error),
             DispatchStatus::SpecMismatch);
   EXPECT_EQ(error, "the spec override test.yaml is for problem {dtype: bf16, "
-                   "head_dim: 64, causal: false}, but the call is {dtype: "
-                   "fp16, head_dim: 128, causal: true}");
+                   "head_dim: 64, causal: false, local: false, softcap: "
+                   "false, varlen: false}, but the call is {dtype: fp16, "
+                   "head_dim: 128, causal: true, local: false, softcap: "
+                   "false, varlen: false}");
+}
+
+TEST(Dispatch, RejectsACallThatAddsAFeatureTheOverrideLacks) {
+  Dispatcher d;
+  std::string error;
+  ASSERT_TRUE(d.setOverrideText(kSpec64, "test.yaml", error)) << error;
+  AttentionSpec spec;
+  ProblemSpec p = problem(64, DType::BF16, false);
+  p.softcap = true;
+  EXPECT_EQ(d.choose(p, spec, error), DispatchStatus::SpecMismatch);
+  EXPECT_NE(error.find("softcap: true"), std::string::npos) << error;
 }
 
 TEST(Dispatch, ClearingTheOverrideRestoresTheDefault) {

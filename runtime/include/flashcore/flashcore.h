@@ -73,7 +73,15 @@ typedef enum flashcore_status_t {
   /* The spec override is for another problem (dtype/head_dim/causal). */
   FLASHCORE_STATUS_SPEC_MISMATCH = 19,
   /* A bug or an unexpected failure (out of host memory, ...). */
-  FLASHCORE_STATUS_INTERNAL_ERROR = 20
+  FLASHCORE_STATUS_INTERNAL_ERROR = 20,
+  /* window_left or window_right is below -1. */
+  FLASHCORE_STATUS_INVALID_WINDOW = 21,
+  /* softcap is negative, NaN or infinite. */
+  FLASHCORE_STATUS_INVALID_SOFTCAP = 22,
+  /* Varlen arguments are inconsistent (one cu_seqlens pointer without the
+     other, a misaligned one, total_q/total_k < 1 or below the maximum
+     sequence length, or a non-zero reserved field). */
+  FLASHCORE_STATUS_INVALID_VARLEN = 23
 } flashcore_status_t;
 
 typedef enum flashcore_dtype_t {
@@ -125,15 +133,52 @@ typedef struct flashcore_attention_args {
   /* Scale applied to Q K^T before softmax. 0 selects 1/sqrt(head_dim);
      negative, NaN or infinite values are rejected. */
   float softmax_scale;
+
+  /* ---- Version 2 (a version-1 struct_size is still accepted: these
+     fields then take the values flashcore_attention_args_init sets). ---- */
+
+  /* Sliding window, FlashAttention's window_size: query i attends to keys
+     j with i + d - window_left <= j <= i + d + window_right, d = seqlen_k -
+     seqlen_q; -1 = unbounded on that side. (-1, -1), the default, is no
+     window. With causal set, window_right is forced to 0 (FlashAttention's
+     rule), so causal + window_left = w is a causal sliding window. */
+  int32_t window_left;
+  int32_t window_right;
+  /* > 0: scores become softcap * tanh(scale * q.k / softcap) before the
+     softmax (FlashAttention-3's softcap). 0 = off; negative, NaN or infinite
+     values are rejected. */
+  float softcap;
+  int32_t reserved; /* must be 0 */
+  /* Variable-length batch (FlashAttention's varlen API): when cu_seqlens_q is
+     set, q and o are packed as (total_q, heads_q, head_dim) and k, v as
+     (total_k, heads_kv, head_dim) with the seq and head strides above (the
+     batch strides are ignored); sequence b occupies rows
+     [cu_seqlens_q[b], cu_seqlens_q[b + 1]) of q and o and
+     [cu_seqlens_k[b], cu_seqlens_k[b + 1]) of k and v. Both arrays hold
+     batch + 1 non-decreasing int32 offsets starting at 0 in device memory
+     (not read by the host). seqlen_q / seqlen_k are then the longest
+     sequence lengths, and lse (if set) is laid out (heads_q, total_q) with
+     head stride lse_head_stride. */
+  const int32_t *cu_seqlens_q;
+  const int32_t *cu_seqlens_k;
+  int64_t total_q;
+  int64_t total_k;
 } flashcore_attention_args;
 
-/* Sets struct_size and zeroes everything else (softmax_scale 0 = the
-   default). dtype, sizes, pointers and strides must still be filled in. */
+/* struct_size of a version-1 struct (everything before window_left). */
+#define FLASHCORE_ATTENTION_ARGS_V1_SIZE                                       \
+  offsetof(flashcore_attention_args, window_left)
+
+/* Sets struct_size, zeroes everything else (softmax_scale 0 = the default)
+   and sets window_left = window_right = -1 (no window). dtype, sizes,
+   pointers and strides must still be filled in. */
 FLASHCORE_C_API void
 flashcore_attention_args_init(flashcore_attention_args *args);
 
 /* Fills the strides of contiguous (batch, seqlen, heads, head_dim) tensors
-   and a contiguous (batch, heads_q, seqlen_q) LSE from the sizes in args. */
+   and a contiguous (batch, heads_q, seqlen_q) LSE from the sizes in args;
+   for varlen (cu_seqlens_q set) of packed (total, heads, head_dim) tensors
+   and a (heads_q, total_q) LSE. */
 FLASHCORE_C_API void
 flashcore_attention_args_set_contiguous_strides(flashcore_attention_args *args);
 
