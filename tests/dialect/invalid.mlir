@@ -52,3 +52,13 @@ flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 12
 
 // expected-error @+1 {{kernel name must be a PTX identifier}}
 flashcore.attention_kernel @"bad-name" spec = #flashcore.spec<dtype = bf16, head_dim = 128>
+
+// -----
+
+// expected-error @+1 {{local must be false when causal is true (causal is the window (-1, 0)), got: true}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, causal = true, local = true>
+
+// -----
+
+// expected-error @+1 {{varlen must be true or false, got: maybe}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, varlen = maybe>

@@ -19,3 +19,8 @@ flashcore.attention_kernel @hd96 spec = #flashcore.spec<dtype = bf16, head_dim =
 // CHECK-LABEL: flashcore.attention_kernel @hd256
 // CHECK-SAME: block_n = 80
 flashcore.attention_kernel @hd256 spec = #flashcore.spec<dtype = bf16, head_dim = 256, causal = true>
+
+// Feature flags print only when set.
+// CHECK-LABEL: flashcore.attention_kernel @features
+// CHECK-SAME: causal = false, local = true, softcap = true, varlen = true, block_m = 128
+flashcore.attention_kernel @features spec = #flashcore.spec<dtype = bf16, head_dim = 128, local = true, softcap = true, varlen = true>

@@ -21,4 +21,14 @@ for tool in memcheck racecheck; do
   "$sanitizer" --tool "$tool" --error-exitcode 99 "$gen" run "$spec" \
       --batch 1 --heads 2 --seqlen 200 --check-rows 0 --repeats 1 || rc=1
 done
+# The tail and varlen cases of the feature matrix (issue 5), through the C API
+# from Python: memcheck only (racecheck of torch's own kernels is not ours).
+features=$(dirname "$0")/test_features.py
+if python3 -c "import torch" 2>/dev/null; then
+  for only in len varlen; do
+    echo "== compute-sanitizer --tool memcheck test_features.py --only $only"
+    "$sanitizer" --tool memcheck --error-exitcode 99 python3 "$features" \
+        --only "$only" --random 0 --max-seqlen 1300 || rc=1
+  done
+fi
 exit $rc

@@ -252,6 +252,8 @@ def main():
     parser.add_argument("--random", type=int, default=8, help="random cases from the seed's space")
     parser.add_argument("--json")
     parser.add_argument("--only", help="run cases whose name contains this")
+    parser.add_argument("--max-seqlen", type=int, default=1 << 30,
+                        help="skip cases with a longer sequence (for compute-sanitizer runs)")
     args = parser.parse_args()
     try:
         import torch
@@ -272,6 +274,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for c in cases(rng, args.random):
         if args.only and args.only not in c.name:
+            continue
+        if max(c.sq, c.sk) > args.max_seqlen:
             continue
         try:
             row = run_case(c, flashcore, torch)

@@ -178,6 +178,30 @@ TEST(SpecErrors, ParseFailsOnNonBooleanCausal) {
   EXPECT_NE(d.message.find("true or false"), std::string::npos);
 }
 
+TEST(SpecErrors, ParseFailsOnNonBooleanFeatureFlags) {
+  for (const char *field : {"local", "softcap", "varlen"}) {
+    SpecDiagnostic d = parseFailure(std::string("problem:\n  dtype: bf16\n"
+                                                "  head_dim: 128\n  ") +
+                                    field + ": 1\n");
+    EXPECT_EQ(d.line, 4) << field;
+    EXPECT_NE(d.message.find("true or false"), std::string::npos) << field;
+  }
+}
+
+TEST(SpecParse, ReadsFeatureFlags) {
+  AttentionSpec spec = parseOk("problem:\n  dtype: bf16\n  head_dim: 128\n"
+                               "  local: true\n  softcap: true\n"
+                               "  varlen: true\n");
+  EXPECT_TRUE(spec.problem.local);
+  EXPECT_TRUE(spec.problem.softcap);
+  EXPECT_TRUE(spec.problem.varlen);
+  EXPECT_FALSE(spec.problem.causal);
+  EXPECT_EQ(parseOk(printSpec(spec)), spec);
+  AttentionSpec other = spec;
+  other.problem.varlen = false;
+  EXPECT_NE(printSpec(other), printSpec(spec));
+}
+
 TEST(SpecErrors, ParseFailsOnMalformedYaml) {
   SpecDiagnostic d = parseFailure("problem: [dtype: bf16\n");
   EXPECT_GT(d.line, 0);
@@ -228,6 +252,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "problem.head_dim", "head_dim must be a multiple of 16", 3},
         RuleCase{"HeadDimTooLarge", problem("bf16", "512"), "problem.head_dim",
                  "head_dim must be a multiple of 16", 3},
+        RuleCase{"LocalWithCausal",
+                 problem("bf16", "128", "  causal: true\n  local: true\n"),
+                 "problem.local", "local must be false when causal is true", 5},
         RuleCase{"SoftmaxScaleNotPositive",
                  problem("bf16", "128", "  softmax_scale: -1\n"),
                  "problem.softmax_scale", "softmax_scale must be a finite", 4},
