@@ -22,7 +22,7 @@ void populateFlashCoreToNVVMPatterns(RewritePatternSet &patterns,
                                      int stagesOverride = 0);
 
 /// flashcore dialect -> llvm.func with arith/scf/nvvm (fc-lower-attention-kernel
-/// + canonicalize + cse).
+/// + cse).
 void buildFlashCoreToNVVMPipeline(OpPassManager &pm);
 /// arith/scf/cf/nvvm -> LLVM dialect, ready for translation to LLVM IR.
 void buildNVVMToLLVMPipeline(OpPassManager &pm);

@@ -81,22 +81,25 @@ Fragment KernelEmitter::wgmmaQK(Value qTile, Value kTile, Value wg) {
   return unpack(*this, acc, n / 2);
 }
 
-/// The PTX of one RS wgmma: `count` accumulators tied in and out, four
-/// 32-bit A registers, the B descriptor; scale-d is always 1 (O accumulates).
-static std::string rsWgmmaPtx(int n, const char *type) {
-  int count = n / 2;
+/// The PTX of the RS wgmma chain of one key block: `kSteps` instructions on
+/// the same `count` accumulators (tied in and out), each with its four
+/// 32-bit A registers and its B descriptor; scale-d is always 1.
+static std::string rsWgmmaChainPtx(int n, int kSteps, const char *type) {
+  const int count = n / 2;
   std::string s = "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n";
-  s += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + "k16.f32." +
-       type + "." + type + " {";
+  std::string accumulators;
   for (int i = 0; i < count; ++i)
-    s += (i ? ", $" : "$") + std::to_string(i);
-  s += "}, {";
-  for (int i = 0; i < 4; ++i)
-    s += (i ? ", $" : "$") + std::to_string(count + i);
-  // scale-d = p, imm-scale-a = 1, imm-scale-b = 1, imm-trans-b = 1 (V is
-  // MN-major).
-  s += "}, $" + std::to_string(count + 4) + ", p, 1, 1, 1;\n}\n";
-  return s;
+    accumulators += (i ? ", $" : "$") + std::to_string(i);
+  for (int k = 0; k < kSteps; ++k) {
+    s += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + "k16.f32." +
+         type + "." + type + " {" + accumulators + "}, {";
+    for (int i = 0; i < 4; ++i)
+      s += (i ? ", $" : "$") + std::to_string(count + 4 * k + i);
+    // scale-d = p, imm-scale-a = 1, imm-scale-b = 1, imm-trans-b = 1 (V is
+    // MN-major).
+    s += "}, $" + std::to_string(count + 4 * kSteps + k) + ", p, 1, 1, 1;\n";
+  }
+  return s + "}\n";
 }
 
 Fragment KernelEmitter::wgmmaPV(const Fragment &o, ArrayRef<Value> pPacked,
@@ -113,39 +116,38 @@ Fragment KernelEmitter::wgmmaPV(const Fragment &o, ArrayRef<Value> pPacked,
       mnMajorDescriptorBase(swizzle, spec.schedule.blockN)));
   Value vDesc = ori(mnBits, zext64(shru(smemAddress(vTile), i32(4))));
 
-  // Constraints: outputs, A registers, B descriptor, tied accumulators.
+  // Operands: A registers of every k-step, their B descriptors, then the
+  // accumulators tied to the outputs.
+  SmallVector<Value> operands(pPacked.begin(), pPacked.begin() + 4 * kSteps);
+  for (int k = 0; k < kSteps; ++k)
+    operands.push_back(
+        k == 0 ? vDesc : add(vDesc, i64(mnMajorKStepOffset(k, swizzle) >> 4)));
+  operands.append(o.begin(), o.end());
   std::string constraints;
   for (int i = 0; i < count; ++i)
     constraints += "=f,";
-  constraints += "r,r,r,r,l";
+  for (int i = 0; i < 4 * kSteps; ++i)
+    constraints += "r,";
+  for (int k = 0; k < kSteps; ++k)
+    constraints += "l,";
   for (int i = 0; i < count; ++i)
-    constraints += "," + std::to_string(i);
-  const std::string ptx = rsWgmmaPtx(n, type);
-  auto dialect = LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT);
+    constraints += std::to_string(i) + (i + 1 < count ? "," : "");
 
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
-  Fragment acc = o;
-  for (int k = 0; k < kSteps; ++k) {
-    Value desc = k == 0 ? vDesc
-                        : add(vDesc, i64(mnMajorKStepOffset(k, swizzle) >> 4));
-    SmallVector<Value> operands(pPacked.begin() + 4 * k,
-                                pPacked.begin() + 4 * k + 4);
-    operands.push_back(desc);
-    operands.append(acc.begin(), acc.end());
-    // nvvm.wgmma.mma_async has no register-A form, and nvvm.inline_ptx cannot
-    // return read-write operands as SSA values, so the RS form is written as
-    // inline PTX with tied operands. PTX ISA 9.7.15.5.2, wgmma.mma_async
-    // (".f32.bf16.bf16 d, a, b-desc, scale-d, imm-scale-a, imm-scale-b,
-    // imm-trans-b").
-    auto asmOp = LLVM::InlineAsmOp::create(
-        b, loc, accT, operands, ptx, constraints, /*has_side_effects=*/true,
-        /*is_align_stack=*/false, LLVM::TailCallKind::None, dialect,
-        /*operand_attrs=*/ArrayAttr());
-    acc = unpack(*this, asmOp.getResult(0), count);
-  }
+  // nvvm.wgmma.mma_async has no register-A form, and nvvm.inline_ptx cannot
+  // return read-write operands as SSA values, so the RS chain is inline PTX
+  // with tied accumulators, one asm statement for the whole chain. PTX ISA
+  // 9.7.15.5.2, wgmma.mma_async (".f32.bf16.bf16 d, a, b-desc, scale-d,
+  // imm-scale-a, imm-scale-b, imm-trans-b").
+  auto asmOp = LLVM::InlineAsmOp::create(
+      b, loc, accT, operands, rsWgmmaChainPtx(n, kSteps, type), constraints,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, /*group=*/0);
-  return acc;
+  return unpack(*this, asmOp.getResult(0), count);
 }
 
 } // namespace flashcore
