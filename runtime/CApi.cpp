@@ -8,6 +8,7 @@
 #include "flashcore/flashcore.h"
 #include "runtime/ArgValidation.h"
 #include "runtime/Dispatch.h"
+#include "runtime/KernelCache.h"
 #include "runtime/Launcher.h"
 
 #include <cstring>
@@ -232,6 +233,51 @@ flashcore_attention_forward(flashcore_handle_t handle,
         flashcore::attentionForward(handle->dispatcher, args, stream, message);
     return finish(status, message);
   });
+}
+
+void flashcore_cache_stats_init(flashcore_cache_stats *stats) {
+  if (!stats)
+    return;
+  std::memset(stats, 0, sizeof(*stats));
+  stats->struct_size = sizeof(*stats);
+}
+
+flashcore_status_t flashcore_get_cache_stats(flashcore_cache_stats *stats) {
+  return guarded([&] {
+    if (!stats || stats->struct_size != sizeof(flashcore_cache_stats))
+      return finish(FLASHCORE_STATUS_INVALID_STRUCT,
+                    "stats must be initialized with "
+                    "flashcore_cache_stats_init, got: " +
+                        (stats ? "struct_size " +
+                                     std::to_string(stats->struct_size)
+                               : std::string("null")));
+    flashcore::KernelCacheStats s = flashcore::globalKernelCache().stats();
+    stats->memory_hits = s.memoryHits;
+    stats->disk_hits = s.diskHits;
+    stats->compiles = s.compiles;
+    stats->compile_failures = s.compileFailures;
+    stats->disk_writes = s.disk.writes;
+    stats->disk_write_failures = s.disk.writeFailures;
+    stats->disk_rejected = s.disk.rejected;
+    stats->disk_enabled = s.diskEnabled ? 1 : 0;
+    stats->reserved = 0;
+    return finish(FLASHCORE_STATUS_SUCCESS, "");
+  });
+}
+
+const char *flashcore_cache_directory(void) {
+  try {
+    static const std::string dir = [] {
+      std::shared_ptr<flashcore::DiskCache> disk =
+          flashcore::globalKernelCache().diskCache();
+      return disk ? disk->directory() : std::string();
+    }();
+    std::shared_ptr<flashcore::DiskCache> disk =
+        flashcore::globalKernelCache().diskCache();
+    return disk && disk->writable() ? dir.c_str() : "";
+  } catch (...) {
+    return "";
+  }
 }
 
 } // extern "C"

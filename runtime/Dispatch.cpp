@@ -1,6 +1,7 @@
 //===- Dispatch.cpp - The spec used for a call ----------------------------===//
 
 #include "runtime/Dispatch.h"
+#include "runtime/CacheKey.h"
 
 #include <cstdlib>
 #include <mutex>
@@ -16,10 +17,34 @@ std::string describeProblem(const ProblemSpec &p) {
          ", varlen: " + (p.varlen ? "true" : "false") + "}";
 }
 
+BoundKernel *KernelChoice::bind(uint64_t contextKey,
+                                const BoundKernel &kernel) {
+  std::lock_guard<std::mutex> lock(ownedMutex);
+  if (BoundKernel *existing = bound.find(contextKey))
+    return existing;
+  owned.push_back(std::make_unique<BoundKernel>(kernel));
+  return bound.insert(contextKey, owned.back().get());
+}
+
+Dispatcher::Dispatcher() : Dispatcher(DispatchTable::active()) {}
+
+void Dispatcher::forgetChoices() {
+  std::lock_guard<std::mutex> lock(ownedMutex);
+  choices.clear();
+  ++generation;
+}
+
+Dispatcher::Dispatcher(std::shared_ptr<const DispatchTable> table)
+    : dispatchTable(std::move(table)) {
+  if (!dispatchTable)
+    dispatchTable = std::make_shared<DispatchTable>();
+}
+
 bool Dispatcher::loadEnvironmentOverride(std::string &error) {
   const char *path = std::getenv("FLASHCORE_SPEC");
   std::unique_lock<std::shared_mutex> lock(mutex);
   envOverride.reset();
+  forgetChoices();
   if (!path || !*path)
     return true;
   AttentionSpec spec;
@@ -50,21 +75,33 @@ void Dispatcher::setOverride(const AttentionSpec &spec,
                              const std::string &source) {
   std::unique_lock<std::shared_mutex> lock(mutex);
   apiOverride = Override{spec, source};
+  forgetChoices();
 }
 
 void Dispatcher::clearOverride() {
   std::unique_lock<std::shared_mutex> lock(mutex);
   apiOverride.reset();
+  forgetChoices();
 }
 
 DispatchStatus Dispatcher::choose(const ProblemSpec &problem,
                                   AttentionSpec &spec,
                                   std::string &error) const {
+  DispatchQuery query;
+  query.problem = problem;
+  return choose(query, spec, error);
+}
+
+DispatchStatus Dispatcher::choose(const DispatchQuery &query,
+                                  AttentionSpec &spec, std::string &error,
+                                  std::string *source) const {
+  const ProblemSpec &problem = query.problem;
   std::optional<Override> chosen;
   {
     std::shared_lock<std::shared_mutex> lock(mutex);
     chosen = apiOverride ? apiOverride : envOverride;
   }
+  // Step 1. An override, for its own problem only.
   if (chosen) {
     const ProblemSpec &p = chosen->spec.problem;
     if (p.dtype != problem.dtype || p.headDim != problem.headDim ||
@@ -82,8 +119,24 @@ DispatchStatus Dispatcher::choose(const ProblemSpec &problem,
               " is invalid: " + diag->str();
       return DispatchStatus::InvalidSpec;
     }
+    if (source)
+      *source = chosen->source;
     return DispatchStatus::Ok;
   }
+
+  // Step 2. The dispatch table. An entry whose schedule does not validate
+  // for this problem is skipped (it is reported by the table's unit test).
+  if (const DispatchEntry *entry = dispatchTable->match(query)) {
+    std::string ignored;
+    if (DispatchTable::specFor(*entry, problem, spec, ignored)) {
+      if (source)
+        *source = "dispatch table entry '" + entry->name + "' (" +
+                  dispatchTable->source() + ")";
+      return DispatchStatus::Ok;
+    }
+  }
+
+  // Step 3. The heuristics.
   spec.problem = problem;
   spec.problem.softmaxScale.reset();
   spec.schedule = defaultSchedule(spec.problem);
@@ -92,7 +145,43 @@ DispatchStatus Dispatcher::choose(const ProblemSpec &problem,
             diag->str();
     return DispatchStatus::Unsupported;
   }
+  if (source)
+    *source = "heuristics";
   return DispatchStatus::Ok;
+}
+
+uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
+  const ProblemSpec &p = q.problem;
+  uint64_t key = uint64_t(1) << 63;
+  key |= uint64_t(p.dtype == DType::FP16 ? 1 : 0);
+  key |= uint64_t(p.causal) << 2 | uint64_t(p.local) << 3 |
+         uint64_t(p.softcap) << 4 | uint64_t(p.varlen) << 5;
+  key |= (uint64_t(p.headDim) & 0x3FF) << 6;
+  key |= (uint64_t(dispatchTable->seqlenClassOf(q.seqlenK)) & 0x1F) << 16;
+  uint64_t ratio = q.gqaRatio < 1 ? 1 : uint64_t(q.gqaRatio);
+  key |= (ratio & 0xFFFFFFFFull) << 21;
+  return key;
+}
+
+KernelChoice *Dispatcher::resolve(const DispatchQuery &query,
+                                  DispatchStatus &status,
+                                  std::string &error) const {
+  uint64_t key = classKey(query);
+  if (KernelChoice *cached = choices.find(key)) {
+    status = DispatchStatus::Ok;
+    return cached;
+  }
+  uint64_t before = generation.load();
+  auto choice = std::make_unique<KernelChoice>();
+  status = choose(query, choice->spec, error, &choice->source);
+  if (status != DispatchStatus::Ok)
+    return nullptr;
+  choice->geometry = computeGeometry(choice->spec);
+  std::lock_guard<std::mutex> lock(ownedMutex);
+  owned.push_back(std::move(choice));
+  if (generation.load() != before)
+    return owned.back().get(); // the override changed meanwhile
+  return choices.insert(key, owned.back().get());
 }
 
 } // namespace flashcore

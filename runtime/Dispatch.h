@@ -1,32 +1,81 @@
 //===- Dispatch.h - The spec used for a call --------------------*- C++ -*-===//
 //
-// Chooses the AttentionSpec for a problem (dtype, head_dim, causal), in
-// order: an override set through the API (flashcore_set_spec), the spec file
-// named by $FLASHCORE_SPEC, then the built-in choice. The built-in choice is
-// defaultSchedule(problem) for now; a tuned table per shape comes later.
+// Chooses the AttentionSpec for a call, in order: an override set through
+// the API (flashcore_set_spec), the spec file named by $FLASHCORE_SPEC, the
+// first matching entry of the dispatch table (DispatchTable.h), then the
+// heuristics (resolveSchedule's defaults).
 //
 // An override fixes the schedule only for the problem it was written for: a
-// call whose dtype, head_dim or causal differ is an error, not a silent
-// fallback. softmax_scale in an override is ignored (the runtime passes the
-// caller's scale as a kernel argument).
+// call whose dtype, head_dim, causal, local, softcap or varlen differ is an
+// error, not a silent fallback. softmax_scale in an override is ignored (the
+// runtime passes the caller's scale as a kernel argument).
+//
+// Every handle owns a Dispatcher. Its choices are cached per dispatch class
+// (the packed problem, sequence-length class and GQA ratio: classKey) in an
+// insert-only map that readers search without a lock; each KernelChoice then
+// caches its loaded function per CUDA context the same way. Choices live as
+// long as the Dispatcher, so raw pointers to them stay valid for a call.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef FLASHCORE_RUNTIME_DISPATCH_H
 #define FLASHCORE_RUNTIME_DISPATCH_H
 
+#include "compiler/KernelABI.h"
 #include "compiler/Spec.h"
+#include "flashcore/Compile.h"
+#include "runtime/DispatchTable.h"
+#include "runtime/FastTable.h"
 
+#include <cuda.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 namespace flashcore {
 
 enum class DispatchStatus { Ok, InvalidSpec, SpecMismatch, Unsupported };
 
+/// A kernel loaded into one CUDA context.
+struct BoundKernel {
+  CUfunction function = nullptr;
+  /// The device of the context (pointer residency is checked against it).
+  int device = 0;
+  std::shared_ptr<const CompiledKernel> kernel;
+};
+
+/// The resolved choice for one dispatch class.
+struct KernelChoice {
+  AttentionSpec spec;
+  KernelGeometry geometry;
+  /// "flashcore_set_spec", "FLASHCORE_SPEC=<file>", "dispatch table entry
+  /// 'bf16-d128' (specs/dispatch/table.yaml)" or "heuristics".
+  std::string source;
+
+  /// The function loaded in a context (key: contextKey). Lock-free.
+  BoundKernel *boundIn(uint64_t contextKey) const {
+    return bound.find(contextKey);
+  }
+  /// Records the function of a context (first one wins).
+  BoundKernel *bind(uint64_t contextKey, const BoundKernel &kernel);
+
+private:
+  InsertOnlyMap<BoundKernel> bound{8};
+  std::mutex ownedMutex;
+  std::vector<std::unique_ptr<BoundKernel>> owned;
+};
+
 class Dispatcher {
 public:
+  /// Uses DispatchTable::active().
+  Dispatcher();
+  explicit Dispatcher(std::shared_ptr<const DispatchTable> table);
+
   /// Loads $FLASHCORE_SPEC when it is set. Returns false with `error` (the
   /// parser's located message) when the file does not load.
   bool loadEnvironmentOverride(std::string &error);
@@ -39,20 +88,47 @@ public:
   /// Drops the API override (the environment override stays).
   void clearOverride();
 
-  /// The spec for `problem` (its softmaxScale is ignored).
+  /// The spec for `query` (computed, not cached). `source` (optional) says
+  /// what chose it.
+  DispatchStatus choose(const DispatchQuery &query, AttentionSpec &spec,
+                        std::string &error,
+                        std::string *source = nullptr) const;
+  /// choose() for a problem alone (seqlen 1, GQA ratio 1).
   DispatchStatus choose(const ProblemSpec &problem, AttentionSpec &spec,
                         std::string &error) const;
+
+  /// The cached choice for the dispatch class of `query`, computed with
+  /// choose() on first use. Lock-free when cached. Null with `status` and
+  /// `error` on failure (failures are not cached).
+  KernelChoice *resolve(const DispatchQuery &query, DispatchStatus &status,
+                        std::string &error) const;
+
+  /// What a choice depends on, packed: dtype, head_dim, causal, local,
+  /// softcap, varlen, the sequence-length class and the GQA ratio. Never 0.
+  uint64_t classKey(const DispatchQuery &query) const;
+
+  const DispatchTable &table() const { return *dispatchTable; }
 
 private:
   struct Override {
     AttentionSpec spec;
     std::string source;
   };
+  /// Empties the choice cache (the override changed).
+  void forgetChoices();
+
+  std::shared_ptr<const DispatchTable> dispatchTable;
   mutable std::shared_mutex mutex;
   std::optional<Override> apiOverride, envOverride;
+  mutable InsertOnlyMap<KernelChoice> choices{32};
+  /// Bumped when the override changes: a choice computed across a change is
+  /// used once but not cached.
+  std::atomic<uint64_t> generation{0};
+  mutable std::mutex ownedMutex;
+  mutable std::vector<std::unique_ptr<KernelChoice>> owned;
 };
 
-/// "{dtype: bf16, head_dim: 128, causal: false}".
+/// "{dtype: bf16, head_dim: 128, causal: false, ...}".
 std::string describeProblem(const ProblemSpec &problem);
 
 } // namespace flashcore

@@ -1,29 +1,58 @@
-//===- KernelCache.cpp - One compile per kernel key, loaded modules -------===//
+//===- KernelCache.cpp - Two-level kernel cache, loaded modules -----------===//
 
 #include "runtime/KernelCache.h"
+#include "runtime/Log.h"
 #include "runtime/PtxAssembler.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 
 namespace flashcore {
 
-std::string kernelCacheKey(const AttentionSpec &spec,
-                           const CompileOptions &options) {
-  std::string key = std::string("arch: ") + kTargetArch + "\n";
-  key += "ptx: " + options.ptxFeature + "\n";
-  key += "ptxas_flags:";
-  for (const std::string &flag : options.extraPtxasFlags)
-    key += " " + flag;
-  key += "\n";
-  return key + printSpec(spec);
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
 }
+
+std::string shortHex(const std::string &hex) { return hex.substr(0, 16); }
+
+std::string ms(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f ms", value);
+  return buf;
+}
+
+std::string problemText(const AttentionSpec &spec) {
+  const ProblemSpec &p = spec.problem;
+  std::string s = std::string(dtypeName(p.dtype)) + " d" +
+                  std::to_string(p.headDim);
+  if (p.causal)
+    s += " causal";
+  if (p.local)
+    s += " local";
+  if (p.softcap)
+    s += " softcap";
+  if (p.varlen)
+    s += " varlen";
+  return s;
+}
+
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // KernelCache
 //===----------------------------------------------------------------------===//
 
-KernelCache::KernelCache(CompileFunction compile)
-    : compile(std::move(compile)) {}
+KernelCache::KernelCache(CompileFunction compile,
+                         std::shared_ptr<DiskCache> disk, KeyFunction key)
+    : compile(std::move(compile)), makeKey(std::move(key)),
+      disk(std::move(disk)) {}
 
 void KernelCache::setWaitObserver(
     std::function<void(const std::string &)> observer) {
@@ -31,79 +60,150 @@ void KernelCache::setWaitObserver(
 }
 
 std::shared_ptr<const CompiledKernel>
-KernelCache::wait(Entry &entry, const std::string &key, std::string &error,
-                  bool *cached) {
+KernelCache::wait(Entry &entry, const std::string &hex, std::string &error,
+                  KernelSource *source) {
   std::unique_lock<std::mutex> lock(entry.mutex);
-  if (cached)
-    *cached = entry.finished;
+  bool wasFinished = entry.finished;
   if (!entry.finished) {
     if (waitObserver) {
       lock.unlock();
-      waitObserver(key);
+      waitObserver(hex);
       lock.lock();
     }
     entry.done.wait(lock, [&] { return entry.finished; });
   }
-  if (!entry.kernel)
+  if (!entry.kernel) {
     error = entry.error;
+    return nullptr;
+  }
+  // A thread that found the kernel finished got a memory hit; one that
+  // waited shares the producer's source (it was not in memory when asked).
+  if (source)
+    *source = wasFinished ? KernelSource::Memory : entry.source;
+  if (wasFinished)
+    nMemoryHits.fetch_add(1, std::memory_order_relaxed);
   return entry.kernel;
+}
+
+bool KernelCache::produce(const CompileRequest &request,
+                          const CompileFunction &compileFn,
+                          const std::shared_ptr<DiskCache> &diskCache,
+                          CompiledKernel &kernel, KernelSource &source,
+                          std::string &error) {
+  const std::string &hex = request.key.hex;
+  auto start = std::chrono::steady_clock::now();
+
+  // Step 1. Disk, then (under the key's cross-process lock) disk again: the
+  // process holding the lock may just have written the entry.
+  DiskCache::KeyLock keyLock;
+  if (diskCache && diskCache->enabled()) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string reason;
+      DiskLookup found = diskCache->load(request.key, kernel, reason);
+      if (found == DiskLookup::Hit) {
+        source = KernelSource::Disk;
+        nDiskHits.fetch_add(1, std::memory_order_relaxed);
+        if (log::infoEnabled())
+          log::info("kernel " + shortHex(hex) + " (" +
+                    problemText(request.spec) + "): disk hit " +
+                    diskCache->entryPath(hex) + " in " + ms(msSince(start)));
+        return true;
+      }
+      if (found == DiskLookup::Rejected)
+        log::warnOnce("disk-cache-entry:" + diskCache->entryPath(hex),
+                      "the kernel cache entry " + diskCache->entryPath(hex) +
+                          " is unusable (" + reason + "); rebuilding it");
+      if (attempt == 0)
+        keyLock = diskCache->lockKey(hex);
+      if (!keyLock.held())
+        break; // no other process to wait for
+    }
+  }
+
+  // Step 2. Compile, then write the entry (before the lock is released).
+  bool ok = false;
+  try {
+    ok = compileFn(request, kernel, error);
+  } catch (const std::exception &e) {
+    error = std::string("kernel compile threw: ") + e.what();
+  } catch (...) {
+    error = "kernel compile threw an unknown exception";
+  }
+  if (!ok) {
+    if (error.empty())
+      error = "kernel compile failed without a message";
+    nCompileFailures.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  source = KernelSource::Compiled;
+  nCompiles.fetch_add(1, std::memory_order_relaxed);
+  bool stored = diskCache && diskCache->store(request.key, kernel);
+  if (log::infoEnabled())
+    log::info("kernel " + shortHex(hex) + " (" + problemText(request.spec) +
+              "): compiled in " + ms(msSince(start)) + " (spec->ptx " +
+              ms(kernel.timings.generateMs) + ", ptxas " +
+              ms(kernel.timings.assembleMs) + ")" +
+              (stored ? ", wrote " + diskCache->entryPath(hex)
+                      : std::string(", memory only")));
+  return true;
 }
 
 std::shared_ptr<const CompiledKernel>
 KernelCache::get(const AttentionSpec &spec, const CompileOptions &options,
-                 std::string &error, bool *cached) {
-  std::string key = kernelCacheKey(spec, options);
-  std::shared_ptr<Entry> entry;
-  CompileFunction compileFn;
+                 std::string &error, KernelSource *source) {
+  CompileRequest request{spec, options, {}};
+  KeyFunction keyFn;
   {
     std::shared_lock<std::shared_mutex> lock(mutex);
-    auto it = entries.find(key);
+    keyFn = makeKey;
+  }
+  if (!keyFn(spec, options, request.key, error))
+    return nullptr;
+  const std::string &hex = request.key.hex;
+
+  std::shared_ptr<Entry> entry;
+  CompileFunction compileFn;
+  std::shared_ptr<DiskCache> diskCache;
+  {
+    std::shared_lock<std::shared_mutex> lock(mutex);
+    auto it = entries.find(hex);
     if (it != entries.end())
       entry = it->second;
   }
   if (entry)
-    return wait(*entry, key, error, cached);
+    return wait(*entry, hex, error, source);
   {
     // Re-check under the writer lock: another thread may have inserted the
     // key since the reader lock was dropped.
     std::unique_lock<std::shared_mutex> lock(mutex);
-    auto it = entries.find(key);
+    auto it = entries.find(hex);
     if (it != entries.end()) {
       entry = it->second;
       lock.unlock();
-      return wait(*entry, key, error, cached);
+      return wait(*entry, hex, error, source);
     }
     entry = std::make_shared<Entry>();
-    entries.emplace(key, entry);
+    entries.emplace(hex, entry);
     compileFn = compile;
+    diskCache = disk;
   }
-  if (cached)
-    *cached = false;
 
-  // This thread owns the entry: compile without holding any lock.
-  CompileRequest request{spec, options, key};
+  // This thread owns the entry: produce the kernel without holding any lock.
   CompiledKernel kernel;
-  std::string compileError;
-  bool ok = false;
-  try {
-    ok = compileFn(request, kernel, compileError);
-  } catch (const std::exception &e) {
-    compileError = std::string("kernel compile threw: ") + e.what();
-  } catch (...) {
-    compileError = "kernel compile threw an unknown exception";
-  }
+  KernelSource produced = KernelSource::Compiled;
+  std::string produceError;
   std::shared_ptr<const CompiledKernel> result;
-  if (ok) {
-    kernel.key = key;
+  if (produce(request, compileFn, diskCache, kernel, produced, produceError)) {
+    kernel.key = request.key.text;
+    kernel.keyHex = hex;
     kernel.spec = spec;
+    kernel.geometry = computeGeometry(spec);
     result = std::make_shared<const CompiledKernel>(std::move(kernel));
   } else {
-    if (compileError.empty())
-      compileError = "kernel compile failed without a message";
     // Drop the entry before publishing the failure: threads already waiting
     // get the error, threads arriving later compile again.
     std::unique_lock<std::shared_mutex> lock(mutex);
-    auto it = entries.find(key);
+    auto it = entries.find(hex);
     if (it != entries.end() && it->second == entry)
       entries.erase(it);
   }
@@ -111,11 +211,16 @@ KernelCache::get(const AttentionSpec &spec, const CompileOptions &options,
     std::lock_guard<std::mutex> lock(entry->mutex);
     entry->finished = true;
     entry->kernel = result;
-    entry->error = compileError;
+    entry->source = produced;
+    entry->error = produceError;
   }
   entry->done.notify_all();
-  if (!result)
-    error = compileError;
+  if (!result) {
+    error = produceError;
+    return nullptr;
+  }
+  if (source)
+    *source = produced;
   return result;
 }
 
@@ -135,13 +240,47 @@ void KernelCache::setCompileFunction(CompileFunction fn) {
   entries.clear();
 }
 
+void KernelCache::setDiskCache(std::shared_ptr<DiskCache> d) {
+  std::unique_lock<std::shared_mutex> lock(mutex);
+  disk = std::move(d);
+}
+
+std::shared_ptr<DiskCache> KernelCache::diskCache() const {
+  std::shared_lock<std::shared_mutex> lock(mutex);
+  return disk;
+}
+
 void KernelCache::clear() {
   std::unique_lock<std::shared_mutex> lock(mutex);
   entries.clear();
 }
 
+KernelCacheStats KernelCache::stats() const {
+  KernelCacheStats s;
+  s.memoryHits = nMemoryHits;
+  s.diskHits = nDiskHits;
+  s.compiles = nCompiles;
+  s.compileFailures = nCompileFailures;
+  if (std::shared_ptr<DiskCache> d = diskCache()) {
+    s.disk = d->stats();
+    s.diskEnabled = d->writable();
+    s.diskDirectory = d->directory();
+  }
+  return s;
+}
+
+CompileOptions launchCompileOptions() {
+  static const bool verify = [] {
+    const char *v = std::getenv("FLASHCORE_VERIFY_IR");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  CompileOptions options;
+  options.verifyEachPass = verify;
+  return options;
+}
+
 KernelCache &globalKernelCache() {
-  static KernelCache cache(productionCompile);
+  static KernelCache cache(productionCompile, DiskCache::fromEnvironment());
   return cache;
 }
 
@@ -152,7 +291,7 @@ KernelCache &globalKernelCache() {
 bool ModuleCache::getFunction(const cuda::DriverApi &d, CUcontext ctx,
                               const CompiledKernel &kernel,
                               CUfunction &function, std::string &error) {
-  auto id = std::make_pair(cuda::contextId(d, ctx), kernel.key);
+  auto id = std::make_pair(cuda::contextId(d, ctx), kernel.keyHex);
   {
     std::shared_lock<std::shared_mutex> lock(mutex);
     auto it = loaded.find(id);

@@ -260,10 +260,18 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   flashcore_status_t status = validateAttentionArgs(args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
+  const flashcore_attention_args &a = call.args;
 
-  // Step 2. Spec and kernel geometry (no GPU needed yet).
-  AttentionSpec spec;
-  switch (dispatcher.choose(call.problem, spec, message)) {
+  // Step 2. The handle's choice for this dispatch class (lock-free once
+  // cached) and the launch plan; no GPU needed yet.
+  DispatchQuery query;
+  query.problem = call.problem;
+  query.seqlenQ = a.seqlen_q;
+  query.seqlenK = a.seqlen_k;
+  query.gqaRatio = call.headsPerKvHead;
+  DispatchStatus chosen = DispatchStatus::Ok;
+  KernelChoice *choice = dispatcher.resolve(query, chosen, message);
+  switch (chosen) {
   case DispatchStatus::Ok:
     break;
   case DispatchStatus::SpecMismatch:
@@ -273,13 +281,13 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   case DispatchStatus::Unsupported:
     return FLASHCORE_STATUS_UNSUPPORTED_HEAD_DIM;
   }
-  KernelGeometry geometry = computeGeometry(spec);
   LaunchPlan plan;
-  status = planLaunch(call.args, call, spec, geometry, plan, message);
+  status = planLaunch(a, call, choice->spec, choice->geometry, plan, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
 
-  // Step 3. Driver, context, device.
+  // Step 3. Driver and context; the choice knows the function loaded in a
+  // context it has seen (and that context's device, already checked).
   const cuda::DriverApi *d = cuda::getDriver(message);
   if (!d)
     return FLASHCORE_STATUS_NO_DRIVER;
@@ -289,17 +297,27 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   cuda::ScopedContext scoped;
   if (!scoped.activate(*d, ctx, message))
     return FLASHCORE_STATUS_CUDA_ERROR;
-  CUdevice device = 0;
-  CUresult rc = d->cuCtxGetDeviceFn(&device);
-  if (rc != CUDA_SUCCESS) {
-    message = cuda::callError(*d, "cuCtxGetDevice", rc);
-    return FLASHCORE_STATUS_CUDA_ERROR;
+  const uint64_t contextKey = cuda::contextId(*d, ctx) + 1;
+  BoundKernel *bound = choice->boundIn(contextKey);
+  int device = 0;
+  if (bound) {
+    device = bound->device;
+  } else {
+    CUdevice dev = 0;
+    CUresult rc = d->cuCtxGetDeviceFn(&dev);
+    if (rc != CUDA_SUCCESS) {
+      message = cuda::callError(*d, "cuCtxGetDevice", rc);
+      return FLASHCORE_STATUS_CUDA_ERROR;
+    }
+    status = checkDevice(*d, dev, message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+    device = int(dev);
   }
-  status = checkDevice(*d, device, message);
-  if (status != FLASHCORE_STATUS_SUCCESS)
-    return status;
+
+  // Step 4. Every pointer is memory of that device.
   status = checkPointerDevices(
-      call.args, int(device),
+      a, device,
       [d](const void *ptr, int &where, std::string &error) {
         return pointerDevice(*d, ptr, where, error);
       },
@@ -307,17 +325,23 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
 
-  // Step 4. Kernel: compiled once per key, loaded once per context.
-  std::shared_ptr<const CompiledKernel> kernel =
-      globalKernelCache().get(spec, CompileOptions(), message);
-  if (!kernel)
-    return FLASHCORE_STATUS_COMPILE_ERROR;
-  CUfunction function = nullptr;
-  if (!globalModuleCache().getFunction(*d, ctx, *kernel, function, message))
-    return FLASHCORE_STATUS_CUDA_ERROR;
+  // Step 5. First call of this choice in this context: the kernel (memory,
+  // disk or compiled, once per key) and its module (once per context).
+  if (bound) {
+    globalKernelCache().noteFastHit();
+  } else {
+    std::shared_ptr<const CompiledKernel> kernel = globalKernelCache().get(
+        choice->spec, launchCompileOptions(), message);
+    if (!kernel)
+      return FLASHCORE_STATUS_COMPILE_ERROR;
+    CUfunction function = nullptr;
+    if (!globalModuleCache().getFunction(*d, ctx, *kernel, function, message))
+      return FLASHCORE_STATUS_CUDA_ERROR;
+    bound = choice->bind(contextKey, BoundKernel{function, device, kernel});
+  }
 
-  // Step 5. Launch.
-  return launchKernel(*d, function, plan, stream, message);
+  // Step 6. Launch.
+  return launchKernel(*d, bound->function, plan, stream, message);
 }
 
 } // namespace flashcore

@@ -2,11 +2,18 @@
 //
 // The path of one flashcore_attention_forward call:
 //
-//   validateAttentionArgs (pure) -> context (stream's, current, or primary of
-//   q's device) -> device checks (sm_90, pointer residency) -> Dispatcher
-//   picks the spec -> KernelCache (compile once) -> ModuleCache (load once
-//   per context) -> three CUtensorMaps -> cuLaunchKernel on the caller's
-//   stream with the parameters in KernelParam order (KernelABI.h).
+//   validateAttentionArgs (pure) -> the handle's Dispatcher resolves the
+//   dispatch class to a KernelChoice (cached, lock-free) -> launch plan ->
+//   context (stream's, current, or primary of q's device) -> the choice's
+//   function in that context (cached, lock-free; on the first call: device
+//   check, KernelCache (memory, disk, compile once), ModuleCache (load once
+//   per context)) -> pointer residency -> three CUtensorMaps ->
+//   cuLaunchKernel on the caller's stream with the parameters in KernelParam
+//   order (KernelABI.h).
+//
+// A warm call therefore takes no lock: besides validation and the plan it
+// costs the driver's context and pointer queries, three
+// cuTensorMapEncodeTiled and cuLaunchKernel.
 //
 // planLaunch, the step from arguments to launch geometry, tensor-map
 // descriptions and scalar parameters, needs no driver and is unit-tested.

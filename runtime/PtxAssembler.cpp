@@ -261,13 +261,20 @@ std::string formatResourceUsage(const ResourceUsage &u) {
 // Assembly
 //===----------------------------------------------------------------------===//
 
+std::vector<std::string> ptxasFlags(const AssembleOptions &options) {
+  std::vector<std::string> flags = {"-arch=" + options.arch, "-O3", "-v"};
+  flags.insert(flags.end(), options.extraFlags.begin(),
+               options.extraFlags.end());
+  return flags;
+}
+
 static std::vector<std::string> ptxasCommand(const std::string &ptxas,
                                              const AssembleOptions &options,
                                              const std::string &input,
                                              const std::string &output) {
-  std::vector<std::string> argv = {ptxas, "-arch=" + options.arch, "-O3",
-                                   "-v"};
-  argv.insert(argv.end(), options.extraFlags.begin(), options.extraFlags.end());
+  std::vector<std::string> argv = {ptxas};
+  std::vector<std::string> flags = ptxasFlags(options);
+  argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), {input, "-o", output});
   return argv;
 }

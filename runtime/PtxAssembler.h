@@ -62,6 +62,10 @@ std::string parsePtxasVersion(const std::string &versionText);
 bool ptxasVersionOf(const std::string &ptxas, std::string &version,
                     std::string &error);
 
+/// The flags assemblePtxWith passes before the input file:
+/// -arch=<arch> -O3 -v <extra flags>.
+std::vector<std::string> ptxasFlags(const AssembleOptions &options);
+
 /// assemblePtx with an explicit ptxas binary.
 bool assemblePtxWith(const std::string &ptxas, const std::string &ptx,
                      const AssembleOptions &options, AssembleResult &result,

@@ -53,7 +53,7 @@ public:
                 std::to_string(request.spec.problem.headDim);
         return false;
       }
-      kernel.ptx = "// ptx for " + request.key;
+      kernel.ptx = "// ptx for " + request.key.hex;
       kernel.cubin = "cubin";
       kernel.geometry = computeGeometry(request.spec);
       return true;
@@ -74,14 +74,22 @@ private:
   int waiting = 0;
 };
 
+CacheKey keyOf(const AttentionSpec &spec,
+               const CompileOptions &options = CompileOptions()) {
+  CacheKey key;
+  std::string error;
+  EXPECT_TRUE(kernelCacheKey(spec, options, key, error)) << error;
+  return key;
+}
+
 TEST(KernelCache, KeyHoldsArchPtxFeatureFlagsAndCanonicalSpec) {
   AttentionSpec spec = specFor(128);
   CompileOptions options;
   options.extraPtxasFlags = {"--warn-on-spills"};
-  std::string key = kernelCacheKey(spec, options);
+  std::string key = keyOf(spec, options).text;
   EXPECT_NE(key.find("arch: sm_90a\n"), std::string::npos) << key;
-  EXPECT_NE(key.find("ptx: +ptx86\n"), std::string::npos) << key;
-  EXPECT_NE(key.find("ptxas_flags: --warn-on-spills\n"), std::string::npos);
+  EXPECT_NE(key.find("ptx_feature: +ptx86\n"), std::string::npos) << key;
+  EXPECT_NE(key.find(" --warn-on-spills\n"), std::string::npos) << key;
   EXPECT_NE(key.find(printSpec(spec)), std::string::npos) << key;
 }
 
@@ -107,7 +115,8 @@ TEST(KernelCache, SixteenThreadsAskingForOneKeyCompileOnce) {
   for (int i = 0; i < kThreads; ++i)
     EXPECT_EQ(results[i], results[0]) << "thread " << i << ": " << errors[i];
   EXPECT_EQ(results[0]->spec, specFor(128));
-  EXPECT_EQ(results[0]->key, kernelCacheKey(specFor(128), CompileOptions()));
+  EXPECT_EQ(results[0]->key, keyOf(specFor(128)).text);
+  EXPECT_EQ(results[0]->keyHex, keyOf(specFor(128)).hex);
   EXPECT_EQ(cache.size(), 1u);
 }
 
@@ -115,11 +124,13 @@ TEST(KernelCache, SecondLookupIsServedFromTheCache) {
   FakeCompiler fake;
   KernelCache cache(fake.function());
   std::string error;
-  bool cached = true;
-  auto first = cache.get(specFor(64), CompileOptions(), error, &cached);
-  EXPECT_FALSE(cached);
-  auto second = cache.get(specFor(64), CompileOptions(), error, &cached);
-  EXPECT_TRUE(cached);
+  KernelSource source = KernelSource::Memory;
+  auto first = cache.get(specFor(64), CompileOptions(), error, &source);
+  EXPECT_EQ(source, KernelSource::Compiled);
+  auto second = cache.get(specFor(64), CompileOptions(), error, &source);
+  EXPECT_EQ(source, KernelSource::Memory);
+  EXPECT_EQ(cache.stats().memoryHits, 1u);
+  EXPECT_EQ(cache.stats().compiles, 1u);
   EXPECT_EQ(first, second);
   EXPECT_EQ(fake.calls, 1);
 }
@@ -192,6 +203,25 @@ TEST(KernelCache, FailureReachesEveryWaiterAndIsRetriedLater) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST(KernelCache, VerificationIsNotPartOfTheKey) {
+  CompileOptions verified, unverified;
+  verified.verifyEachPass = true;
+  unverified.verifyEachPass = false;
+  EXPECT_EQ(keyOf(specFor(128), verified).hex,
+            keyOf(specFor(128), unverified).hex);
+}
+
+TEST(KernelCache, ProductionCompileWithoutTheGeneratorFailsCleanly) {
+  // runtime_tests link no generator: the weak reference is null.
+  CompiledKernel kernel;
+  std::string error;
+  EXPECT_FALSE(productionCompile(
+      CompileRequest{specFor(128), CompileOptions(), keyOf(specFor(128))},
+      kernel, error));
+  EXPECT_NE(error.find("not linked into this binary"), std::string::npos)
+      << error;
+}
+
 TEST(KernelCache, ThrowingCompileIsReportedNotPropagated) {
   KernelCache cache([](const CompileRequest &, CompiledKernel &,
                        std::string &) -> bool {
@@ -218,8 +248,9 @@ TEST(KernelCache, ProductionCompileRejectsAnInvalidSpec) {
   spec.schedule.blockN = 300;
   CompiledKernel kernel;
   std::string error;
-  EXPECT_FALSE(productionCompile(CompileRequest{spec, CompileOptions(), "k"},
-                                 kernel, error));
+  EXPECT_FALSE(productionCompile(
+      CompileRequest{spec, CompileOptions(), CacheKey{"k", "00"}}, kernel,
+      error));
   EXPECT_NE(error.find("block_n must be"), std::string::npos) << error;
 }
 

@@ -8,6 +8,10 @@
 add_executable(runtime_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeArgValidationTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCApiTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCacheKeyTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDiskCacheRaceTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDiskCacheTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDispatchTableTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDispatchTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeKernelCacheTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimePtxasTest.cpp

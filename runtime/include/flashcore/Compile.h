@@ -3,7 +3,8 @@
 // The exported C++ entry points behind `flashcore-gen emit-cubin` and `run`:
 // assemble PTX with the ptxas binary (not nvJitLink, which ignores
 // setmaxnreg), read back the resource usage ptxas reports, and compile a spec
-// through the process-wide kernel cache the launcher uses.
+// through the process-wide kernel cache (memory, then disk) the launcher
+// uses.
 //
 // Only std types and the MLIR-free compiler headers appear here.
 //
@@ -79,7 +80,9 @@ FLASHCORE_API bool assemblePtx(const std::string &ptx,
 struct CompileOptions {
   /// PTX ISA feature passed to the generator (GenerateOptions::ptxFeature).
   std::string ptxFeature = "+ptx86";
-  /// Run the MLIR verifier after every pass.
+  /// Run the MLIR verifier after every pass (not part of the cache key: it
+  /// never changes the output). Launches turn it off unless
+  /// $FLASHCORE_VERIFY_IR is set.
   bool verifyEachPass = true;
   /// Extra ptxas flags (part of the cache key).
   std::vector<std::string> extraPtxasFlags;
@@ -92,11 +95,26 @@ struct CompileTimings {
   double assembleMs = 0;
 };
 
+/// Where compileKernel found a kernel.
+enum class KernelSource {
+  /// Already compiled in this process.
+  Memory,
+  /// Read from the disk cache ($FLASHCORE_CACHE_DIR, docs/RUNTIME.md).
+  Disk,
+  /// Generated and assembled by this call.
+  Compiled
+};
+
+/// "memory", "disk", "compiled".
+FLASHCORE_API const char *kernelSourceName(KernelSource source);
+
 /// A compiled kernel as the caches hold it (immutable once published).
 struct CompiledKernel {
   AttentionSpec spec;
-  /// The cache key: arch, PTX feature, ptxas flags and printSpec(spec).
+  /// The cache key text: versions, generator hash, arch, assembler, flags and
+  /// printSpec(spec) (docs/RUNTIME.md), and its SHA-256 in hex.
   std::string key;
+  std::string keyHex;
   std::string ptx;
   /// Empty when no ptxas binary was found: the driver JIT-compiles `ptx`
   /// (cuModuleLoadDataEx) when the module is loaded.
@@ -110,13 +128,14 @@ struct CompiledKernel {
   CompileTimings timings;
 };
 
-/// Validates `spec`, then returns the kernel from the process-wide cache,
-/// generating and assembling it on first use (once, however many threads
-/// ask). `cached` (optional) tells whether the kernel was already there.
+/// Validates `spec`, then returns the kernel from the process-wide cache:
+/// memory, else the disk cache, else generated and assembled (once, however
+/// many threads ask). `source` (optional) tells which.
 FLASHCORE_API bool compileKernel(const AttentionSpec &spec,
                                  const CompileOptions &options,
                                  std::shared_ptr<const CompiledKernel> &kernel,
-                                 std::string &error, bool *cached = nullptr);
+                                 std::string &error,
+                                 KernelSource *source = nullptr);
 
 } // namespace flashcore
 

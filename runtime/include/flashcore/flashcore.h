@@ -215,12 +215,58 @@ flashcore_validate_attention_args(const flashcore_attention_args *args);
 
 /* O = softmax(scale * Q K^T [+ causal mask]) V, asynchronously on `stream`.
    Uses the stream's context, else the current context, else the primary
-   context of q's device. The first call for a (dtype, head_dim, causal)
-   compiles the kernel (tens of milliseconds to seconds). */
+   context of q's device. The spec comes from flashcore_set_spec, else
+   $FLASHCORE_SPEC, else the shipped dispatch table (by dtype, head_dim,
+   causal/local/softcap/varlen, GQA ratio and sequence-length class), else
+   the built-in heuristics. The first call for a spec reads the kernel from
+   the disk cache or generates and assembles it (tens of milliseconds to a
+   second); later calls on the handle reuse it without taking a lock. Safe to
+   call from many threads, on several devices, with one handle. */
 FLASHCORE_C_API flashcore_status_t
 flashcore_attention_forward(flashcore_handle_t handle,
                             const flashcore_attention_args *args,
                             CUstream stream);
+
+/* ---- Kernel cache (since 0.1.0, ABI version 2 of this header) ----------
+
+   Kernels are cached in memory and on disk: one file per kernel key in
+   $FLASHCORE_CACHE_DIR, else $XDG_CACHE_HOME/flashcore, else
+   ~/.cache/flashcore ($FLASHCORE_DISK_CACHE=0: memory only). Entries are
+   checksummed; a damaged one is rebuilt. FLASHCORE_LOG=1 prints a line per
+   kernel lookup that misses the per-handle fast path. */
+
+/* Process-wide counters since the library was loaded. */
+typedef struct flashcore_cache_stats {
+  size_t struct_size; /* sizeof(flashcore_cache_stats) */
+  /* Kernels found already compiled in this process (every warm
+     flashcore_attention_forward counts one). */
+  uint64_t memory_hits;
+  /* Kernels read from the disk cache. */
+  uint64_t disk_hits;
+  /* Kernels generated and assembled. */
+  uint64_t compiles;
+  uint64_t compile_failures;
+  /* Entries written to the disk cache, and writes that failed (after the
+     first failure the cache is memory-only). */
+  uint64_t disk_writes;
+  uint64_t disk_write_failures;
+  /* Truncated, garbage or mismatched entries found (each is rebuilt). */
+  uint64_t disk_rejected;
+  /* 1 while compiled kernels are written to disk, else 0. */
+  int32_t disk_enabled;
+  int32_t reserved;
+} flashcore_cache_stats;
+
+/* Sets struct_size and zeroes the rest. */
+FLASHCORE_C_API void flashcore_cache_stats_init(flashcore_cache_stats *stats);
+
+/* Fills `stats` (initialize it with flashcore_cache_stats_init). */
+FLASHCORE_C_API flashcore_status_t
+flashcore_get_cache_stats(flashcore_cache_stats *stats);
+
+/* The disk cache directory in use ("" when the cache is memory-only). Valid
+   for the life of the process. */
+FLASHCORE_C_API const char *flashcore_cache_directory(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

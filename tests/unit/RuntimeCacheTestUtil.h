@@ -1,0 +1,110 @@
+//===- RuntimeCacheTestUtil.h - Shared helpers of the cache tests -*- C++ -*-===//
+//
+// A fake compile function that counts calls and produces deterministic
+// bytes per key (binary zeros included), a captured log, specs per head_dim
+// and a scoped environment variable.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_TESTS_UNIT_RUNTIMECACHETESTUTIL_H
+#define FLASHCORE_TESTS_UNIT_RUNTIMECACHETESTUTIL_H
+
+#include "runtime/KernelCache.h"
+#include "runtime/Log.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flashcore::testing {
+
+inline AttentionSpec specFor(int headDim, bool causal = false) {
+  AttentionSpec spec;
+  spec.problem.headDim = headDim;
+  spec.problem.causal = causal;
+  spec.schedule = defaultSchedule(spec.problem);
+  return spec;
+}
+
+/// The bytes the fake compiler produces for a key.
+inline std::string fakeCubin(const std::string &hex) {
+  return std::string("\x7f" "ELF\0\0cubin for ", 16) + hex +
+         std::string(1, '\0');
+}
+
+/// Counts compiles and fills every field a disk entry stores.
+struct CountingCompiler {
+  std::atomic<int> calls{0};
+
+  CompileFunction function() {
+    return [this](const CompileRequest &request, CompiledKernel &kernel,
+                  std::string &) {
+      ++calls;
+      kernel.ptx = "// ptx for " + request.key.hex + "\n";
+      kernel.cubin = fakeCubin(request.key.hex);
+      kernel.resources.registers = 168;
+      kernel.resources.barriers = 1;
+      kernel.ptxasLog = "ptxas info    : Used 168 registers\n";
+      kernel.warnings = {"ptxas warning : fake"};
+      kernel.assembler = "fake assembler";
+      kernel.timings.generateMs = 12.5;
+      kernel.timings.assembleMs = 100.25;
+      return true;
+    };
+  }
+};
+
+/// Captures log lines for the life of the object.
+class CapturedLog {
+public:
+  CapturedLog() {
+    log::setSinkForTesting([this](log::Level level, const std::string &m) {
+      std::lock_guard<std::mutex> lock(mutex);
+      (level == log::Level::Warning ? warningLines : infoLines).push_back(m);
+    });
+  }
+  ~CapturedLog() { log::setSinkForTesting(nullptr); }
+  std::vector<std::string> warnings() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return warningLines;
+  }
+  std::vector<std::string> infos() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return infoLines;
+  }
+
+private:
+  std::mutex mutex;
+  std::vector<std::string> warningLines, infoLines;
+};
+
+/// Sets (or, with null, unsets) an environment variable for the life of the
+/// object.
+class ScopedEnv {
+public:
+  ScopedEnv(const char *name, const char *value) : name(name) {
+    if (const char *old = std::getenv(name))
+      saved = old;
+    if (value)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (saved)
+      setenv(name, saved->c_str(), 1);
+    else
+      unsetenv(name);
+  }
+
+private:
+  const char *name;
+  std::optional<std::string> saved;
+};
+
+} // namespace flashcore::testing
+
+#endif // FLASHCORE_TESTS_UNIT_RUNTIMECACHETESTUTIL_H
