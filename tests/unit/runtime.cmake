@@ -21,3 +21,9 @@ add_executable(runtime_tests
 target_link_libraries(runtime_tests PRIVATE
   fc_runtime fc_spec GTest::gtest GTest::gtest_main ${CMAKE_DL_LIBS} -pthread)
 gtest_discover_tests(runtime_tests DISCOVERY_MODE PRE_TEST)
+
+# The disk cache end to end through flashcore-gen (CPU: needs ptxas only).
+add_test(NAME runtime_cache_cli
+  COMMAND bash ${FLASHCORE_SOURCE_DIR}/tests/runtime/cache_cli.sh
+          $<TARGET_FILE:flashcore-gen> ${FLASHCORE_SOURCE_DIR}/specs)
+set_tests_properties(runtime_cache_cli PROPERTIES TIMEOUT 300)

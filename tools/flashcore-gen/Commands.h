@@ -28,6 +28,8 @@ int emitCubin(const AttentionSpec &spec, const CommandOptions &options);
 int run(const AttentionSpec &spec, const CommandOptions &options);
 /// bench: the FA3 protocol over sequence lengths.
 int bench(const AttentionSpec &spec, const CommandOptions &options);
+/// cache info|list|clear: the on-disk kernel cache.
+int cache(const std::string &action);
 
 } // namespace flashcore::tools
 

@@ -8,6 +8,7 @@
 //   flashcore-gen emit-cubin SPEC [-o FILE]   cubin (ptxas) + resource usage
 //   flashcore-gen run        SPEC [shape]     run on the GPU, check, time
 //   flashcore-gen bench      SPEC [shape]     FA3-protocol timing sweep
+//   flashcore-gen cache      info|list|clear  the on-disk kernel cache
 //
 // Exit codes: 0 success, 1 invalid input (spec, flags), 2 a later failure
 // (compile, GPU).
@@ -42,6 +43,12 @@ cl::SubCommand runCmd("run", "Run the kernel on the GPU on one shape, check it "
                              "against an fp64 reference, print error and TFLOPS");
 cl::SubCommand benchCmd("bench", "Time the kernel with the FA3 protocol "
                                  "(batch = 16384 / S, heads = 2048 / head_dim)");
+
+cl::SubCommand cacheCmd("cache", "Show or manage the on-disk kernel cache: "
+                                 "info (directory, size), list (every entry, "
+                                 "verified), clear (remove every entry)");
+cl::opt<std::string> cacheAction(cl::Positional, cl::desc("<info|list|clear>"),
+                                 cl::Required, cl::sub(cacheCmd));
 
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.yaml>"),
                               cl::Required, cl::sub(emitSpecCmd),
@@ -127,13 +134,17 @@ int main(int argc, char **argv) {
           argc, argv,
           "FlashCore: generate Hopper attention kernels from a spec\n\n"
           "  flashcore-gen <command> spec.yaml [options]\n"
+          "  flashcore-gen cache info|list|clear\n"
           "  flashcore-gen <command> --help   for a command's options\n",
           &errs()))
     return 1;
+  if (cacheCmd)
+    return flashcore::tools::cache(cacheAction);
   if (!emitSpecCmd && !emitMlirCmd && !emitNvvmCmd && !emitLlvmCmd &&
       !emitPtxCmd && !emitCubinCmd && !runCmd && !benchCmd) {
     errs() << "error: a command is required (emit-spec, emit-mlir, emit-nvvm, "
-              "emit-llvm, emit-ptx, emit-cubin, run, bench); see --help\n";
+              "emit-llvm, emit-ptx, emit-cubin, run, bench, cache); see "
+              "--help\n";
     return 1;
   }
 
