@@ -27,3 +27,15 @@ add_test(NAME runtime_cache_cli
   COMMAND bash ${FLASHCORE_SOURCE_DIR}/tests/runtime/cache_cli.sh
           $<TARGET_FILE:flashcore-gen> ${FLASHCORE_SOURCE_DIR}/specs)
 set_tests_properties(runtime_cache_cli PROPERTIES TIMEOUT 300)
+
+# The installed tree alone builds examples/ (CPU); on a GPU the example runs
+# and checks its result against fp64 (skipped without one).
+add_test(NAME runtime_install_example
+  COMMAND bash ${FLASHCORE_SOURCE_DIR}/tests/runtime/example_install.sh
+          ${FLASHCORE_BINARY_DIR} ${FLASHCORE_SOURCE_DIR})
+add_test(NAME gpu_example_run
+  COMMAND bash ${FLASHCORE_SOURCE_DIR}/tests/runtime/example_install.sh
+          ${FLASHCORE_BINARY_DIR} ${FLASHCORE_SOURCE_DIR} --run)
+set_tests_properties(runtime_install_example gpu_example_run PROPERTIES
+  TIMEOUT 600 RESOURCE_LOCK flashcore_example_install)
+set_tests_properties(gpu_example_run PROPERTIES SKIP_RETURN_CODE 77 LABELS gpu)
