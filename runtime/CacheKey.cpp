@@ -1,7 +1,9 @@
 //===- CacheKey.cpp - SHA-256 identity of a compiled kernel ---------------===//
 
 #include "runtime/CacheKey.h"
+#include "runtime/DiskCache.h"
 #include "runtime/PtxAssembler.h"
+#include "runtime/Subprocess.h"
 
 #include "flashcore_generated/GeneratorHash.h"
 
@@ -9,7 +11,9 @@
 #include "llvm/Support/SHA256.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -58,6 +62,46 @@ std::string assemblerIdentity(const std::string &path,
   return id;
 }
 
+/// `ptxas --version` costs a process (~4 ms), most of what a new process
+/// that only reads the disk cache would spend. The version of one binary
+/// (path, inode, size, mtime) is therefore memoized in the cache directory as
+/// ptxas-<hash>.version, holding the binary's identity and its version; any
+/// change to the binary changes the identity and the file name. Best effort:
+/// without a usable directory ptxas is simply asked.
+static bool memoizedPtxasVersion(const std::string &ptxas,
+                                 std::string &version, std::string &error) {
+  struct stat st;
+  std::string origin;
+  std::string dir = DiskCache::directoryFromEnvironment(origin);
+  if (dir.empty() || stat(ptxas.c_str(), &st) != 0)
+    return ptxasVersionOf(ptxas, version, error);
+  std::string identity =
+      ptxas + " ino=" + std::to_string((unsigned long long)st.st_ino) +
+      " size=" + std::to_string((long long)st.st_size) +
+      " mtime=" + std::to_string((long long)st.st_mtime) + "\n";
+  std::string memo =
+      dir + "/ptxas-" + sha256Hex(identity).substr(0, 16) + ".version";
+  std::string text, ignored;
+  if (readFile(memo, text, ignored) && text.rfind(identity, 0) == 0) {
+    std::string stored = text.substr(identity.size());
+    if (!stored.empty() && stored.back() == '\n')
+      stored.pop_back();
+    if (!stored.empty() &&
+        stored.find_first_not_of("0123456789.") == std::string::npos) {
+      version = stored;
+      return true;
+    }
+  }
+  if (!ptxasVersionOf(ptxas, version, error))
+    return false;
+  std::string temp = memo + ".tmp-" + std::to_string(getpid());
+  if (writeFile(temp, identity + version + "\n", ignored))
+    std::rename(temp.c_str(), memo.c_str());
+  else
+    unlink(temp.c_str());
+  return true;
+}
+
 bool currentToolchain(Toolchain &toolchain, std::string &error) {
   PtxasSearch search = PtxasSearch::fromEnvironment();
   std::string memoKey =
@@ -76,7 +120,7 @@ bool currentToolchain(Toolchain &toolchain, std::string &error) {
   std::string findError;
   if (findPtxasIn(search, t.ptxasPath, findError)) {
     std::string versionError;
-    if (!ptxasVersionOf(t.ptxasPath, t.ptxasVersion, versionError)) {
+    if (!memoizedPtxasVersion(t.ptxasPath, t.ptxasVersion, versionError)) {
       error = versionError;
       return false;
     }

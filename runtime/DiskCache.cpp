@@ -426,7 +426,8 @@ bool DiskCache::clear(size_t &removed, std::string &error) const {
   while (dirent *e = readdir(d)) {
     std::string name = e->d_name;
     if (endsWith(name, kEntrySuffix) || endsWith(name, kLockSuffix) ||
-        name.rfind(kTempPrefix, 0) == 0)
+        name.rfind(kTempPrefix, 0) == 0 ||
+        (name.rfind("ptxas-", 0) == 0 && endsWith(name, ".version")))
       names.push_back(name);
   }
   closedir(d);

@@ -94,7 +94,8 @@ public:
 
   /// Every *.fckernel file, verified (sorted by path).
   bool list(std::vector<CacheEntryInfo> &entries, std::string &error) const;
-  /// Removes entries, lock files and stale temporary files.
+  /// Removes entries, lock files, stale temporary files and the memoized
+  /// ptxas versions (CacheKey.cpp).
   bool clear(size_t &removed, std::string &error) const;
 
   /// Errno values to fail operations with, as if the system call had.

@@ -20,7 +20,9 @@ add_executable(runtime_tests
   $<TARGET_OBJECTS:fc_spec>)
 target_link_libraries(runtime_tests PRIVATE
   fc_runtime fc_spec GTest::gtest GTest::gtest_main ${CMAKE_DL_LIBS} -pthread)
-gtest_discover_tests(runtime_tests DISCOVERY_MODE PRE_TEST)
+# Keys memoize the ptxas version in the cache directory: keep it in the build.
+gtest_discover_tests(runtime_tests DISCOVERY_MODE PRE_TEST
+  PROPERTIES ENVIRONMENT "FLASHCORE_CACHE_DIR=${FLASHCORE_BINARY_DIR}/test-cache")
 
 # The disk cache end to end through flashcore-gen (CPU: needs ptxas only).
 add_test(NAME runtime_cache_cli

@@ -94,12 +94,12 @@ int list() {
 int clear() {
   size_t removed = 0;
   std::string error;
+  CacheDirectoryInfo info;
+  diskCacheInfo(info, error);
   if (!clearDiskCache(removed, error)) {
     std::cerr << "error: " << error << "\n";
     return 2;
   }
-  CacheDirectoryInfo info;
-  diskCacheInfo(info, error);
   std::cout << "removed " << removed << " entries from " << info.directory
             << "\n";
   return 0;
