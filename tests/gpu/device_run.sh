@@ -2,6 +2,7 @@
 # One device lease, everything that belongs together: environment, the
 # flashcore-gen run checks, SASS, the correctness suite, the benchmark.
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
+#                                              multigpu (2 GPUs) cache2proc latency triton example
 # Uses build/ as carried (build/lib, build/bin); writes logs under $OUT.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,6 +41,17 @@ for stage in $stages; do
       t 900 bash "$root/tests/gpu/sanitize.sh" "$gen" "$root/specs/default.yaml" ;;
     bench)
       t 900 env OUT="$out" ${BENCH_ENV:-} python3 "$root/bench/bench_attention.py" ;;
+    multigpu)
+      t 900 python3 "$root/tests/gpu/test_multigpu.py" --json "$out/multigpu.json" ;;
+    cache2proc)
+      t 2400 python3 "$root/tests/gpu/test_cache_two_process.py" ${CACHE2PROC_ARGS:-} --json "$out/cache2proc.json" ;;
+    latency)
+      t 300 "$root/build/bin/flashcore-latency" --json "$out/latency.json" ;;
+    triton)
+      t 900 env FLASHCORE_LATENCY="$root/build/bin/flashcore-latency" \
+        python3 "$root/bench/triton_compile.py" --json "$out/triton.json" ;;
+    example)
+      t 600 bash "$root/tests/runtime/example_install.sh" "$root/build" "$root" --run ;;
     *) echo "unknown stage $stage" ;;
   esac
 done

@@ -41,3 +41,16 @@ add_test(NAME gpu_example_run
 set_tests_properties(runtime_install_example gpu_example_run PROPERTIES
   TIMEOUT 600 RESOURCE_LOCK flashcore_example_install)
 set_tests_properties(gpu_example_run PROPERTIES SKIP_RETURN_CODE 77 LABELS gpu)
+
+# GPU (skipped without torch / CUDA devices): several devices from threads,
+# the correctness suite through a second process's disk cache.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME gpu_multigpu
+    COMMAND ${Python3_EXECUTABLE} ${FLASHCORE_SOURCE_DIR}/tests/gpu/test_multigpu.py)
+  add_test(NAME gpu_cache_two_process
+    COMMAND ${Python3_EXECUTABLE} ${FLASHCORE_SOURCE_DIR}/tests/gpu/test_cache_two_process.py)
+  set_tests_properties(gpu_multigpu gpu_cache_two_process PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 3600 LABELS gpu
+    ENVIRONMENT "FLASHCORE_LIB=$<TARGET_FILE:flashcore>")
+endif()
