@@ -148,6 +148,45 @@ TEST(CApi, DeviceHelpersReportMissingDriver) {
   EXPECT_NE(device::unavailableReason(), "");
 }
 
+TEST(CApi, CacheStatsNeedAnInitializedStruct) {
+  EXPECT_EQ(flashcore_get_cache_stats(nullptr),
+            FLASHCORE_STATUS_INVALID_STRUCT);
+  flashcore_cache_stats stats;
+  std::memset(&stats, 0, sizeof stats);
+  EXPECT_EQ(flashcore_get_cache_stats(&stats),
+            FLASHCORE_STATUS_INVALID_STRUCT);
+  EXPECT_STREQ(flashcore_last_error(),
+               "stats must be initialized with flashcore_cache_stats_init, "
+               "got: struct_size 0");
+  flashcore_cache_stats_init(&stats);
+  EXPECT_EQ(stats.struct_size, sizeof(flashcore_cache_stats));
+  EXPECT_EQ(flashcore_get_cache_stats(&stats), FLASHCORE_STATUS_SUCCESS);
+  EXPECT_EQ(stats.compile_failures, 0u);
+}
+
+TEST(CApi, CppWrapperReadsTheCacheState) {
+  flashcore_cache_stats stats;
+  Status s = cacheStats(stats);
+  EXPECT_TRUE(s) << s.str();
+  EXPECT_EQ(stats.struct_size, sizeof(flashcore_cache_stats));
+  // The directory is "" only when the disk cache is off or degraded.
+  EXPECT_EQ(cacheDirectory().empty(), stats.disk_enabled == 0);
+}
+
+TEST(CApi, ABadCallReachesNeitherTheCacheNorTheDriver) {
+  flashcore_cache_stats before, after;
+  ASSERT_TRUE(cacheStats(before));
+  Handle h;
+  ASSERT_TRUE(h.init());
+  flashcore_attention_args a = validArgs();
+  a.q = fakePtr(0x10008); // misaligned
+  EXPECT_EQ(h.forward(a, nullptr).code, FLASHCORE_STATUS_MISALIGNED_POINTER);
+  ASSERT_TRUE(cacheStats(after));
+  EXPECT_EQ(after.memory_hits, before.memory_hits);
+  EXPECT_EQ(after.compiles, before.compiles);
+  EXPECT_EQ(after.disk_hits, before.disk_hits);
+}
+
 TEST(CApi, DestroyingNullIsANoOp) {
   EXPECT_EQ(flashcore_destroy(nullptr), FLASHCORE_STATUS_SUCCESS);
 }

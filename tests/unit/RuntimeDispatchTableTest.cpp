@@ -343,6 +343,22 @@ TEST(Dispatcher, ClassKeysSeparateEveryDispatchField) {
   EXPECT_EQ(d.classKey(sameClass), d.classKey(base));
 }
 
+TEST(KernelChoice, BindsOneFunctionPerContextFirstOneWins) {
+  KernelChoice choice;
+  auto fn = [](uintptr_t v) { return reinterpret_cast<CUfunction>(v); };
+  EXPECT_EQ(choice.boundIn(1), nullptr);
+  BoundKernel *a = choice.bind(1, BoundKernel{fn(0x10), 0, nullptr});
+  BoundKernel *b = choice.bind(2, BoundKernel{fn(0x20), 1, nullptr});
+  EXPECT_EQ(choice.boundIn(1), a);
+  EXPECT_EQ(choice.boundIn(2), b);
+  EXPECT_EQ(choice.boundIn(2)->function, fn(0x20));
+  EXPECT_EQ(choice.boundIn(2)->device, 1);
+  // A racing second load in the same context keeps the first function.
+  EXPECT_EQ(choice.bind(1, BoundKernel{fn(0x30), 0, nullptr}), a);
+  EXPECT_EQ(choice.boundIn(1)->function, fn(0x10));
+  EXPECT_EQ(choice.boundIn(3), nullptr);
+}
+
 TEST(InsertOnlyMap, GrowsAndKeepsEveryKey) {
   InsertOnlyMap<int> map(8);
   std::vector<int> values(1000);

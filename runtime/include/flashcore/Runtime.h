@@ -87,6 +87,15 @@ private:
   flashcore_handle_t handle = nullptr;
 };
 
+/// The process-wide kernel cache counters (flashcore_get_cache_stats).
+inline Status cacheStats(flashcore_cache_stats &stats) {
+  flashcore_cache_stats_init(&stats);
+  return Status::last(flashcore_get_cache_stats(&stats));
+}
+
+/// The disk cache directory in use ("" when memory-only).
+inline std::string cacheDirectory() { return flashcore_cache_directory(); }
+
 /// Arguments for contiguous (batch, seqlen, heads, head_dim) tensors and a
 /// contiguous (batch, heads_q, seqlen_q) LSE (optional).
 inline flashcore_attention_args
