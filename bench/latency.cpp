@@ -131,13 +131,12 @@ bool forwardHostTime(const AttentionSpec &spec, int repeats, double &us,
           count > 0 && device::selectDevice(0, error);
   CUdeviceptr q = 0x100000, k = 0x200000, v = 0x300000, o = 0x400000;
   size_t bytes = size_t(b * s * h * d * 2);
-  if (onGpu && !(device::allocate(q, bytes, error) &&
-                 device::allocate(k, bytes, error) &&
-                 device::allocate(v, bytes, error) &&
-                 device::allocate(o, bytes, error) &&
-                 device::fill(q, 0, bytes, error) &&
-                 device::fill(k, 0, bytes, error) &&
-                 device::fill(v, 0, bytes, error)))
+  if (onGpu &&
+      !(device::allocate(q, bytes, error) &&
+        device::allocate(k, bytes, error) &&
+        device::allocate(v, bytes, error) &&
+        device::allocate(o, bytes, error) && device::fill(q, 0, bytes, error) &&
+        device::fill(k, 0, bytes, error) && device::fill(v, 0, bytes, error)))
     return false;
   flashcore_handle_t handle = nullptr;
   flashcore_create(&handle);
@@ -154,7 +153,7 @@ bool forwardHostTime(const AttentionSpec &spec, int repeats, double &us,
   a.heads_q = a.heads_kv = h;
   a.head_dim = d;
   a.dtype = spec.problem.dtype == DType::FP16 ? FLASHCORE_DTYPE_FP16
-                                               : FLASHCORE_DTYPE_BF16;
+                                              : FLASHCORE_DTYPE_BF16;
   a.causal = spec.problem.causal;
   flashcore_attention_args_set_contiguous_strides(&a);
   const flashcore_status_t expected =
@@ -229,14 +228,13 @@ int child(const std::string &mode, const AttentionSpec &spec, int repeats) {
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string specPath = std::string(FLASHCORE_SOURCE_DIR) + "/specs/default.yaml";
+  std::string specPath =
+      std::string(FLASHCORE_SOURCE_DIR) + "/specs/default.yaml";
   std::string jsonPath, childMode;
   int repeats = 2000;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      return i + 1 < argc ? argv[++i] : "";
-    };
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
     if (arg == "--spec")
       specPath = value();
     else if (arg == "--json")
@@ -301,18 +299,17 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> env = {{"FLASHCORE_CACHE_DIR", cacheDir}};
   std::string r = std::to_string(repeats);
   double coldWall = 0, diskWall = 0;
-  auto cold = parseResult(runChild({"--child", "cold", "--spec", specPath,
-                                    "--repeats", r},
-                                   env, coldWall));
-  auto disk = parseResult(runChild({"--child", "disk", "--spec", specPath,
-                                    "--repeats", r},
-                                   env, diskWall));
+  auto cold = parseResult(runChild(
+      {"--child", "cold", "--spec", specPath, "--repeats", r}, env, coldWall));
+  auto disk = parseResult(runChild(
+      {"--child", "disk", "--spec", specPath, "--repeats", r}, env, diskWall));
   std::string cleanup = "rm -rf '" + cacheDir + "'";
   if (std::system(cleanup.c_str()) != 0)
     std::fprintf(stderr, "could not remove %s\n", cacheDir.c_str());
   if (cold["source"] != "compiled" || disk["source"] != "disk") {
-    std::fprintf(stderr, "error: expected a compile then a disk hit, got: "
-                         "%s then %s\n",
+    std::fprintf(stderr,
+                 "error: expected a compile then a disk hit, got: "
+                 "%s then %s\n",
                  cold["source"].c_str(), disk["source"].c_str());
     return 1;
   }

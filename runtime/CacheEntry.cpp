@@ -56,13 +56,12 @@ bool isHex64(const std::string &s) {
 } // namespace
 
 std::string serializeCacheEntry(const CacheKey &key,
-                                const CompiledKernel &kernel,
-                                int64_t created) {
+                                const CompiledKernel &kernel, int64_t created) {
   std::string warnings = joinLines(kernel.warnings);
   const ResourceUsage &r = kernel.resources;
   const CompileTimings &t = kernel.timings;
-  std::string header = std::string(kMagic) + " " +
-                       std::to_string(kCacheKeyFormat) + "\n";
+  std::string header =
+      std::string(kMagic) + " " + std::to_string(kCacheKeyFormat) + "\n";
   header += "key-sha256 " + key.hex + "\n";
   header += "flashcore-version " + std::string(flashcoreVersionString()) + "\n";
   header += "created " + std::to_string(created) + "\n";
@@ -129,7 +128,8 @@ bool parseCacheEntry(const std::string &data, CacheEntryHeader &header,
   for (const std::string &line : splitLines(headerText)) {
     size_t space = line.find(' ');
     std::string field = line.substr(0, space);
-    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    std::string value =
+        space == std::string::npos ? "" : line.substr(space + 1);
     if (field == kMagic) {
       header.format = std::atoi(value.c_str());
     } else if (field == "key-sha256") {

@@ -10,7 +10,7 @@
 //   flashcore-version 0.1.0
 //   created <unix seconds>
 //   assembler ptxas 13.0.88 (/usr/local/cuda/bin/ptxas)
-//   resources <registers> <smem> <stack> <spill stores> <spill loads> <barriers>
+//   resources <registers> <smem> <stack> <spill st> <spill ld> <barriers>
 //   timings <generate ms> <assemble ms> <build> <lower> <translate> <codegen>
 //   section key <bytes> <sha256>
 //   section ptx <bytes> <sha256>

@@ -68,8 +68,8 @@ std::string assemblerIdentity(const std::string &path,
 /// ptxas-<hash>.version, holding the binary's identity and its version; any
 /// change to the binary changes the identity and the file name. Best effort:
 /// without a usable directory ptxas is simply asked.
-static bool memoizedPtxasVersion(const std::string &ptxas,
-                                 std::string &version, std::string &error) {
+static bool memoizedPtxasVersion(const std::string &ptxas, std::string &version,
+                                 std::string &error) {
   struct stat st;
   std::string origin;
   std::string dir = DiskCache::directoryFromEnvironment(origin);

@@ -303,8 +303,8 @@ bool DiskCache::store(const CacheKey &key, const CompiledKernel &kernel) {
     disableWrites(error);
     return false;
   }
-  std::string bytes =
-      serializeCacheEntry(key, kernel, static_cast<int64_t>(std::time(nullptr)));
+  std::string bytes = serializeCacheEntry(
+      key, kernel, static_cast<int64_t>(std::time(nullptr)));
   if (!writeEntry(key.hex, bytes, error)) {
     disableWrites(error);
     return false;

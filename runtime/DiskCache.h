@@ -1,4 +1,4 @@
-//===- DiskCache.h - Compiled kernels on disk, shared by processes -*- C++ -*-===//
+//===- DiskCache.h - Compiled kernels on disk, across processes -*- C++ -*-===//
 //
 // One file per kernel key, <dir>/<sha256 hex>.fckernel (format in
 // CacheEntry.h), in $FLASHCORE_CACHE_DIR, else $XDG_CACHE_HOME/flashcore,

@@ -207,8 +207,7 @@ bool narrowInt(const std::optional<int64_t> &in, std::optional<int> &out) {
 
 /// Adds the problem of a `spec:` entry's file to its match; false when an
 /// explicit match field contradicts it.
-template <typename T>
-bool pin(std::optional<T> &field, const T &value) {
+template <typename T> bool pin(std::optional<T> &field, const T &value) {
   if (field && *field != value)
     return false;
   field = value;
@@ -244,8 +243,8 @@ DispatchTable::SpecResolver DispatchTable::embeddedResolver() {
 }
 
 bool DispatchTable::parse(std::string_view text, const std::string &source,
-                          const SpecResolver &resolveSpec,
-                          DispatchTable &table, std::string &error) {
+                          const SpecResolver &resolveSpec, DispatchTable &table,
+                          std::string &error) {
   table = DispatchTable();
   table.tableSource = source;
   auto fail = [&](int line, const std::string &message) {
@@ -283,11 +282,11 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
       return fail(0, "seqlen class '" + c.name + "' must " +
                          (last ? "have no max (it is the last class)"
                                : "have a max (only the last class has none)"));
-    if (c.max && (*c.max < 1 ||
-                  (i > 0 && *c.max <= *raw.classes[i - 1].max)))
+    if (c.max && (*c.max < 1 || (i > 0 && *c.max <= *raw.classes[i - 1].max)))
       return fail(0, "seqlen class '" + c.name +
                          "' max must be >= 1 and above the previous class's, "
-                         "got: " + std::to_string(*c.max));
+                         "got: " +
+                         std::to_string(*c.max));
     if (!classIndex.emplace(c.name, int(i)).second)
       return fail(0, "seqlen class '" + c.name + "' is defined twice");
     table.classes.push_back(SeqlenClass{c.name, c.max});
@@ -329,8 +328,10 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
       for (const RawName &n : *e.match.seqlen) {
         auto it = classIndex.find(n.value);
         if (it == classIndex.end())
-          return fail(line, where + "match.seqlen names no seqlen class, "
-                                    "got: " + n.value);
+          return fail(line, where +
+                                "match.seqlen names no seqlen class, "
+                                "got: " +
+                                n.value);
         m.seqlenClasses |= 1u << it->second;
       }
     }
@@ -348,8 +349,8 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
       if (!pin(m.dtype, p.dtype) || !pin(m.headDim, p.headDim) ||
           !pin(m.causal, p.causal) || !pin(m.local, p.local) ||
           !pin(m.softcap, p.softcap) || !pin(m.varlen, p.varlen))
-        return fail(line, where + "match contradicts the problem of " +
-                              *e.spec);
+        return fail(line,
+                    where + "match contradicts the problem of " + *e.spec);
       spec.problem.softmaxScale.reset();
       entry.specFile = *e.spec;
       entry.spec = spec;
@@ -402,8 +403,10 @@ bool DispatchTable::specFor(const DispatchEntry &entry,
   spec.schedule = entry.spec ? entry.spec->schedule
                              : resolveSchedule(spec.problem, entry.schedule);
   if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
-    error = "dispatch table entry '" + entry.name + "' gives an invalid "
-            "spec: " + diag->str();
+    error = "dispatch table entry '" + entry.name +
+            "' gives an invalid "
+            "spec: " +
+            diag->str();
     return false;
   }
   return true;
@@ -429,8 +432,7 @@ std::shared_ptr<const DispatchTable> DispatchTable::active() {
                shipped(name, out, err);
       };
       ok = readFile(file, text, error) &&
-           parse(text, "FLASHCORE_DISPATCH_TABLE=" + file, resolver, *t,
-                 error);
+           parse(text, "FLASHCORE_DISPATCH_TABLE=" + file, resolver, *t, error);
     } else {
       ok = embeddedFile(kEmbeddedTable, text) &&
            parse(text, std::string("specs/") + kEmbeddedTable,

@@ -1,4 +1,4 @@
-//===- DispatchTable.h - The shipped table of schedules per shape -*- C++ -*-===//
+//===- DispatchTable.h - The shipped schedule table -------------*- C++ -*-===//
 //
 // specs/dispatch/table.yaml, embedded into the library at build time, says
 // which schedule a call gets. Each entry has a `match` (arch, dtype,

@@ -1,4 +1,4 @@
-//===- KernelCache.h - Two-level kernel cache, modules per context -*- C++ -*-===//
+//===- KernelCache.h - Two-level kernel cache, modules ----------*- C++ -*-===//
 //
 // Two caches:
 //

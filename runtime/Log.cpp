@@ -37,8 +37,8 @@ void emit(State &s, Level level, const std::string &message) {
     s.sink(level, message);
     return;
   }
-  std::string line = level == Level::Warning ? "flashcore: warning: "
-                                             : "flashcore: ";
+  std::string line =
+      level == Level::Warning ? "flashcore: warning: " : "flashcore: ";
   line += message;
   line += "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,4 +1,4 @@
-//===- RuntimeCacheKeyTest.cpp - Kernel cache keys are stable and complete -===//
+//===- RuntimeCacheKeyTest.cpp - Kernel cache keys: stable, complete ------===//
 //
 // Same inputs give the same key (within a process and across processes: the
 // key text is pinned below); changing any one field gives a new key.
@@ -81,15 +81,17 @@ TEST(CacheKey, TextIsPinned) {
   EXPECT_EQ(makeCacheKey(in).text,
             "flashcore-kernel-key 1\n"
             "flashcore: 0.1.0\n"
-            "generator: " + std::string(64, 'a') + "\n"
-            "arch: sm_90a\n"
-            "shape_class: any\n"
-            "ptx_feature: +ptx86\n"
-            "assembler: ptxas 13.0.88 /usr/local/cuda/bin/ptxas size=1 "
-            "mtime=2\n"
-            "ptxas_flags: -arch=sm_90a -O3 -v\n"
-            "spec:\n"
-            "problem: {}\n");
+            "generator: " +
+                std::string(64, 'a') +
+                "\n"
+                "arch: sm_90a\n"
+                "shape_class: any\n"
+                "ptx_feature: +ptx86\n"
+                "assembler: ptxas 13.0.88 /usr/local/cuda/bin/ptxas size=1 "
+                "mtime=2\n"
+                "ptxas_flags: -arch=sm_90a -O3 -v\n"
+                "spec:\n"
+                "problem: {}\n");
   EXPECT_EQ(sha256Hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
@@ -98,7 +100,8 @@ TEST(CacheKey, EveryFieldChangesTheKey) {
   const std::string base = makeCacheKey(baseInputs()).hex;
   std::vector<std::pair<const char *, std::function<void(CacheKeyInputs &)>>>
       changes = {
-          {"flashcore version", [](auto &in) { in.flashcoreVersion = "0.2.0"; }},
+          {"flashcore version",
+           [](auto &in) { in.flashcoreVersion = "0.2.0"; }},
           {"generator hash", [](auto &in) { in.generatorHash[0] = 'b'; }},
           {"arch", [](auto &in) { in.arch = "sm_100a"; }},
           {"shape class", [](auto &in) { in.shapeClass = "seqlen<=1024"; }},
@@ -106,7 +109,8 @@ TEST(CacheKey, EveryFieldChangesTheKey) {
           {"ptxas version", [](auto &in) { in.assembler[8] = '1'; }},
           {"ptxas path", [](auto &in) { in.assembler += "x"; }},
           {"driver jit", [](auto &in) { in.assembler = "driver-jit"; }},
-          {"ptxas flag", [](auto &in) { in.ptxasFlags.push_back("-lineinfo"); }},
+          {"ptxas flag",
+           [](auto &in) { in.ptxasFlags.push_back("-lineinfo"); }},
           {"ptxas flag order",
            [](auto &in) { std::swap(in.ptxasFlags[1], in.ptxasFlags[2]); }},
           {"spec", [](auto &in) { in.canonicalSpec = printSpec(specFor(64)); }},

@@ -1,4 +1,4 @@
-//===- RuntimeCacheTestUtil.h - Shared helpers of the cache tests -*- C++ -*-===//
+//===- RuntimeCacheTestUtil.h - Helpers of the cache tests ------*- C++ -*-===//
 //
 // A fake compile function that counts calls and produces deterministic
 // bytes per key (binary zeros included), a captured log, specs per head_dim
@@ -31,7 +31,8 @@ inline AttentionSpec specFor(int headDim, bool causal = false) {
 
 /// The bytes the fake compiler produces for a key.
 inline std::string fakeCubin(const std::string &hex) {
-  return std::string("\x7f" "ELF\0\0cubin for ", 16) + hex +
+  static const char kHead[] = {'\x7f', 'E', 'L', 'F', '\0', '\0'};
+  return std::string(kHead, sizeof kHead) + "cubin for " + hex +
          std::string(1, '\0');
 }
 

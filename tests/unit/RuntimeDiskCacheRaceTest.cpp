@@ -43,7 +43,8 @@ TEST(DiskCacheRace, EightProcessesOnOneKeyCompileOnceAndLeaveOneEntry) {
     if (pid == 0) {
       close(go[1]);
       setenv("FLASHCORE_RACE_DIR", dir.c_str(), 1);
-      setenv("FLASHCORE_RACE_RESULT", tmp.file("result" + std::to_string(i)).c_str(), 1);
+      setenv("FLASHCORE_RACE_RESULT",
+             tmp.file("result" + std::to_string(i)).c_str(), 1);
       setenv("FLASHCORE_RACE_GO_FD", std::to_string(go[0]).c_str(), 1);
       execl("/proc/self/exe", "/proc/self/exe",
             "--gtest_also_run_disabled_tests",
@@ -64,8 +65,7 @@ TEST(DiskCacheRace, EightProcessesOnOneKeyCompileOnceAndLeaveOneEntry) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << "child " << i << " status " << status;
     std::string result;
-    ASSERT_TRUE(readFile(tmp.file("result" + std::to_string(i)), result,
-                         error))
+    ASSERT_TRUE(readFile(tmp.file("result" + std::to_string(i)), result, error))
         << error;
     std::string source = result.substr(0, result.find(' '));
     compiled += source == "compiled";
@@ -125,10 +125,9 @@ TEST(DiskCacheRace, DISABLED_Child) {
   KernelSource source = KernelSource::Memory;
   auto kernel = cache.get(specFor(128), CompileOptions(), error, &source);
   ASSERT_NE(kernel, nullptr) << error;
-  ASSERT_TRUE(writeFile(result,
-                        std::string(kernelSourceName(source)) + " " +
-                            kernel->cubin,
-                        error))
+  ASSERT_TRUE(writeFile(
+      result, std::string(kernelSourceName(source)) + " " + kernel->cubin,
+      error))
       << error;
 }
 

@@ -130,8 +130,8 @@ TEST(CacheEntry, EveryTruncationAndEveryFlippedByteIsRejected) {
   std::string keyText, reason;
   CompiledKernel out;
   for (size_t n = 0; n < bytes.size(); ++n)
-    EXPECT_FALSE(parseCacheEntry(bytes.substr(0, n), header, keyText, out,
-                                 reason))
+    EXPECT_FALSE(
+        parseCacheEntry(bytes.substr(0, n), header, keyText, out, reason))
         << "truncated to " << n << " bytes";
   for (size_t i = 0; i < bytes.size(); ++i) {
     std::string altered = bytes;
@@ -145,8 +145,8 @@ TEST(CacheEntry, EveryTruncationAndEveryFlippedByteIsRejected) {
 TEST_F(DiskCacheTest, ANewProcessGetsADiskHit) {
   std::string error;
   KernelSource source = KernelSource::Memory;
-  auto first = newProcess()->get(specFor(128), CompileOptions(), error,
-                                 &source);
+  auto first =
+      newProcess()->get(specFor(128), CompileOptions(), error, &source);
   ASSERT_NE(first, nullptr) << error;
   EXPECT_EQ(source, KernelSource::Compiled);
   std::unique_ptr<KernelCache> second = newProcess();
@@ -182,8 +182,7 @@ TEST_F(DiskCacheTest, TruncatedEntryIsLoggedOnceAndRebuilt) {
     ASSERT_NE(kernel, nullptr) << error;
     EXPECT_EQ(compiler.calls, before + 1) << "cut at " << cut;
     ASSERT_EQ(log.warnings().size(), 1u) << "cut at " << cut;
-    EXPECT_NE(log.warnings()[0].find(path + " is unusable"),
-              std::string::npos)
+    EXPECT_NE(log.warnings()[0].find(path + " is unusable"), std::string::npos)
         << log.warnings()[0];
     EXPECT_EQ(readAll(path), good) << "the entry was rebuilt";
   }
@@ -200,7 +199,8 @@ TEST_F(DiskCacheTest, GarbageEntryIsRejectedAndRebuilt) {
   writeAll(path, garbage);
   std::string error;
   KernelSource source = KernelSource::Memory;
-  auto kernel = newProcess()->get(specFor(64), CompileOptions(), error, &source);
+  auto kernel =
+      newProcess()->get(specFor(64), CompileOptions(), error, &source);
   ASSERT_NE(kernel, nullptr) << error;
   EXPECT_EQ(source, KernelSource::Compiled);
   ASSERT_EQ(log.warnings().size(), 1u);
@@ -240,7 +240,8 @@ TEST_F(DiskCacheTest, EntryOfAnotherKeyIsRejected) {
   // A valid entry, under the name of another key.
   writeAll(entryFor(specFor(128)), readAll(entryFor(specFor(64))));
   KernelSource source = KernelSource::Memory;
-  auto kernel = newProcess()->get(specFor(128), CompileOptions(), error, &source);
+  auto kernel =
+      newProcess()->get(specFor(128), CompileOptions(), error, &source);
   ASSERT_NE(kernel, nullptr) << error;
   EXPECT_EQ(source, KernelSource::Compiled);
   EXPECT_EQ(kernel->spec, specFor(128));
@@ -323,16 +324,16 @@ TEST_P(DiskCacheFaultTest, DegradesToMemoryOnlyWithOneWarning) {
 INSTANTIATE_TEST_SUITE_P(
     Faults, DiskCacheFaultTest,
     ::testing::Values(
-        InjectedFailure{"ReadOnlyFileSystem", {0, EROFS, 0, -1},
-                        "Read-only file system"},
-        InjectedFailure{"PermissionDenied", {0, EACCES, 0, -1},
-                        "Permission denied"},
-        InjectedFailure{"MkdirDenied", {EACCES, 0, 0, -1},
-                        "cannot create the directory"},
-        InjectedFailure{"DiskFullMidWrite", {0, 0, 0, 100},
-                        "No space left on device"},
-        InjectedFailure{"RenameFails", {0, 0, EXDEV, -1},
-                        "Invalid cross-device link"}),
+        InjectedFailure{
+            "ReadOnlyFileSystem", {0, EROFS, 0, -1}, "Read-only file system"},
+        InjectedFailure{
+            "PermissionDenied", {0, EACCES, 0, -1}, "Permission denied"},
+        InjectedFailure{
+            "MkdirDenied", {EACCES, 0, 0, -1}, "cannot create the directory"},
+        InjectedFailure{
+            "DiskFullMidWrite", {0, 0, 0, 100}, "No space left on device"},
+        InjectedFailure{
+            "RenameFails", {0, 0, EXDEV, -1}, "Invalid cross-device link"}),
     [](const auto &info) { return std::string(info.param.name); });
 
 TEST_F(DiskCacheTest, AReadOnlyCacheStillServesItsEntries) {
@@ -343,8 +344,7 @@ TEST_F(DiskCacheTest, AReadOnlyCacheStillServesItsEntries) {
   d->setFaultsForTesting({0, EROFS, 0, -1});
   KernelCache cache(compiler.function(), d);
   KernelSource source = KernelSource::Memory;
-  ASSERT_NE(cache.get(specFor(128), CompileOptions(), error, &source),
-            nullptr);
+  ASSERT_NE(cache.get(specFor(128), CompileOptions(), error, &source), nullptr);
   EXPECT_EQ(source, KernelSource::Disk);
   EXPECT_EQ(compiler.calls, 1);
   EXPECT_TRUE(log.warnings().empty());

@@ -99,8 +99,8 @@ TEST(DispatchTable, EveryEntryIsValidForEveryProblemItMatches) {
           }
   EXPECT_GT(problems, 1000);
   for (const DispatchEntry &e : t.entries())
-    EXPECT_TRUE(reached.count(e.name)) << "entry '" << e.name
-                                       << "' matches no problem";
+    EXPECT_TRUE(reached.count(e.name))
+        << "entry '" << e.name << "' matches no problem";
 }
 
 TEST(DispatchTable, LookupPicksTheExpectedEntry) {
@@ -151,8 +151,7 @@ entries:
 DispatchTable parsed(const std::string &text, std::string &error) {
   DispatchTable t;
   EXPECT_TRUE(DispatchTable::parse(text, "t.yaml",
-                                   DispatchTable::embeddedResolver(), t,
-                                   error))
+                                   DispatchTable::embeddedResolver(), t, error))
       << error;
   return t;
 }
@@ -195,9 +194,8 @@ class DispatchTableErrorTest : public ::testing::TestWithParam<BadTable> {};
 TEST_P(DispatchTableErrorTest, IsRejectedWithAMessage) {
   DispatchTable t;
   std::string error;
-  EXPECT_FALSE(DispatchTable::parse(GetParam().text, "t.yaml",
-                                    DispatchTable::embeddedResolver(), t,
-                                    error));
+  EXPECT_FALSE(DispatchTable::parse(
+      GetParam().text, "t.yaml", DispatchTable::embeddedResolver(), t, error));
   EXPECT_NE(error.find(GetParam().message), std::string::npos) << error;
   EXPECT_EQ(error.rfind("t.yaml:", 0), 0u) << error;
 }
@@ -208,7 +206,8 @@ const std::string kHead = "version: 1\nseqlen_classes:\n  - {name: short, "
 INSTANTIATE_TEST_SUITE_P(
     Rules, DispatchTableErrorTest,
     ::testing::Values(
-        BadTable{"UnknownKey", kHead + "  - {name: a, schedule: {}, colour: red}\n",
+        BadTable{"UnknownKey",
+                 kHead + "  - {name: a, schedule: {}, colour: red}\n",
                  "unknown key 'colour'"},
         BadTable{"WrongVersion", "version: 2\nentries: []\n",
                  "version must be 1, got: 2"},
@@ -224,7 +223,8 @@ INSTANTIATE_TEST_SUITE_P(
                          "default.yaml}\n",
                  "match contradicts the problem of default.yaml"},
         BadTable{"UnknownSeqlenClass",
-                 kHead + "  - {name: a, match: {seqlen: [tiny]}, schedule: {}}\n",
+                 kHead +
+                     "  - {name: a, match: {seqlen: [tiny]}, schedule: {}}\n",
                  "match.seqlen names no seqlen class, got: tiny"},
         BadTable{"BadGqaRange",
                  kHead + "  - {name: a, match: {gqa: [8, 4]}, schedule: {}}\n",
@@ -252,9 +252,8 @@ INSTANTIATE_TEST_SUITE_P(
 std::shared_ptr<const DispatchTable> table(const char *text) {
   auto t = std::make_shared<DispatchTable>();
   std::string error;
-  EXPECT_TRUE(DispatchTable::parse(text, "t.yaml",
-                                   DispatchTable::embeddedResolver(), *t,
-                                   error))
+  EXPECT_TRUE(DispatchTable::parse(
+      text, "t.yaml", DispatchTable::embeddedResolver(), *t, error))
       << error;
   return t;
 }
@@ -263,9 +262,9 @@ TEST(Dispatcher, UsesTheTableThenTheHeuristics) {
   Dispatcher d(table(kTable));
   AttentionSpec spec;
   std::string error, source;
-  ASSERT_EQ(d.choose(query(DType::BF16, 128, false, 512, 4), spec, error,
-                     &source),
-            DispatchStatus::Ok)
+  ASSERT_EQ(
+      d.choose(query(DType::BF16, 128, false, 512, 4), spec, error, &source),
+      DispatchStatus::Ok)
       << error;
   EXPECT_EQ(spec.schedule.blockN, 64);
   EXPECT_EQ(source, "dispatch table entry 'gqa-short' (t.yaml)");
@@ -281,8 +280,8 @@ TEST(Dispatcher, ResolveCachesOneChoicePerDispatchClass) {
   Dispatcher d(table(kTable));
   DispatchStatus status;
   std::string error;
-  KernelChoice *a = d.resolve(query(DType::BF16, 128, false, 512, 4), status,
-                              error);
+  KernelChoice *a =
+      d.resolve(query(DType::BF16, 128, false, 512, 4), status, error);
   ASSERT_NE(a, nullptr) << error;
   EXPECT_EQ(a->spec.schedule.blockN, 64);
   EXPECT_EQ(a->geometry.threadsPerCta, computeGeometry(a->spec).threadsPerCta);
