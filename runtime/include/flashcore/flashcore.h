@@ -227,13 +227,14 @@ flashcore_attention_forward(flashcore_handle_t handle,
                             const flashcore_attention_args *args,
                             CUstream stream);
 
-/* ---- Kernel cache (since 0.1.0, ABI version 2 of this header) ----------
+/* ---- Kernel cache (appended with the version-2 fields; the header only
+   ever grows at the end) ----------------------------------------------------
 
    Kernels are cached in memory and on disk: one file per kernel key in
    $FLASHCORE_CACHE_DIR, else $XDG_CACHE_HOME/flashcore, else
    ~/.cache/flashcore ($FLASHCORE_DISK_CACHE=0: memory only). Entries are
-   checksummed; a damaged one is rebuilt. FLASHCORE_LOG=1 prints a line per
-   kernel lookup that misses the per-handle fast path. */
+   checksummed; a damaged one is rebuilt. FLASHCORE_LOG=1 prints a line for
+   every kernel compiled or read from disk. */
 
 /* Process-wide counters since the library was loaded. */
 typedef struct flashcore_cache_stats {
