@@ -29,6 +29,9 @@ constexpr const char *kTempPrefix = ".tmp-";
 /// How long a process waits for another one's compile of the same key before
 /// compiling itself (the other process may be stuck; both results are good).
 constexpr int kLockWaitSeconds = 600;
+/// Entries are tens of kilobytes; a file far larger than any kernel is not
+/// read into memory at all.
+constexpr long long kMaxEntryBytes = 256ll << 20;
 
 std::string env(const char *name) {
   const char *v = std::getenv(name);
@@ -77,6 +80,11 @@ bool readWholeFile(const std::string &path, std::string &data, int &err) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
     err = errno;
+    close(fd);
+    return false;
+  }
+  if (st.st_size > kMaxEntryBytes) {
+    err = EFBIG;
     close(fd);
     return false;
   }
