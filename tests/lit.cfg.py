@@ -13,5 +13,8 @@ config.excludes = ["unit", "gpu", "Inputs", "CMakeLists.txt", "lit.cfg.py", "lit
 
 config.environment["PATH"] = os.pathsep.join(
     [config.flashcore_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+# Kernels compiled by tests go to a cache inside the build tree, never to the
+# user's ~/.cache/flashcore.
+config.environment["FLASHCORE_CACHE_DIR"] = os.path.join(config.flashcore_obj_root, "tests", "cache")
 config.substitutions.append(("%ptxas", config.ptxas))
 config.substitutions.append(("%specs", os.path.join(config.flashcore_src_root, "specs")))

@@ -66,8 +66,7 @@ cl::opt<std::string> ptxFeature("ptx-feature",
                                 cl::desc("PTX ISA version for the NVPTX backend "
                                          "(+ptx86 or newer)"),
                                 cl::init("+ptx86"), cl::sub(emitLlvmCmd),
-                                cl::sub(emitPtxCmd), cl::sub(emitCubinCmd),
-                                cl::sub(runCmd), cl::sub(benchCmd));
+                                cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
 cl::opt<bool> printTimings("time", cl::desc("Print the time of each stage"),
                            cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
 
