@@ -30,6 +30,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <memory>
 
 using namespace mlir;
 
@@ -91,10 +92,18 @@ bool generate(const AttentionSpec &spec, EmitStage stage, std::string &out,
     return false;
   }
 
-  DialectRegistry registry;
-  registerEverything(registry);
-  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
+  // One context per thread, kept: creating it and loading the dialects costs
+  // more than lowering a kernel. What it keeps (uniqued types and
+  // attributes) grows with the number of distinct specs only.
+  thread_local std::unique_ptr<MLIRContext> threadContext;
+  if (!threadContext) {
+    DialectRegistry registry;
+    registerEverything(registry);
+    threadContext = std::make_unique<MLIRContext>(
+        registry, MLIRContext::Threading::DISABLED);
+    threadContext->loadAllAvailableDialects();
+  }
+  MLIRContext &context = *threadContext;
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     llvm::raw_string_ostream os(diagnostics);
