@@ -23,16 +23,21 @@ using namespace mlir;
 namespace flashcore {
 
 Value KernelEmitter::packHalf2(Value lo, Value hi) {
+  // cvt.rn.{bf16x2,f16x2}.f32 d, hi, lo (PTX ISA 9.7.9.21): `hi` lands in the
+  // upper 16 bits, so the lower-indexed column stays in the low half.
   MLIRContext *ctx = b.getContext();
-  Type halfT = spec.problem.dtype == DType::FP16 ? Type(Float16Type::get(ctx))
-                                                 : Type(BFloat16Type::get(ctx));
-  auto v2f32 = VectorType::get({2}, f32T);
-  auto v2half = VectorType::get({2}, halfT);
-  Value v = LLVM::UndefOp::create(b, loc, v2f32);
-  v = LLVM::InsertElementOp::create(b, loc, v, lo, i32(0));
-  v = LLVM::InsertElementOp::create(b, loc, v, hi, i32(1));
-  Value h = LLVM::FPTruncOp::create(b, loc, v2half, v);
-  return LLVM::BitcastOp::create(b, loc, i32T, h);
+  Value packed;
+  if (spec.problem.dtype == DType::FP16)
+    packed = NVVM::ConvertF32x2ToF16x2Op::create(
+        b, loc, VectorType::get({2}, Float16Type::get(ctx)), hi, lo,
+        /*random_bits=*/Value(), NVVM::FPRoundingMode::RN,
+        NVVM::SaturationMode::NONE, /*relu=*/false);
+  else
+    packed = NVVM::ConvertF32x2ToBF16x2Op::create(
+        b, loc, VectorType::get({2}, BFloat16Type::get(ctx)), hi, lo,
+        /*random_bits=*/Value(), NVVM::FPRoundingMode::RN,
+        NVVM::SaturationMode::NONE, /*relu=*/false);
+  return LLVM::BitcastOp::create(b, loc, i32T, packed);
 }
 
 Value KernelEmitter::quadMax(Value v) {
