@@ -263,30 +263,24 @@ std::string printSpec(const AttentionSpec &spec) {
     os << "  softmax_scale: " << buf << "\n";
   }
   os << "schedule:\n";
-  os << "  block_m: " << s.blockM << "\n";
-  os << "  block_n: " << s.blockN << "\n";
-  os << "  stages: " << s.stages << "\n";
-  os << "  swizzle: " << s.swizzle << "\n";
-  os << "  consumer_warpgroups: " << s.consumerWarpgroups << "\n";
-  os << "  producer_warps: " << s.producerWarps << "\n";
-  os << "  producer_registers: " << s.producerRegisters << "\n";
-  os << "  consumer_registers: " << s.consumerRegisters << "\n";
+#define FLASHCORE_PRINT_FIELD(member, name)                                    \
+  os << "  " name ": " << s.member << "\n";
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_PRINT_FIELD)
+#undef FLASHCORE_PRINT_FIELD
   return os.str();
 }
 
 bool operator==(const AttentionSpec &a, const AttentionSpec &b) {
   const ProblemSpec &p = a.problem, &q = b.problem;
   const ScheduleSpec &s = a.schedule, &t = b.schedule;
-  return p.dtype == q.dtype && p.headDim == q.headDim &&
-         p.causal == q.causal && p.local == q.local &&
-         p.softcap == q.softcap && p.varlen == q.varlen &&
-         p.softmaxScale == q.softmaxScale &&
-         s.blockM == t.blockM && s.blockN == t.blockN &&
-         s.stages == t.stages && s.swizzle == t.swizzle &&
-         s.consumerWarpgroups == t.consumerWarpgroups &&
-         s.producerWarps == t.producerWarps &&
-         s.producerRegisters == t.producerRegisters &&
-         s.consumerRegisters == t.consumerRegisters;
+  bool same = p.dtype == q.dtype && p.headDim == q.headDim &&
+              p.causal == q.causal && p.local == q.local &&
+              p.softcap == q.softcap && p.varlen == q.varlen &&
+              p.softmaxScale == q.softmaxScale;
+#define FLASHCORE_SAME_FIELD(member, name) same = same && s.member == t.member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_SAME_FIELD)
+#undef FLASHCORE_SAME_FIELD
+  return same;
 }
 
 } // namespace flashcore

@@ -86,10 +86,24 @@ struct AttentionSpec {
   ScheduleSpec schedule;
 };
 
+/// Every (integer) schedule field: X(member of ScheduleSpec, name in specs).
+/// The one list the YAML reader, the printer, the MLIR attribute and the
+/// dispatch table are written against.
+#define FLASHCORE_SCHEDULE_FIELDS(X)                                           \
+  X(blockM, "block_m")                                                         \
+  X(blockN, "block_n")                                                         \
+  X(stages, "stages")                                                          \
+  X(swizzle, "swizzle")                                                        \
+  X(consumerWarpgroups, "consumer_warpgroups")                                 \
+  X(producerWarps, "producer_warps")                                           \
+  X(producerRegisters, "producer_registers")                                   \
+  X(consumerRegisters, "consumer_registers")
+
 /// Schedule fields a spec sets explicitly; the rest take defaults.
 struct ScheduleOverrides {
-  std::optional<int> blockM, blockN, stages, swizzle, consumerWarpgroups,
-      producerWarps, producerRegisters, consumerRegisters;
+#define FLASHCORE_OVERRIDE_MEMBER(member, name) std::optional<int> member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_OVERRIDE_MEMBER)
+#undef FLASHCORE_OVERRIDE_MEMBER
 };
 
 /// Fills every field `given` leaves out with a default that depends on the

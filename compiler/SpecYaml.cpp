@@ -47,8 +47,9 @@ struct RawProblem {
 };
 
 struct RawSchedule {
-  Located<long long> blockM, blockN, stages, swizzle, consumerWarpgroups,
-      producerWarps, producerRegisters, consumerRegisters;
+#define FLASHCORE_RAW_MEMBER(member, name) Located<long long> member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_RAW_MEMBER)
+#undef FLASHCORE_RAW_MEMBER
 };
 
 struct RawSpec {
@@ -145,14 +146,9 @@ template <> struct MappingTraits<RawProblem> {
 
 template <> struct MappingTraits<RawSchedule> {
   static void mapping(IO &io, RawSchedule &s) {
-    io.mapOptional("block_m", s.blockM);
-    io.mapOptional("block_n", s.blockN);
-    io.mapOptional("stages", s.stages);
-    io.mapOptional("swizzle", s.swizzle);
-    io.mapOptional("consumer_warpgroups", s.consumerWarpgroups);
-    io.mapOptional("producer_warps", s.producerWarps);
-    io.mapOptional("producer_registers", s.producerRegisters);
-    io.mapOptional("consumer_registers", s.consumerRegisters);
+#define FLASHCORE_MAP_FIELD(member, name) io.mapOptional(name, s.member);
+    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_MAP_FIELD)
+#undef FLASHCORE_MAP_FIELD
   }
 };
 
@@ -297,14 +293,9 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
       const Located<long long> &raw;
       std::optional<int> &out;
     } fields[] = {
-        {"block_m", s.blockM, given.blockM},
-        {"block_n", s.blockN, given.blockN},
-        {"stages", s.stages, given.stages},
-        {"swizzle", s.swizzle, given.swizzle},
-        {"consumer_warpgroups", s.consumerWarpgroups, given.consumerWarpgroups},
-        {"producer_warps", s.producerWarps, given.producerWarps},
-        {"producer_registers", s.producerRegisters, given.producerRegisters},
-        {"consumer_registers", s.consumerRegisters, given.consumerRegisters},
+#define FLASHCORE_FIELD_ROW(member, name) {name, s.member, given.member},
+        FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_FIELD_ROW)
+#undef FLASHCORE_FIELD_ROW
     };
     for (auto &f : fields) {
       std::string path = std::string("schedule.") + f.field;

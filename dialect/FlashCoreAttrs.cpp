@@ -125,14 +125,9 @@ Attribute SpecAttr::parse(AsmParser &parser, Type) {
     const char *name;
     std::optional<int> &slot;
   } intFields[] = {
-      {"block_m", given.blockM},
-      {"block_n", given.blockN},
-      {"stages", given.stages},
-      {"swizzle", given.swizzle},
-      {"consumer_warpgroups", given.consumerWarpgroups},
-      {"producer_warps", given.producerWarps},
-      {"producer_registers", given.producerRegisters},
-      {"consumer_registers", given.consumerRegisters},
+#define FLASHCORE_FIELD_ROW(member, name) {name, given.member},
+      FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_FIELD_ROW)
+#undef FLASHCORE_FIELD_ROW
   };
 
   if (parser.parseLess())

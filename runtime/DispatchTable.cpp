@@ -41,8 +41,9 @@ struct RawMatch {
 };
 
 struct RawSchedule {
-  std::optional<int64_t> blockM, blockN, stages, swizzle, consumerWarpgroups,
-      producerWarps, producerRegisters, consumerRegisters;
+#define FLASHCORE_RAW_MEMBER(member, name) std::optional<int64_t> member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_RAW_MEMBER)
+#undef FLASHCORE_RAW_MEMBER
 };
 
 struct RawEntry {
@@ -121,14 +122,9 @@ template <> struct MappingTraits<RawMatch> {
 
 template <> struct MappingTraits<RawSchedule> {
   static void mapping(IO &io, RawSchedule &s) {
-    io.mapOptional("block_m", s.blockM);
-    io.mapOptional("block_n", s.blockN);
-    io.mapOptional("stages", s.stages);
-    io.mapOptional("swizzle", s.swizzle);
-    io.mapOptional("consumer_warpgroups", s.consumerWarpgroups);
-    io.mapOptional("producer_warps", s.producerWarps);
-    io.mapOptional("producer_registers", s.producerRegisters);
-    io.mapOptional("consumer_registers", s.consumerRegisters);
+#define FLASHCORE_MAP_FIELD(member, name) io.mapOptional(name, s.member);
+    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_MAP_FIELD)
+#undef FLASHCORE_MAP_FIELD
   }
 };
 
@@ -357,12 +353,12 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
     } else {
       const RawSchedule &s = *e.schedule;
       ScheduleOverrides &o = entry.schedule;
-      if (!narrowInt(s.blockM, o.blockM) || !narrowInt(s.blockN, o.blockN) ||
-          !narrowInt(s.stages, o.stages) || !narrowInt(s.swizzle, o.swizzle) ||
-          !narrowInt(s.consumerWarpgroups, o.consumerWarpgroups) ||
-          !narrowInt(s.producerWarps, o.producerWarps) ||
-          !narrowInt(s.producerRegisters, o.producerRegisters) ||
-          !narrowInt(s.consumerRegisters, o.consumerRegisters))
+      bool inRange = true;
+#define FLASHCORE_NARROW_FIELD(member, name)                                   \
+  inRange = inRange && narrowInt(s.member, o.member);
+      FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_NARROW_FIELD)
+#undef FLASHCORE_NARROW_FIELD
+      if (!inRange)
         return fail(line, where + "a schedule field is out of range");
     }
     table.list.push_back(std::move(entry));
