@@ -153,7 +153,7 @@ bool generate(const AttentionSpec &spec, EmitStage stage, std::string &out,
     return true;
   }
 
-  // Step 3. LLVM IR + O3.
+  // Step 3. LLVM IR + the middle-end pipeline.
   start = Clock::now();
   llvm::LLVMContext llvmContext;
   std::string translateError;

@@ -7,7 +7,7 @@
 //   mlir      flashcore dialect: one flashcore.attention_kernel op
 //   nvvm      after fc-lower-attention-kernel: llvm.func + nvvm/arith/scf ops
 //   llvm-mlir after the upstream conversions: pure LLVM + NVVM dialect
-//   llvm-ir   LLVM IR after translation and the O3 pipeline
+//   llvm-ir   LLVM IR after translation and LLVM's middle-end pipeline
 //   ptx       NVPTX backend output for sm_90a
 //
 // Everything here uses only std types so the CLI and the runtime can call it
@@ -39,7 +39,7 @@ struct GenerateOptions {
 struct GenerateTimings {
   double buildMs = 0;     // spec -> flashcore IR
   double lowerMs = 0;     // MLIR passes
-  double translateMs = 0; // MLIR -> LLVM IR + O3
+  double translateMs = 0; // MLIR -> LLVM IR + middle end
   double codegenMs = 0;   // LLVM IR -> PTX
 };
 

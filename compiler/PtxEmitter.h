@@ -17,7 +17,8 @@ inline constexpr const char *kNvptxTriple = "nvptx64-nvidia-cuda";
 inline constexpr const char *kNvptxChip = "sm_90a";
 
 /// Translates an LLVM-dialect module to LLVM IR, sets the NVPTX triple and
-/// data layout, and runs the O3 pipeline. Null with `error` set on failure.
+/// data layout, and runs the middle-end pipeline (PtxEmitter.cpp says which).
+/// Null with `error` set on failure.
 std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    llvm::LLVMContext &context,
                                                    const std::string &ptxFeature,

@@ -3,7 +3,7 @@
 //   flashcore-gen emit-spec  SPEC [-o FILE]   canonical spec (defaults filled)
 //   flashcore-gen emit-mlir  SPEC [-o FILE]   flashcore dialect
 //   flashcore-gen emit-nvvm  SPEC [-o FILE]   after fc-lower-to-nvvm
-//   flashcore-gen emit-llvm  SPEC [-o FILE]   LLVM IR after O3
+//   flashcore-gen emit-llvm  SPEC [-o FILE]   LLVM IR after the LLVM pipeline
 //   flashcore-gen emit-ptx   SPEC [-o FILE]   PTX for sm_90a
 //   flashcore-gen emit-cubin SPEC [-o FILE]   cubin (ptxas) + resource usage
 //   flashcore-gen run        SPEC [shape]     run on the GPU, check, time
@@ -34,7 +34,7 @@ cl::SubCommand emitSpecCmd("emit-spec", "Print the canonical spec (every field)"
 cl::SubCommand emitMlirCmd("emit-mlir", "Print the flashcore dialect IR");
 cl::SubCommand emitNvvmCmd("emit-nvvm",
                            "Print the IR after fc-lower-to-nvvm (nvvm/arith/scf)");
-cl::SubCommand emitLlvmCmd("emit-llvm", "Print the LLVM IR after O3");
+cl::SubCommand emitLlvmCmd("emit-llvm", "Print the LLVM IR after the LLVM pipeline");
 cl::SubCommand emitPtxCmd("emit-ptx", "Print the PTX for sm_90a");
 cl::SubCommand emitCubinCmd("emit-cubin",
                             "Assemble the PTX with ptxas; write the cubin and "
