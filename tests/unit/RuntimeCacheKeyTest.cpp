@@ -8,6 +8,8 @@
 #include "runtime/CacheKey.h"
 #include "runtime/Subprocess.h"
 
+#include "ScopedEnv.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 #include <set>
 
 using namespace flashcore;
+using flashcore::testing::ScopedEnv;
 
 namespace {
 
@@ -42,27 +45,6 @@ CacheKeyInputs baseInputs() {
   return in;
 }
 
-class ScopedEnv {
-public:
-  ScopedEnv(const char *name, const char *value) : name(name) {
-    if (const char *old = std::getenv(name))
-      saved = old;
-    if (value)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (saved)
-      setenv(name, saved->c_str(), 1);
-    else
-      unsetenv(name);
-  }
-
-private:
-  const char *name;
-  std::optional<std::string> saved;
-};
 
 TEST(CacheKey, SameInputsGiveTheSameKey) {
   CacheKey a = makeCacheKey(baseInputs());

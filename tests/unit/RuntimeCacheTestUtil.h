@@ -9,6 +9,7 @@
 #ifndef FLASHCORE_TESTS_UNIT_RUNTIMECACHETESTUTIL_H
 #define FLASHCORE_TESTS_UNIT_RUNTIMECACHETESTUTIL_H
 
+#include "ScopedEnv.h"
 #include "runtime/KernelCache.h"
 #include "runtime/Log.h"
 
@@ -82,29 +83,6 @@ private:
   std::vector<std::string> warningLines, infoLines;
 };
 
-/// Sets (or, with null, unsets) an environment variable for the life of the
-/// object.
-class ScopedEnv {
-public:
-  ScopedEnv(const char *name, const char *value) : name(name) {
-    if (const char *old = std::getenv(name))
-      saved = old;
-    if (value)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (saved)
-      setenv(name, saved->c_str(), 1);
-    else
-      unsetenv(name);
-  }
-
-private:
-  const char *name;
-  std::optional<std::string> saved;
-};
 
 } // namespace flashcore::testing
 

@@ -5,12 +5,15 @@
 #include "runtime/Launcher.h"
 #include "runtime/Subprocess.h"
 
+#include "ScopedEnv.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
 
 using namespace flashcore;
+using flashcore::testing::ScopedEnv;
 
 namespace {
 
@@ -32,24 +35,6 @@ const char *kSpec64 = "problem:\n"
                       "  stages: 3\n";
 
 /// Sets an environment variable for the life of the object.
-class ScopedEnv {
-public:
-  ScopedEnv(const char *name, const std::string &value) : name(name) {
-    if (const char *old = std::getenv(name))
-      saved = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (saved)
-      setenv(name, saved->c_str(), 1);
-    else
-      unsetenv(name);
-  }
-
-private:
-  const char *name;
-  std::optional<std::string> saved;
-};
 
 TEST(Dispatch, UsesTheDefaultScheduleWithoutOverride) {
   Dispatcher d;
@@ -121,7 +106,7 @@ TEST(Dispatch, LoadsTheFlashcoreSpecEnvironmentFile) {
   ASSERT_TRUE(dir.create("flashcore-test-", error)) << error;
   std::string path = dir.file("spec.yaml");
   ASSERT_TRUE(writeFile(path, kSpec64, error)) << error;
-  ScopedEnv env("FLASHCORE_SPEC", path);
+  ScopedEnv env("FLASHCORE_SPEC", path.c_str());
   Dispatcher d;
   ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
   AttentionSpec spec;
@@ -137,7 +122,7 @@ TEST(Dispatch, ApiOverrideWinsOverTheEnvironment) {
   ASSERT_TRUE(dir.create("flashcore-test-", error)) << error;
   std::string path = dir.file("spec.yaml");
   ASSERT_TRUE(writeFile(path, kSpec64, error)) << error;
-  ScopedEnv env("FLASHCORE_SPEC", path);
+  ScopedEnv env("FLASHCORE_SPEC", path.c_str());
   Dispatcher d;
   ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
   ASSERT_TRUE(d.setOverrideText("problem:\n  dtype: bf16\n  head_dim: 128\n",
