@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 
-SKIP = 77
+from gpu_skip import SKIP, torch_or_skip
 
 
 def reference(q, k, v, causal, scale):
@@ -64,19 +64,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a few configurations only")
     parser.add_argument("--json", help="write all results here")
     args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        import shutil
-        import subprocess
-        smi = shutil.which("nvidia-smi")
-        if smi is None or subprocess.run([smi, "-L"], capture_output=True).returncode != 0:
-            print("skipped: no CUDA device")
-        else:
-            print("skipped: torch is not installed (needed for the cuDNN/FA2 comparison)")
-        return SKIP
-    if not torch.cuda.is_available():
-        print("skipped: no CUDA device")
+    torch = torch_or_skip()
+    if torch is None:
         return SKIP
     from torch.nn.attention import SDPBackend
     import flashcore

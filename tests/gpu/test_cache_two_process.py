@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SKIP = 77
+from gpu_skip import SKIP, torch_or_skip
 MARK = "CACHE-STATS "
 
 
@@ -60,13 +60,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the suite's quick subset")
     parser.add_argument("--json", help="write both runs' counters here")
     args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        print("skipped: torch is not installed")
-        return SKIP
-    if not torch.cuda.is_available():
-        print("skipped: no CUDA device")
+    torch = torch_or_skip()
+    if torch is None:
         return SKIP
 
     cache = tempfile.mkdtemp(prefix="flashcore-cache2proc-")

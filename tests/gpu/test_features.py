@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 
-SKIP = 77
+from gpu_skip import SKIP, torch_or_skip
 
 
 def mask_for(sq, sk, causal, window, device):
@@ -255,13 +255,8 @@ def main():
     parser.add_argument("--max-seqlen", type=int, default=1 << 30,
                         help="skip cases with a longer sequence (for compute-sanitizer runs)")
     args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        print("skipped: torch is not installed")
-        return SKIP
-    if not torch.cuda.is_available():
-        print("skipped: no CUDA device")
+    torch = torch_or_skip()
+    if torch is None:
         return SKIP
     import flashcore
     rng = random.Random(args.seed)

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 sys.path.insert(0, HERE)
 
-SKIP = 77
+from gpu_skip import SKIP, torch_or_skip
 
 # (dtype name, causal, batch, seqlen_q, seqlen_k, heads_q, heads_kv, head_dim)
 CONFIGS = [
@@ -62,14 +62,8 @@ def main():
     parser.add_argument("--iters", type=int, default=12, help="calls per thread")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        print("skipped: torch is not installed")
-        return SKIP
-    if not torch.cuda.is_available() or torch.cuda.device_count() < 2:
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        print("skipped: needs 2 CUDA devices, found %d" % n)
+    torch = torch_or_skip(min_devices=2)
+    if torch is None:
         return SKIP
     import flashcore
     from test_attention import reference
