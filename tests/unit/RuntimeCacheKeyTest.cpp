@@ -10,6 +10,8 @@
 
 #include "ScopedEnv.h"
 
+#include "RuntimeCacheTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -20,17 +22,11 @@
 #include <set>
 
 using namespace flashcore;
+using flashcore::testing::specFor;
 using flashcore::testing::ScopedEnv;
 
 namespace {
 
-AttentionSpec specFor(int headDim, bool causal = false) {
-  AttentionSpec spec;
-  spec.problem.headDim = headDim;
-  spec.problem.causal = causal;
-  spec.schedule = defaultSchedule(spec.problem);
-  return spec;
-}
 
 CacheKeyInputs baseInputs() {
   CacheKeyInputs in;

@@ -9,6 +9,8 @@
 
 #include "runtime/KernelCache.h"
 
+#include "RuntimeCacheTestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -19,16 +21,10 @@
 #include <vector>
 
 using namespace flashcore;
+using flashcore::testing::specFor;
 
 namespace {
 
-AttentionSpec specFor(int headDim, bool causal = false) {
-  AttentionSpec spec;
-  spec.problem.headDim = headDim;
-  spec.problem.causal = causal;
-  spec.schedule = defaultSchedule(spec.problem);
-  return spec;
-}
 
 /// Counts compiles; optionally holds them until `waiters` threads wait.
 class FakeCompiler {
