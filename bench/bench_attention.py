@@ -15,7 +15,8 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "gpu"))
+import gpu_skip  # noqa: F401  (makes `import flashcore` find the build tree)
 
 import torch
 import triton
@@ -58,7 +59,7 @@ def main():
     props = torch.cuda.get_device_properties(0)
     print("device: %s sms=%d torch=%s cudnn=%s triton=%s flashcore=%s" % (
         props.name, props.multi_processor_count, torch.__version__,
-        torch.backends.cudnn.version(), triton.__version__, flashcore.library().version()), flush=True)
+        torch.backends.cudnn.version(), triton.__version__, flashcore.version()), flush=True)
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows = []
     for dname in env_list("DTYPES", "bf16"):

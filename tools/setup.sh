@@ -7,10 +7,15 @@
 #                              a default shape, check it against an fp64
 #                              reference and print the error and TFLOPS.
 #   bash tools/setup.sh test   install, build, then every test (ctest: unit
-#                              tests, lit, GPU tests that skip without a GPU).
+#                              tests, lit, Python, GPU tests that skip
+#                              without a GPU).
+#
+# Both build the Python extension (build/python/flashcore); install the
+# package with `python3 -m pip install --no-build-isolation ./python`.
 #
 # Needs Debian 12 and the CUDA toolkit at /usr/local/cuda (ptxas, cuda.h).
-# Environment: FLASHCORE_BUILD_DIR (default build/), JOBS (default nproc).
+# Environment: FLASHCORE_BUILD_DIR (default build/), JOBS (default nproc),
+# FLASHCORE_PYTHON (default /usr/bin/python3).
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -26,7 +31,9 @@ jobs=${JOBS:-$(nproc)}
 
 # Step 1. Debian packages: install only what is missing (silent otherwise).
 packages="cmake make g++ python3 libgtest-dev zlib1g-dev libzstd-dev
-          llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools"
+          llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+          python3-dev pybind11-dev python3-pytest python3-venv python3-setuptools
+          python3-wheel"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -45,10 +52,13 @@ if [ ! -x "$cuda/bin/ptxas" ] || [ ! -f "$cuda/include/cuda.h" ]; then
   exit 1
 fi
 
-# Step 2. Configure and build.
+# Step 2. Configure and build (flashcore._C for Debian's python3, which the
+# packages above equip, unless FLASHCORE_PYTHON names another interpreter).
+python=${FLASHCORE_PYTHON:-/usr/bin/python3}
+[ -x "$python" ] || python=$(command -v python3)
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  -DFLASHCORE_CUDA_HOME="$cuda" >"$build/configure.log" 2>&1 ||
+  -DFLASHCORE_CUDA_HOME="$cuda" -DPython3_EXECUTABLE="$python" >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j"$jobs"
 

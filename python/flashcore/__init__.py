@@ -1,108 +1,126 @@
 """FlashCore: generated FlashAttention-style kernels for NVIDIA Hopper.
 
-`attention(q, k, v, causal=False, softmax_scale=None)` takes torch tensors laid
-out (batch, seqlen, heads, head_dim) (any strides with the last dimension
-contiguous) and returns (out, lse) computed by libflashcore on the tensors'
-current CUDA stream.
+``import flashcore`` needs neither torch nor a GPU: it loads the compiled
+binding of the C API (``flashcore._C``) and libflashcore. The torch functions
+load torch on first use:
+
+- ``flash_attn_func``, ``flash_attn_varlen_func``: FlashAttention-3's API
+  (``import flashcore as flash_attn_interface``), see ``flashcore.interface``;
+- ``attention``, ``attention_varlen``: the same kernels with caller-provided
+  ``out``/``lse`` buffers, returning ``(out, lse)``;
+- ``flashcore.integrations.transformers.register()``: the ``"flashcore"``
+  attention implementation for Hugging Face Transformers.
+
+Torch-free: ``version()``, ``status_string(code)``, ``STATUS``, ``set_spec()``,
+``cache_stats()``, ``cache_directory()``, ``validate_args(...)`` and the
+exceptions ``FlashCoreError`` (a RuntimeError), ``FlashCoreValueError`` and
+``FlashCoreTypeError``.
 """
-from ._capi import BF16, FP16, AttentionArgs, Library
+from . import _C
+from ._errors import STATUS, FlashCoreError, FlashCoreTypeError, FlashCoreValueError, check
 
-_library = None
+__version__ = _C.version()
 
-
-def library():
-    global _library
-    if _library is None:
-        _library = Library()
-    return _library
+_TORCH_NAMES = ("flash_attn_func", "flash_attn_varlen_func")
 
 
-def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None,
-              return_lse=True, window_size=(-1, -1), softcap=0.0):
-    """Attention forward on (batch, seqlen, heads, head_dim) tensors.
+def version():
+    """libflashcore's version ("0.1.0")."""
+    return _C.version()
 
-    window_size=(left, right) and softcap follow FlashAttention; returns
-    (out, lse) with lse shaped (batch, heads_q, seqlen_q), natural log.
-    """
+
+def status_string(status):
+    """The C API's text for a status code."""
+    return _C.status_string(int(status))
+
+
+def set_spec(spec_yaml):
+    """Uses the spec (YAML text, docs/SPEC.md) for every later call in this
+    process; None goes back to the built-in choice. A bad spec raises
+    FlashCoreError (INVALID_SPEC) with the located error."""
+    check(_C.set_spec(spec_yaml), "set_spec")
+
+
+def cache_stats():
+    """The kernel cache's counters (memory_hits, disk_hits, compiles, ...)."""
+    return _C.cache_stats()
+
+
+def cache_directory():
+    """The disk cache directory in use ("" when memory-only)."""
+    return _C.cache_directory()
+
+
+def validate_args(**kwargs):
+    """Checks attention arguments as the C API does before touching a GPU and
+    raises what a call would raise. Pointers are ints; keyword arguments are
+    flashcore_attention_args' fields (strides as ``strides``: 14 ints)."""
+    a = dict(q=0, k=0, v=0, o=0, lse=0, batch=0, seqlen_q=0, seqlen_k=0, heads_q=0,
+             heads_kv=0, head_dim=0, strides=(0,) * 14, dtype=0, causal=False,
+             softmax_scale=0.0, window_left=-1, window_right=-1, softcap=0.0,
+             cu_seqlens_q=0, cu_seqlens_k=0, total_q=0, total_k=0)
+    unknown = set(kwargs) - set(a)
+    if unknown:
+        raise TypeError("validate_args got unknown arguments: %s" % ", ".join(sorted(unknown)))
+    a.update(kwargs)
+    names = ("q", "k", "v", "o", "lse", "batch", "seqlen_q", "seqlen_k", "heads_q", "heads_kv",
+             "head_dim")
+    check(_C.validate(*(a[n] for n in names), tuple(a["strides"]), a["dtype"],
+                      bool(a["causal"]), float(a["softmax_scale"]), a["window_left"],
+                      a["window_right"], float(a["softcap"]), a["cu_seqlens_q"],
+                      a["cu_seqlens_k"], a["total_q"], a["total_k"]), "validate_args")
+
+
+def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None, return_lse=True,
+              window_size=(-1, -1), softcap=0.0):
+    """Forward on (batch, seqlen, heads, head_dim) tensors into `out`/`lse` when given
+    (allocated otherwise); returns (out, lse), lse (batch, heads_q, seqlen_q) or None."""
     import torch
+    from . import interface as fi
 
-    lib = library()
-    if q.dtype not in (torch.bfloat16, torch.float16):
-        raise TypeError("q must be bfloat16 or float16, got: %s" % q.dtype)
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError("q, k and v must have one dtype, got: %s, %s, %s" % (q.dtype, k.dtype, v.dtype))
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.dim() != 4 or t.stride(3) != 1:
-            raise ValueError("%s must be 4-D (batch, seqlen, heads, head_dim) with a contiguous last "
-                             "dimension, got: shape %s strides %s" % (name, tuple(t.shape), t.stride()))
-        if not t.is_cuda:
-            raise ValueError("%s must be a CUDA tensor, got: %s" % (name, t.device))
-    batch, seqlen_q, heads_q, head_dim = q.shape
-    seqlen_k, heads_kv = k.shape[1], k.shape[2]
+    fi._check_qkv(q, k, v, 4)
+    scale, left, right, cap = fi._common_args(q, softmax_scale, window_size, softcap, 1, 0)
     if out is None:
-        out = torch.empty_like(q, memory_format=torch.contiguous_format)
+        out = q.new_empty(q.shape)
     if lse is None and return_lse:
-        lse = torch.empty(batch, heads_q, seqlen_q, device=q.device, dtype=torch.float32)
-    a = lib.new_args()
-    a.q, a.k, a.v, a.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
-    a.lse = lse.data_ptr() if lse is not None else None
-    a.batch, a.seqlen_q, a.seqlen_k = batch, seqlen_q, seqlen_k
-    a.heads_q, a.heads_kv, a.head_dim = heads_q, heads_kv, head_dim
-    a.q_batch_stride, a.q_seq_stride, a.q_head_stride = q.stride(0), q.stride(1), q.stride(2)
-    a.k_batch_stride, a.k_seq_stride, a.k_head_stride = k.stride(0), k.stride(1), k.stride(2)
-    a.v_batch_stride, a.v_seq_stride, a.v_head_stride = v.stride(0), v.stride(1), v.stride(2)
-    a.o_batch_stride, a.o_seq_stride, a.o_head_stride = out.stride(0), out.stride(1), out.stride(2)
-    if lse is not None:
-        a.lse_batch_stride, a.lse_head_stride = lse.stride(0), lse.stride(1)
-    _set_common(a, q, causal, softmax_scale, window_size, softcap)
-    lib.forward(a, torch.cuda.current_stream(q.device).cuda_stream)
+        lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
+    fi._forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap)
     return out, lse
-
-
-def _set_common(a, q, causal, softmax_scale, window_size, softcap):
-    import torch
-    a.dtype = BF16 if q.dtype == torch.bfloat16 else FP16
-    a.causal = 1 if causal else 0
-    a.softmax_scale = 0.0 if softmax_scale is None else float(softmax_scale)
-    a.window_left, a.window_right = int(window_size[0]), int(window_size[1])
-    a.softcap = float(softcap)
 
 
 def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
                      causal=False, softmax_scale=None, out=None, lse=None, return_lse=True,
                      window_size=(-1, -1), softcap=0.0):
-    """FlashAttention's varlen API: q (total_q, heads_q, d), k/v (total_k, heads_kv, d),
-    cu_seqlens_* int32 (batch + 1) on the device; returns (out, lse (heads_q, total_q))."""
+    """FlashAttention's varlen layout (packed (total, heads, head_dim)) into `out`/`lse`
+    when given; returns (out, lse), lse (heads_q, total_q) or None."""
     import torch
+    from . import interface as fi
 
-    lib = library()
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.dim() != 3 or t.stride(2) != 1 or not t.is_cuda:
-            raise ValueError("%s must be a CUDA tensor (total, heads, head_dim) with a contiguous "
-                             "last dimension, got: shape %s strides %s" % (name, tuple(t.shape), t.stride()))
-    for name, t in (("cu_seqlens_q", cu_seqlens_q), ("cu_seqlens_k", cu_seqlens_k)):
-        if t.dtype != torch.int32 or not t.is_cuda or t.dim() != 1:
-            raise ValueError("%s must be a 1-D int32 CUDA tensor, got: %s %s" % (name, t.dtype, t.device))
-    total_q, heads_q, head_dim = q.shape
-    total_k, heads_kv = k.shape[0], k.shape[1]
-    batch = cu_seqlens_q.numel() - 1
+    fi._check_qkv(q, k, v, 3)
+    fi._check_cu_seqlens("cu_seqlens_q", cu_seqlens_q, q)
+    fi._check_cu_seqlens("cu_seqlens_k", cu_seqlens_k, q)
+    scale, left, right, cap = fi._common_args(q, softmax_scale, window_size, softcap, 1, 0)
     if out is None:
-        out = torch.empty_like(q, memory_format=torch.contiguous_format)
+        out = q.new_empty(q.shape)
     if lse is None and return_lse:
-        lse = torch.empty(heads_q, total_q, device=q.device, dtype=torch.float32)
-    a = lib.new_args()
-    a.q, a.k, a.v, a.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
-    a.lse = lse.data_ptr() if lse is not None else None
-    a.batch, a.seqlen_q, a.seqlen_k = batch, int(max_seqlen_q), int(max_seqlen_k)
-    a.heads_q, a.heads_kv, a.head_dim = heads_q, heads_kv, head_dim
-    a.q_seq_stride, a.q_head_stride = q.stride(0), q.stride(1)
-    a.k_seq_stride, a.k_head_stride = k.stride(0), k.stride(1)
-    a.v_seq_stride, a.v_head_stride = v.stride(0), v.stride(1)
-    a.o_seq_stride, a.o_head_stride = out.stride(0), out.stride(1)
-    if lse is not None:
-        a.lse_head_stride = lse.stride(0)
-    a.cu_seqlens_q, a.cu_seqlens_k = cu_seqlens_q.data_ptr(), cu_seqlens_k.data_ptr()
-    a.total_q, a.total_k = total_q, total_k
-    _set_common(a, q, causal, softmax_scale, window_size, softcap)
-    lib.forward(a, torch.cuda.current_stream(q.device).cuda_stream)
+        lse = q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
+    fi._varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
+                    bool(causal), scale, left, right, cap)
     return out, lse
+
+
+def __getattr__(name):
+    # The torch functions: imported (and their ops registered) on first use.
+    if name in _TORCH_NAMES:
+        from . import interface
+        value = getattr(interface, name)
+        globals()[name] = value
+        return value
+    if name == "integrations":
+        import importlib
+        return importlib.import_module(".integrations", __name__)
+    raise AttributeError("module 'flashcore' has no attribute %r" % name)
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_TORCH_NAMES))

@@ -3,12 +3,18 @@
 # flashcore-gen run checks, SASS, the correctness suite, the benchmark.
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 #                                              multigpu (2 GPUs) cache2proc latency triton example
+#                                              pyinstall pyapi hf hosttime hfbench fa3 fa3wait
+# pyinstall builds and installs the Python package for the device's python3
+# into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
+# starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
+# fa3wait waits for it and sets FA3_PATH.
 # Uses build/ as carried (build/lib, build/bin); writes logs under $OUT.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-/tmp/flashcore-out}
 mkdir -p "$out"
 export FLASHCORE_LIB="$root/build/lib/libflashcore.so"
+export FLASHCORE_BUILD_DIR="$root/build"
 export PYTHONUNBUFFERED=1
 # Debian copies of libz/libzstd, in case the image lacks them.
 export LD_LIBRARY_PATH="$root/build/syslib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -52,6 +58,24 @@ for stage in $stages; do
         python3 "$root/bench/triton_compile.py" --json "$out/triton.json" ;;
     example)
       t 600 bash "$root/tests/runtime/example_install.sh" "$root/build" "$root" --run ;;
+    pyinstall)
+      t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
+        --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;
+    pyapi)
+      t 600 python3 "$root/tests/gpu/test_python_api.py" --json "$out/pyapi.json" ;;
+    hf)
+      t 600 python3 "$root/tests/gpu/test_transformers.py" --json "$out/hf.json" ;;
+    hosttime)
+      t 300 python3 "$root/bench/python_host_time.py" --json "$out/hosttime.json" ;;
+    hfbench)
+      t 600 python3 "$root/bench/hf_bench.py" --json "$out/hfbench.json" ;;
+    fa3)
+      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3 \
+        ${FA3_MODE:-protocol} >/tmp/fa3.path 2>/tmp/fa3.err; echo $? >/tmp/fa3.rc) &
+      echo "FA3 build started in the background" ;;
+    fa3wait)
+      while [ ! -f /tmp/fa3.rc ]; do sleep 2; done
+      cat /tmp/fa3.err; export FA3_PATH=$(cat /tmp/fa3.path); echo "FA3_PATH=$FA3_PATH" ;;
     *) echo "unknown stage $stage" ;;
   esac
 done

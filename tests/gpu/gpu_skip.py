@@ -1,13 +1,30 @@
 """The skip decision every GPU script makes first (exit code 77 = skipped).
 
-`torch_or_skip(min_devices)` returns the torch module, or None after printing
+Importing it also makes `import flashcore` work in the scripts (see
+_find_flashcore). `torch_or_skip(min_devices)` returns the torch module, or None after printing
 why the script is skipped: "skipped: no CUDA device" where there is none (also
 when torch is missing and nvidia-smi finds no GPU), else what is missing.
 """
+import importlib.util
+import os
 import shutil
 import subprocess
+import sys
 
 SKIP = 77
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def _find_flashcore():
+    """`import flashcore` finds an installed package (pip, PYTHONPATH) first,
+    else the build tree's (build/python, or $FLASHCORE_BUILD_DIR/python)."""
+    if importlib.util.find_spec("flashcore") is None:
+        build = os.environ.get("FLASHCORE_BUILD_DIR", os.path.join(ROOT, "build"))
+        sys.path.insert(0, os.path.join(build, "python"))
+
+
+_find_flashcore()
 
 
 def torch_or_skip(min_devices=1):

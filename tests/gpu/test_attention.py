@@ -17,8 +17,6 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-
 from gpu_skip import SKIP, torch_or_skip
 
 
@@ -73,7 +71,7 @@ def main():
     props = torch.cuda.get_device_properties(0)
     print("GPU: %s (sm_%d%d, %d SMs), torch %s, cuDNN %s, libflashcore %s (%s)" % (
         props.name, props.major, props.minor, props.multi_processor_count, torch.__version__,
-        torch.backends.cudnn.version(), flashcore.library().version(), flashcore.library().path),
+        torch.backends.cudnn.version(), flashcore.version(), flashcore._C.__file__),
         flush=True)
 
     configs = list(itertools.product(

@@ -12,7 +12,6 @@ Exit code 0: both runs passed and the second was served from disk; 1: a
 failure; 77: skipped (no torch or no CUDA device).
 """
 import argparse
-import ctypes
 import glob
 import json
 import os
@@ -26,29 +25,17 @@ from gpu_skip import SKIP, torch_or_skip
 MARK = "CACHE-STATS "
 
 
-class CacheStats(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_size_t)] + [
-        (n, ctypes.c_uint64) for n in ("memory_hits", "disk_hits", "compiles", "compile_failures",
-                                       "disk_writes", "disk_write_failures", "disk_rejected")
-    ] + [("disk_enabled", ctypes.c_int32), ("reserved", ctypes.c_int32)]
-
 
 def child(suite_args):
     """Runs the suite in this process, then prints the cache counters."""
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     sys.path.insert(0, HERE)
     import test_attention
     import flashcore
     sys.argv = [os.path.join(HERE, "test_attention.py")] + suite_args
     rc = test_attention.main()
-    lib = flashcore.library().lib
-    stats = CacheStats()
-    lib.flashcore_cache_stats_init(ctypes.byref(stats))
-    lib.flashcore_get_cache_stats(ctypes.byref(stats))
-    lib.flashcore_cache_directory.restype = ctypes.c_char_p
-    out = {name: getattr(stats, name) for name, _ in CacheStats._fields_[1:]}
+    out = flashcore.cache_stats()
     out["rc"] = rc
-    out["directory"] = lib.flashcore_cache_directory().decode()
+    out["directory"] = flashcore.cache_directory()
     print(MARK + json.dumps(out), flush=True)
     return rc
 

@@ -21,8 +21,6 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-
 from gpu_skip import SKIP, torch_or_skip
 
 

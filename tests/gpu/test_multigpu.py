@@ -15,7 +15,6 @@ Exit code 0: all passed; 1: a failure; 77: skipped (torch missing or fewer
 than two CUDA devices).
 """
 import argparse
-import ctypes
 import json
 import math
 import os
@@ -23,7 +22,6 @@ import sys
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 sys.path.insert(0, HERE)
 
 from gpu_skip import SKIP, torch_or_skip
@@ -41,21 +39,6 @@ CONFIGS = [
 TOLERANCE = {"bf16": 6e-3, "fp16": 1.5e-3}
 
 
-class CacheStats(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_size_t)] + [
-        (n, ctypes.c_uint64) for n in ("memory_hits", "disk_hits", "compiles", "compile_failures",
-                                       "disk_writes", "disk_write_failures", "disk_rejected")
-    ] + [("disk_enabled", ctypes.c_int32), ("reserved", ctypes.c_int32)]
-
-
-def cache_stats(lib):
-    stats = CacheStats()
-    lib.flashcore_cache_stats_init(ctypes.byref(stats))
-    if lib.flashcore_get_cache_stats(ctypes.byref(stats)) != 0:
-        raise RuntimeError(lib.flashcore_last_error().decode())
-    return {name: getattr(stats, name) for name, _ in CacheStats._fields_[1:]}
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=8)
@@ -68,11 +51,10 @@ def main():
     import flashcore
     from test_attention import reference
 
-    lib = flashcore.library()
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
     devices = [0, 1]
     print("GPUs: %s | %s; libflashcore %s (%s); %d threads x %d calls" % (
-        torch.cuda.get_device_name(0), torch.cuda.get_device_name(1), lib.version(), lib.path,
+        torch.cuda.get_device_name(0), torch.cuda.get_device_name(1), flashcore.version(), flashcore._C.__file__,
         args.threads, args.iters), flush=True)
 
     # Step 1. Inputs per (config, device): the same values on both devices;
@@ -90,7 +72,7 @@ def main():
                 torch.cuda.synchronize(dev)
                 data[ci, dev] = dict(q=q, k=k, v=v, ref=ref, ref_lse=ref_lse, out=out.clone(),
                                      lse=lse.clone())
-    before = cache_stats(lib.lib)
+    before = flashcore.cache_stats()
 
     # Step 2. Threads alternate devices, each with a stream per device.
     results = []
@@ -128,7 +110,7 @@ def main():
         th.start()
     for th in threads:
         th.join()
-    after = cache_stats(lib.lib)
+    after = flashcore.cache_stats()
 
     # Step 3. Report.
     failures = [r for r in results if not r["pass"]]

@@ -1,0 +1,345 @@
+"""FlashAttention-3's Python API (``flash_attn_interface``) on FlashCore kernels.
+
+``flash_attn_func`` and ``flash_attn_varlen_func`` take FA3's arguments, with
+its names, defaults, layouts and return conventions, so that
+``import flashcore as flash_attn_interface`` works for existing callers.
+Arguments FlashCore does not support yet raise ``NotImplementedError`` naming
+the argument; bad tensors raise ``TypeError`` / ``ValueError`` naming the
+argument and the value before anything is launched.
+
+Each function is a torch op (``torch.ops.flashcore.flash_attn_fwd`` and
+``torch.ops.flashcore.flash_attn_varlen_fwd``, registered with
+``torch.library.custom_op`` plus a fake implementation), which is what
+``torch.compile``, autograd, ``torch.export``-style tracing and dispatch modes
+see. A plain eager call on plain tensors that need no gradient skips the op
+dispatcher and calls the same implementation directly (the op's dispatch
+alone costs more host time than the whole launch). Either way the kernel runs
+on torch's current stream and allocates only through torch's allocator, so
+CUDA-graph capture and replay work.
+
+Autograd: FlashCore has no backward kernel yet, so ``.backward()`` through
+these ops raises ``NotImplementedError`` naming the missing backward.
+"""
+import math
+
+import torch
+
+from . import _C
+from ._errors import error_for
+
+__all__ = ["flash_attn_func", "flash_attn_varlen_func"]
+
+_DTYPES = {torch.bfloat16: _C.DTYPE_BF16, torch.float16: _C.DTYPE_FP16}
+
+try:
+    _raw_stream = torch._C._cuda_getCurrentRawStream
+except AttributeError:  # pragma: no cover - older torch
+    def _raw_stream(index):
+        return torch.cuda.current_stream(index).cuda_stream
+
+try:
+    _dispatch_modes = torch._C._len_torch_dispatch_stack
+except AttributeError:  # pragma: no cover
+    def _dispatch_modes():
+        return 0
+_function_modes = getattr(torch._C, "_is_torch_function_mode_enabled", lambda: False)
+
+
+#===------------------------------------------------------------------------===#
+# Argument checks (shared by the op and the direct path; dynamo traces them)
+#===------------------------------------------------------------------------===#
+
+def _shape(t):
+    return tuple(t.shape)
+
+
+def _check_qkv(q, k, v, dims):
+    """q, k, v: tensors of one supported dtype on one CUDA device, `dims`-D
+    with a contiguous last dimension and consistent shapes."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError("%s must be a torch.Tensor, got: %s" % (name, type(t).__name__))
+    if q.dtype not in _DTYPES:
+        raise TypeError("q must be torch.bfloat16 or torch.float16, got: %s" % q.dtype)
+    for name, t in (("k", k), ("v", v)):
+        if t.dtype != q.dtype:
+            raise TypeError("%s must have q's dtype %s, got: %s" % (name, q.dtype, t.dtype))
+    if not q.is_cuda:
+        raise ValueError("q must be a CUDA tensor, got: device %s" % q.device)
+    for name, t in (("k", k), ("v", v)):
+        if not t.is_cuda or t.get_device() != q.get_device():
+            raise ValueError("%s must be on q's device %s, got: %s" % (name, q.device, t.device))
+    layout = "(batch, seqlen, heads, head_dim)" if dims == 4 else "(total_tokens, heads, head_dim)"
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.dim() != dims:
+            raise ValueError("%s must be %d-D %s, got: shape %s" % (name, dims, layout, _shape(t)))
+        if t.stride(-1) != 1 and t.shape[-1] > 1:
+            raise ValueError("%s must have a contiguous last dimension (stride 1), got: strides %s"
+                             % (name, tuple(t.stride())))
+    if k.shape != v.shape:
+        raise ValueError("v must have k's shape %s, got: %s" % (_shape(k), _shape(v)))
+    if dims == 4 and k.shape[0] != q.shape[0]:
+        raise ValueError("k and v must have q's batch size %d (dimension 0), got: %d"
+                         % (q.shape[0], k.shape[0]))
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError("k and v must have q's head_dim %d (last dimension), got: %d"
+                         % (q.shape[-1], k.shape[-1]))
+    heads_q, heads_kv = q.shape[-2], k.shape[-2]
+    if heads_kv < 1 or heads_q % heads_kv:
+        raise ValueError("q's heads (%d) must be a multiple of k and v's heads, got: %d"
+                         % (heads_q, heads_kv))
+
+
+def _check_cu_seqlens(name, t, q):
+    if not isinstance(t, torch.Tensor):
+        raise TypeError("%s must be a torch.Tensor, got: %s" % (name, type(t).__name__))
+    if t.dtype != torch.int32:
+        raise TypeError("%s must be torch.int32, got: %s" % (name, t.dtype))
+    if not t.is_cuda or t.get_device() != q.get_device():
+        raise ValueError("%s must be on q's device %s, got: %s" % (name, q.device, t.device))
+    if t.dim() != 1 or t.shape[0] < 2:
+        raise ValueError("%s must be 1-D with batch + 1 >= 2 entries, got: shape %s"
+                         % (name, _shape(t)))
+    if t.stride(0) != 1:
+        raise ValueError("%s must be contiguous, got: stride %d" % (name, t.stride(0)))
+
+
+def _unsupported(**kwargs):
+    """NotImplementedError naming the first FA3 argument FlashCore cannot honour."""
+    for name, value in kwargs.items():
+        if value is not None:
+            raise NotImplementedError(
+                "flashcore: %s is not supported yet, got: %s" % (name, type(value).__name__))
+
+
+def _common_args(q, softmax_scale, window_size, softcap, num_splits, attention_chunk):
+    if num_splits is not None and num_splits > 1:
+        raise NotImplementedError(
+            "flashcore: num_splits > 1 (split-KV) is not supported yet, got: %d" % num_splits)
+    if attention_chunk:
+        raise NotImplementedError(
+            "flashcore: attention_chunk is not supported yet, got: %d" % attention_chunk)
+    if len(window_size) != 2:
+        raise ValueError("window_size must be (left, right), got: %r" % (window_size,))
+    scale = int(q.shape[-1]) ** -0.5 if softmax_scale is None else float(softmax_scale)
+    return scale, int(window_size[0]), int(window_size[1]), float(softcap)
+
+
+def _direct(q, k, v):
+    """True for a plain eager call that no tracer, mode or autograd must see."""
+    if torch.compiler.is_compiling():
+        return False
+    if type(q) is not torch.Tensor or type(k) is not torch.Tensor or type(v) is not torch.Tensor:
+        return False
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        return False
+    return not (_dispatch_modes() or _function_modes())
+
+
+#===------------------------------------------------------------------------===#
+# The launch (one implementation behind the ops and the direct path)
+#===------------------------------------------------------------------------===#
+
+def _launch(q, k, v, out, lse, lse_strides, batch, seqlen_q, seqlen_k, packed, causal, scale,
+            window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None):
+    qs, ks, vs, os_ = q.stride(), k.stride(), v.stride(), out.stride()
+    if packed:
+        strides = (0, qs[0], qs[1], 0, ks[0], ks[1], 0, vs[0], vs[1], 0, os_[0], os_[1]) + lse_strides
+        cu_q, cu_k = cu_seqlens_q.data_ptr(), cu_seqlens_k.data_ptr()
+        total_q, total_k = q.shape[0], k.shape[0]
+    else:
+        strides = qs[:3] + ks[:3] + vs[:3] + os_[:3] + lse_strides
+        cu_q = cu_k = total_q = total_k = 0
+    status = _C.forward(
+        q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
+        0 if lse is None else lse.data_ptr(),
+        batch, seqlen_q, seqlen_k, q.shape[-2], k.shape[-2], q.shape[-1], strides,
+        _DTYPES[q.dtype], causal, scale, window_left, window_right, softcap,
+        cu_q, cu_k, total_q, total_k, _raw_stream(q.get_device()))
+    if status:
+        raise error_for(status)
+
+
+def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap):
+    """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None)."""
+    batch, seqlen_q = q.shape[0], q.shape[1]
+    seqlen_k = k.shape[1]
+    if batch == 0 or seqlen_q == 0:
+        return
+    if seqlen_k == 0:  # no keys: FlashAttention's O = 0, LSE = -inf
+        out.zero_()
+        if lse is not None:
+            lse.fill_(-math.inf)
+        return
+    lse_strides = (0, 0) if lse is None else (lse.stride(0), lse.stride(1))
+    _launch(q, k, v, out, lse, lse_strides, batch, seqlen_q, seqlen_k, False, causal, scale,
+            window_left, window_right, softcap)
+
+
+def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
+                 causal, scale, window_left, window_right, softcap):
+    """Packed (total, heads, head_dim) forward into `out` and `lse` ((heads, total_q))."""
+    if q.shape[0] == 0 or max_seqlen_q == 0:
+        return
+    if k.shape[0] == 0 or max_seqlen_k == 0:
+        out.zero_()
+        if lse is not None:
+            lse.fill_(-math.inf)
+        return
+    lse_strides = (0, 0) if lse is None else (0, lse.stride(0))
+    _launch(q, k, v, out, lse, lse_strides, cu_seqlens_q.shape[0] - 1, int(max_seqlen_q),
+            int(max_seqlen_k), True, causal, scale, window_left, window_right, softcap,
+            cu_seqlens_q, cu_seqlens_k)
+
+
+def _backward_message(name):
+    return ("flashcore: %s has no backward: FlashCore's attention backward kernel is not "
+            "implemented yet, so no gradient can be computed through it (run the forward under "
+            "torch.no_grad() or torch.inference_mode(), or train with another attention)" % name)
+
+
+#===------------------------------------------------------------------------===#
+# The torch ops
+#===------------------------------------------------------------------------===#
+
+@torch.library.custom_op("flashcore::backward_unavailable", mutates_args=())
+def _backward_unavailable(grad: torch.Tensor, q_shape: list[int], k_shape: list[int],
+                          v_shape: list[int], name: str) -> tuple[torch.Tensor, torch.Tensor,
+                                                                  torch.Tensor]:
+    """What the backward of the forward ops calls: raises when it runs. An op
+    rather than a plain raise so that torch.compile can trace a training graph
+    through the forward (the error then comes when the backward runs)."""
+    raise NotImplementedError(_backward_message(name))
+
+
+@_backward_unavailable.register_fake
+def _backward_unavailable_fake(grad, q_shape, k_shape, v_shape, name):
+    return grad.new_empty(q_shape), grad.new_empty(k_shape), grad.new_empty(v_shape)
+
+
+def _register_no_backward(op, name, num_inputs):
+    def setup_context(ctx, inputs, output):
+        ctx.shapes = [list(t.shape) for t in inputs[:3]]  # shapes only: no tensor kept alive
+
+    def backward(ctx, grad_out, grad_lse):
+        grads = torch.ops.flashcore.backward_unavailable(grad_out, *ctx.shapes, name)
+        return tuple(grads) + (None,) * (num_inputs - 3)
+
+    op.register_autograd(backward, setup_context=setup_context)
+
+
+@torch.library.custom_op("flashcore::flash_attn_fwd", mutates_args=(), device_types="cuda")
+def _flash_attn_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, softmax_scale: float,
+                    causal: bool, window_left: int, window_right: int,
+                    softcap: float) -> tuple[torch.Tensor, torch.Tensor]:
+    out = q.new_empty(q.shape)
+    lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
+    _forward_into(q, k, v, out, lse, causal, softmax_scale, window_left, window_right, softcap)
+    return out, lse
+
+
+@_flash_attn_fwd.register_fake
+def _flash_attn_fwd_fake(q, k, v, softmax_scale, causal, window_left, window_right, softcap):
+    return (q.new_empty(q.shape),
+            q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32))
+
+
+_register_no_backward(_flash_attn_fwd, "flash_attn_func", 8)
+
+
+@torch.library.custom_op("flashcore::flash_attn_varlen_fwd", mutates_args=(), device_types="cuda")
+def _flash_attn_varlen_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                           cu_seqlens_q: torch.Tensor, cu_seqlens_k: torch.Tensor,
+                           max_seqlen_q: int, max_seqlen_k: int, softmax_scale: float,
+                           causal: bool, window_left: int, window_right: int,
+                           softcap: float) -> tuple[torch.Tensor, torch.Tensor]:
+    out = q.new_empty(q.shape)
+    lse = q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
+    _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
+                 causal, softmax_scale, window_left, window_right, softcap)
+    return out, lse
+
+
+@_flash_attn_varlen_fwd.register_fake
+def _flash_attn_varlen_fwd_fake(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                softmax_scale, causal, window_left, window_right, softcap):
+    return (q.new_empty(q.shape),
+            q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32))
+
+
+_register_no_backward(_flash_attn_varlen_fwd, "flash_attn_varlen_func", 12)
+
+
+#===------------------------------------------------------------------------===#
+# FlashAttention-3's functions
+#===------------------------------------------------------------------------===#
+
+def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descale=None,
+                    k_descale=None, v_descale=None, window_size=(-1, -1), attention_chunk=0,
+                    softcap=0.0, num_splits=1, pack_gqa=None, deterministic=False, sm_margin=0,
+                    return_attn_probs=False):
+    """Attention forward, FA3's ``flash_attn_func``.
+
+    q: (batch, seqlen_q, heads, head_dim); k, v: (batch, seqlen_k, heads_kv, head_dim), with
+    heads a multiple of heads_kv (GQA/MQA), bf16 or fp16, any strides with a contiguous last
+    dimension. Causal is aligned to the bottom right; window_size=(left, right) is a sliding
+    window (-1: unbounded); softcap > 0 caps the scores with tanh. Returns out (batch,
+    seqlen_q, heads, head_dim), and with return_attn_probs=True (out, softmax_lse) with
+    softmax_lse (batch, heads, seqlen_q) fp32, natural log. pack_gqa, deterministic and
+    sm_margin are accepted and change nothing (the forward is deterministic).
+    """
+    _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
+    _check_qkv(q, k, v, 4)
+    scale, left, right, cap = _common_args(q, softmax_scale, window_size, softcap, num_splits,
+                                           attention_chunk)
+    if not _direct(q, k, v):
+        out, lse = torch.ops.flashcore.flash_attn_fwd(q, k, v, scale, bool(causal), left, right,
+                                                      cap)
+        return (out, lse) if return_attn_probs else out
+    out = q.new_empty(q.shape)
+    lse = (q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
+           if return_attn_probs else None)
+    _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap)
+    return (out, lse) if return_attn_probs else out
+
+
+def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                           seqused_q=None, seqused_k=None, softmax_scale=None, causal=False,
+                           qv=None, q_descale=None, k_descale=None, v_descale=None,
+                           window_size=(-1, -1), attention_chunk=0, softcap=0.0, num_splits=1,
+                           pack_gqa=None, deterministic=False, sm_margin=0,
+                           return_attn_probs=False):
+    """Variable-length attention forward, FA3's ``flash_attn_varlen_func``.
+
+    q: (total_q, heads, head_dim), k, v: (total_k, heads_kv, head_dim), packed; sequence b
+    is rows [cu_seqlens_q[b], cu_seqlens_q[b+1]) of q (likewise k, v); cu_seqlens_* are
+    int32 (batch + 1) on q's device (not read by the host); max_seqlen_* the longest
+    lengths. Returns out (total_q, heads, head_dim), with return_attn_probs=True also
+    softmax_lse (heads, total_q).
+    """
+    _unsupported(seqused_q=seqused_q, seqused_k=seqused_k, qv=qv, q_descale=q_descale,
+                 k_descale=k_descale, v_descale=v_descale)
+    _check_qkv(q, k, v, 3)
+    _check_cu_seqlens("cu_seqlens_q", cu_seqlens_q, q)
+    _check_cu_seqlens("cu_seqlens_k", cu_seqlens_k, q)
+    if cu_seqlens_k.shape[0] != cu_seqlens_q.shape[0]:
+        raise ValueError("cu_seqlens_k must have cu_seqlens_q's length %d (batch + 1), got: %d"
+                         % (cu_seqlens_q.shape[0], cu_seqlens_k.shape[0]))
+    for name, value in (("max_seqlen_q", max_seqlen_q), ("max_seqlen_k", max_seqlen_k)):
+        if isinstance(value, torch.Tensor):
+            raise TypeError("%s must be an int, got: a tensor (call .item() first)" % name)
+        if value < 0:
+            raise ValueError("%s must be >= 0, got: %d" % (name, value))
+    scale, left, right, cap = _common_args(q, softmax_scale, window_size, softcap, num_splits,
+                                           attention_chunk)
+    if not _direct(q, k, v):
+        out, lse = torch.ops.flashcore.flash_attn_varlen_fwd(
+            q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), scale,
+            bool(causal), left, right, cap)
+        return (out, lse) if return_attn_probs else out
+    out = q.new_empty(q.shape)
+    lse = (q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
+           if return_attn_probs else None)
+    _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
+                 bool(causal), scale, left, right, cap)
+    return (out, lse) if return_attn_probs else out

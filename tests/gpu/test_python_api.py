@@ -1,0 +1,427 @@
+"""GPU tests of FlashCore's PyTorch API (issue 8): FlashAttention-3's
+flash_attn_func / flash_attn_varlen_func, the torch ops, argument errors,
+autograd, torch.compile and CUDA graphs.
+
+Correctness: fresh random inputs every run, outputs pre-filled with NaN
+(through `flashcore.attention(out=...)`, which shares the launch with
+flash_attn_func, and by handing flash_attn_func a NaN-filled block of torch's
+caching allocator), an fp64 reference, and cuDNN / FA2 (torch SDPA) on the
+same inputs where they support the case. Bar: FlashCore's relative error
+<= 1.2x the best peer's (or 1.2x the input-dtype emulation's where no peer
+runs the case), every element written, LSE within 5e-3.
+
+  python3 tests/gpu/test_python_api.py [--json out.json]
+
+Exit 0: all passed; 1: a failure; 77: skipped (no CUDA device / torch < 2.4).
+"""
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import traceback
+
+from gpu_skip import SKIP, torch_or_skip
+from test_features import reference, rel
+
+RESULTS = []
+
+
+def check(name):
+    """Decorator: runs the test, records PASS/FAIL with its details."""
+    def wrap(fn):
+        def run(*args):
+            row = {"test": name}
+            try:
+                details = fn(*args) or {}
+                row.update(details)
+                row["pass"] = bool(row.get("pass", True))
+            except Exception as e:  # a failing check or an unexpected error
+                row["pass"] = False
+                row["error"] = "%s: %s" % (type(e).__name__, str(e)[:400])
+                row["trace"] = traceback.format_exc()[-1500:]
+            RESULTS.append(row)
+            extra = {k: v for k, v in row.items() if k not in ("test", "pass", "trace")}
+            print("%s %s %s" % ("PASS" if row["pass"] else "FAIL", name,
+                                json.dumps(extra, default=str)), flush=True)
+        return run
+    return wrap
+
+
+def expect(exc_type, needle, fn, *args, **kwargs):
+    """fn(...) must raise exc_type whose text contains needle; returns the text."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        if needle not in str(e):
+            raise AssertionError("expected %r in %s: %s" % (needle, exc_type.__name__, e))
+        return str(e)
+    except Exception as e:
+        raise AssertionError("expected %s(%r), got %s: %s" % (exc_type.__name__, needle,
+                                                             type(e).__name__, e))
+    raise AssertionError("expected %s(%r), nothing raised" % (exc_type.__name__, needle))
+
+
+def peers_rel(torch, q, k, v, causal, scale, ref):
+    """Relative errors of cuDNN and FA2 (SDPA) on the same (B, S, H, D) inputs."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    out = {}
+    qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
+    gqa = q.shape[2] != k.shape[2]
+    sq, sk = q.shape[1], k.shape[1]
+    if causal and sq != sk:
+        return out  # SDPA's causal is top-left aligned: not FlashAttention's
+    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
+        try:
+            with sdpa_kernel([backend]):
+                o = F.scaled_dot_product_attention(qt, kt, vt, is_causal=causal, scale=scale,
+                                                   enable_gqa=gqa)
+            out[name] = rel(o.transpose(1, 2), ref)
+        except Exception:
+            pass
+    return out
+
+
+def nan_block(torch, shape, dtype):
+    """Fills a block of torch's caching allocator with NaN and frees it, so that
+    the next allocation of this size (flash_attn_func's output) most likely
+    reuses it: unwritten elements then show up as NaN."""
+    t = torch.full(shape, float("nan"), dtype=dtype, device="cuda")
+    ptr = t.data_ptr()
+    del t
+    return ptr
+
+
+@check("flash_attn_func matches fp64 and the peers")
+def test_dense(torch, flashcore, fc):
+    rows = []
+    cases = [
+        # dtype, B, Sq, Sk, H, Hkv, D, causal, window, softcap, layout
+        ("bf16", 2, 1024, 1024, 8, 8, 128, False, (-1, -1), 0.0, "bshd"),
+        ("fp16", 2, 1024, 1024, 8, 8, 128, True, (-1, -1), 0.0, "bshd"),
+        ("bf16", 1, 777, 1333, 8, 2, 64, True, (-1, -1), 0.0, "bshd"),
+        ("fp16", 3, 500, 500, 4, 1, 256, False, (-1, -1), 0.0, "bhsd"),
+        ("bf16", 2, 1000, 1000, 4, 4, 128, True, (128, -1), 0.0, "bshd"),
+        ("bf16", 2, 640, 640, 4, 4, 96, False, (64, 32), 0.0, "bshd"),
+        ("fp16", 1, 512, 512, 4, 4, 192, False, (-1, -1), 30.0, "bshd"),
+        ("bf16", 4, 1, 3000, 32, 8, 128, True, (-1, -1), 0.0, "bhsd"),  # decode
+    ]
+    all_ok = True
+    for dt, b, sq, sk, h, hkv, d, causal, window, softcap, layout in cases:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+        torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+        if layout == "bhsd":
+            q = torch.randn(b, h, sq, d, device="cuda", dtype=dtype).transpose(1, 2)
+            k = torch.randn(b, hkv, sk, d, device="cuda", dtype=dtype).transpose(1, 2)
+            v = torch.randn(b, hkv, sk, d, device="cuda", dtype=dtype).transpose(1, 2)
+        else:
+            q = torch.randn(b, sq, h, d, device="cuda", dtype=dtype)
+            k = torch.randn(b, sk, hkv, d, device="cuda", dtype=dtype)
+            v = torch.randn(b, sk, hkv, d, device="cuda", dtype=dtype)
+        scale = 1.0 / math.sqrt(d)
+        # Poisoned buffers through flashcore.attention (same launch path).
+        out_p = torch.full((b, sq, h, d), float("nan"), device="cuda", dtype=dtype)
+        lse_p = torch.full((b, h, sq), float("nan"), device="cuda", dtype=torch.float32)
+        flashcore.attention(q, k, v, causal=causal, out=out_p, lse=lse_p, window_size=window,
+                            softcap=softcap)
+        # flash_attn_func into a recycled NaN block.
+        nan_block(torch, (b, sq, h, d), dtype)
+        out, lse = fc.flash_attn_func(q, k, v, causal=causal, window_size=window, softcap=softcap,
+                                      return_attn_probs=True)
+        torch.cuda.synchronize()
+        refs = [reference(q[i], k[i], v[i], causal, window, softcap, scale) for i in range(b)]
+        ref = torch.stack([r[0] for r in refs])
+        ref_lse = torch.stack([r[1] for r in refs])
+        emu = torch.stack([reference(q[i], k[i], v[i], causal, window, softcap, scale, dtype)[0]
+                           for i in range(b)])
+        row = {"case": "%s B%d Sq%d Sk%d H%d/%d d%d%s%s%s %s" % (
+            dt, b, sq, sk, h, hkv, d, " causal" if causal else "",
+            " win%s" % (window,) if window != (-1, -1) else "",
+            " softcap%g" % softcap if softcap else "", layout)}
+        row["rel_err"] = rel(out, ref)
+        row["max_abs"] = (out.double() - ref).abs().max().item()
+        finite = torch.isfinite(ref_lse)
+        row["lse_max_abs"] = (lse.double()[finite] - ref_lse[finite]).abs().max().item()
+        row["unwritten"] = int(torch.isnan(out_p).sum().item() + torch.isnan(lse_p).sum().item()
+                               + torch.isnan(out).sum().item())
+        row["same_as_attention"] = bool(torch.equal(out, out_p) and torch.equal(lse, lse_p))
+        row["out_shape"] = list(out.shape)
+        peers = {} if (window != (-1, -1) or softcap) else peers_rel(torch, q, k, v, causal,
+                                                                     scale, ref)
+        row.update({p + "_rel_err": e for p, e in peers.items()})
+        bar = min(peers.values()) if peers else rel(emu, ref)
+        row["bar"] = "peer" if peers else "emulated-" + dt
+        row["bar_err"] = bar
+        ok = (row["unwritten"] == 0 and row["same_as_attention"] and row["lse_max_abs"] <= 5e-3
+              and row["rel_err"] <= 1.2 * max(bar, 1e-6) and list(out.shape) == [b, sq, h, d])
+        row["pass"] = ok
+        all_ok &= ok
+        rows.append(row)
+        print("   ", json.dumps(row), flush=True)
+    return {"pass": all_ok, "cases": len(rows), "rows": rows}
+
+
+@check("flash_attn_varlen_func matches per-sequence fp64")
+def test_varlen(torch, flashcore, fc):
+    import random
+    rows, all_ok = [], True
+    for dt, batch, mq, mk, h, hkv, d, causal, window in (
+            ("bf16", 5, 700, 900, 8, 2, 128, True, (-1, -1)),
+            ("fp16", 4, 300, 300, 4, 4, 64, False, (32, 32)),
+            ("bf16", 6, 1, 2000, 16, 4, 128, True, (-1, -1))):  # decode-shaped
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+        lq = [random.randint(1, mq) for _ in range(batch)]
+        lk = [random.randint(1, mk) for _ in range(batch)]
+        lq[-1], lk[-1] = mq, mk
+        cq = torch.tensor([0] + list(itertools.accumulate(lq)), dtype=torch.int32, device="cuda")
+        ck = torch.tensor([0] + list(itertools.accumulate(lk)), dtype=torch.int32, device="cuda")
+        q = torch.randn(sum(lq), h, d, device="cuda", dtype=dtype)
+        k = torch.randn(sum(lk), hkv, d, device="cuda", dtype=dtype)
+        v = torch.randn_like(k)
+        nan_block(torch, tuple(q.shape), dtype)
+        out, lse = fc.flash_attn_varlen_func(q, k, v, cq, ck, mq, mk, causal=causal,
+                                             window_size=window, return_attn_probs=True)
+        torch.cuda.synchronize()
+        scale = 1.0 / math.sqrt(d)
+        refs = [reference(q[cq[i]:cq[i + 1]], k[ck[i]:ck[i + 1]], v[ck[i]:ck[i + 1]], causal,
+                          window, 0.0, scale) for i in range(batch)]
+        emus = [reference(q[cq[i]:cq[i + 1]], k[ck[i]:ck[i + 1]], v[ck[i]:ck[i + 1]], causal,
+                          window, 0.0, scale, dtype)[0] for i in range(batch)]
+        ref = torch.cat([r[0] for r in refs])
+        ref_lse = torch.cat([r[1] for r in refs], 1)
+        row = {"case": "%s batch%d maxq%d maxk%d H%d/%d d%d%s win%s" % (
+            dt, batch, mq, mk, h, hkv, d, " causal" if causal else "", window)}
+        row["rel_err"] = rel(out, ref)
+        row["bar_err"] = rel(torch.cat(emus), ref)
+        finite = torch.isfinite(ref_lse)
+        row["lse_max_abs"] = (lse.double()[finite] - ref_lse[finite]).abs().max().item()
+        row["unwritten"] = int(torch.isnan(out).sum().item())
+        ok = (row["unwritten"] == 0 and row["lse_max_abs"] <= 5e-3
+              and row["rel_err"] <= 1.2 * row["bar_err"] and list(lse.shape) == [h, sum(lq)])
+        row["pass"] = ok
+        all_ok &= ok
+        rows.append(row)
+        print("   ", json.dumps(row), flush=True)
+    return {"pass": all_ok, "rows": rows}
+
+
+@check("edge sizes: empty batch, no keys")
+def test_edges(torch, flashcore, fc):
+    q = torch.randn(0, 16, 4, 64, device="cuda", dtype=torch.bfloat16)
+    out = fc.flash_attn_func(q, q, q)
+    assert out.shape == q.shape
+    q = torch.randn(2, 16, 4, 64, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(2, 0, 4, 64, device="cuda", dtype=torch.bfloat16)
+    out, lse = fc.flash_attn_func(q, k, k, return_attn_probs=True)
+    assert torch.count_nonzero(out).item() == 0 and bool(torch.isneginf(lse).all())
+    return {}
+
+
+@check("bad tensors raise TypeError/ValueError naming them, nothing launched")
+def test_errors(torch, flashcore, fc):
+    bf, dev = torch.bfloat16, "cuda"
+    q = torch.randn(2, 64, 8, 64, device=dev, dtype=bf)
+    k = torch.randn(2, 64, 2, 64, device=dev, dtype=bf)
+    cq = torch.tensor([0, 64, 128], dtype=torch.int32, device=dev)
+    qp = q.reshape(128, 8, 64)
+    kp = k.reshape(128, 2, 64)
+    before = flashcore.cache_stats()["memory_hits"]
+    seen = []
+    cases = [
+        (ValueError, "q must be a CUDA tensor", lambda: fc.flash_attn_func(q.cpu(), k.cpu(), k.cpu())),
+        (TypeError, "q must be torch.bfloat16 or torch.float16, got: torch.float32",
+         lambda: fc.flash_attn_func(q.float(), k.float(), k.float())),
+        (TypeError, "k must have q's dtype", lambda: fc.flash_attn_func(q, k.half(), k)),
+        (ValueError, "v must be on q's device", lambda: fc.flash_attn_func(q, k, k.cpu())),
+        (ValueError, "must have a contiguous last dimension",
+         lambda: fc.flash_attn_func(q, k.transpose(2, 3), k)),
+        (ValueError, "q must be 4-D", lambda: fc.flash_attn_func(q[0], k, k)),
+        (ValueError, "v must have k's shape", lambda: fc.flash_attn_func(q, k, k[:, :32])),
+        (ValueError, "q's batch size 2", lambda: fc.flash_attn_func(q, k[:1], k[:1])),
+        (ValueError, "q's head_dim 64", lambda: fc.flash_attn_func(q, k[..., :32], k[..., :32])),
+        (ValueError, "must be a multiple of k and v's heads, got: 3",
+         lambda: fc.flash_attn_func(q, k.repeat(1, 1, 2, 1)[:, :, :3], k.repeat(1, 1, 2, 1)[:, :, :3])),
+        (ValueError, "stride", lambda: fc.flash_attn_func(
+            torch.randn(2, 64, 8, 68, device=dev, dtype=bf)[..., :64], k, k)),
+        (ValueError, "aligned", lambda: fc.flash_attn_func(
+            torch.randn(2 * 64 * 8 * 64 + 4, device=dev, dtype=bf)[4:].view(2, 64, 8, 64), k, k)),
+        (ValueError, "head_dim 40 is not supported", lambda: fc.flash_attn_func(
+            q[..., :40].contiguous(), k[..., :40].contiguous(), k[..., :40].contiguous())),
+        (TypeError, "cu_seqlens_q must be torch.int32",
+         lambda: fc.flash_attn_varlen_func(qp, kp, kp, cq.long(), cq, 64, 64)),
+        (ValueError, "cu_seqlens_k must be on q's device",
+         lambda: fc.flash_attn_varlen_func(qp, kp, kp, cq, cq.cpu(), 64, 64)),
+        (ValueError, "cu_seqlens_q must be 1-D", lambda: fc.flash_attn_varlen_func(
+            qp, kp, kp, cq.view(1, 3), cq, 64, 64)),
+        (ValueError, "cu_seqlens_k must have cu_seqlens_q's length", lambda: fc.flash_attn_varlen_func(
+            qp, kp, kp, cq, cq[:2], 64, 64)),
+        (TypeError, "max_seqlen_q must be an int", lambda: fc.flash_attn_varlen_func(
+            qp, kp, kp, cq, cq, torch.tensor(64), 64)),
+        (ValueError, "total_q", lambda: fc.flash_attn_varlen_func(qp, kp, kp, cq, cq, 129, 64)),
+        (ValueError, "window", lambda: fc.flash_attn_func(q, k, k, window_size=(-5, 0))),
+        (ValueError, "softcap", lambda: fc.flash_attn_func(q, k, k, softcap=-1.0)),
+        (NotImplementedError, "qv", lambda: fc.flash_attn_func(q, k, k, qv=q)),
+        (NotImplementedError, "q_descale", lambda: fc.flash_attn_func(q, k, k, q_descale=q)),
+        (NotImplementedError, "num_splits > 1", lambda: fc.flash_attn_func(q, k, k, num_splits=4)),
+        (NotImplementedError, "attention_chunk", lambda: fc.flash_attn_func(q, k, k, attention_chunk=64)),
+        (NotImplementedError, "seqused_k", lambda: fc.flash_attn_varlen_func(
+            qp, kp, kp, cq, cq, 64, 64, seqused_k=cq)),
+    ]
+    for exc, needle, fn in cases:
+        seen.append(expect(exc, needle, fn))
+    torch.cuda.synchronize()
+    launched = flashcore.cache_stats()["memory_hits"] - before
+    return {"pass": launched == 0, "cases": len(cases), "launched": launched,
+            "examples": seen[:4]}
+
+
+@check("autograd: forward works, backward raises naming the missing backward")
+def test_autograd(torch, flashcore, fc):
+    q = torch.randn(1, 128, 4, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    k = torch.randn(1, 128, 4, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    v = torch.randn(1, 128, 4, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    out = fc.flash_attn_func(q, k, v, causal=True)
+    with torch.no_grad():
+        ref = fc.flash_attn_func(q.detach(), k.detach(), v.detach(), causal=True)
+    assert out.requires_grad and torch.equal(out, ref), "the op path computes the same output"
+    text = expect(NotImplementedError, "has no backward", out.sum().backward)
+    assert q.grad is None
+    qp = q.detach().reshape(128, 4, 64).requires_grad_()
+    cu = torch.tensor([0, 100, 128], dtype=torch.int32, device="cuda")
+    outp = fc.flash_attn_varlen_func(qp, k.reshape(128, 4, 64), v.reshape(128, 4, 64), cu, cu, 100, 100)
+    expect(NotImplementedError, "flash_attn_varlen_func has no backward", outp.sum().backward)
+    return {"message": text}
+
+
+@check("torch.compile(fullgraph=True): no graph breaks, output equals eager")
+def test_compile(torch, flashcore, fc):
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    class Block(torch.nn.Module):
+        def __init__(self, dim, heads, kv_heads):
+            super().__init__()
+            self.h, self.hkv, self.d = heads, kv_heads, dim // heads
+            self.qkv = torch.nn.Linear(dim, (heads + 2 * kv_heads) * self.d, bias=False)
+            self.o = torch.nn.Linear(dim, dim, bias=False)
+
+        def forward(self, x, cu=None, max_len=0):
+            b, s, _ = x.shape
+            qkv = self.qkv(x).view(b, s, self.h + 2 * self.hkv, self.d)
+            q, k, v = qkv.split([self.h, self.hkv, self.hkv], dim=2)
+            if cu is None:
+                a = fc.flash_attn_func(q, k, v, causal=True)
+            else:
+                a = fc.flash_attn_varlen_func(q.reshape(b * s, self.h, self.d),
+                                              k.reshape(b * s, self.hkv, self.d),
+                                              v.reshape(b * s, self.hkv, self.d), cu, cu,
+                                              max_len, max_len, causal=True)
+            return self.o(a.reshape(b, s, -1))
+
+    torch.manual_seed(0)
+    m = Block(512, 8, 2).cuda().to(torch.bfloat16)
+    x = torch.randn(2, 256, 512, device="cuda", dtype=torch.bfloat16)
+    cu = torch.tensor([0, 200, 512], dtype=torch.int32, device="cuda")
+    with torch.no_grad():
+        eager = m(x)
+        eager_v = m(x, cu, 312)
+        torch._dynamo.reset()
+        counters.clear()
+        compiled = torch.compile(m, fullgraph=True)
+        got = compiled(x)
+        got_v = compiled(x, cu, 312)
+        breaks = sum(counters["graph_break"].values())
+        explain = torch._dynamo.explain(m)(x)
+    # With grad enabled the op's autograd registration is traced too.
+    torch._dynamo.reset()
+    got_grad = torch.compile(m, fullgraph=True)(x)
+    torch.cuda.synchronize()
+    same = bool(torch.equal(got, eager) and torch.equal(got_v, eager_v)
+                and torch.equal(got_grad.detach(), eager))
+    return {"pass": breaks == 0 and explain.graph_break_count == 0 and same,
+            "graph_breaks": breaks, "explain_graph_breaks": explain.graph_break_count,
+            "explain_graphs": explain.graph_count, "equal_to_eager": same}
+
+
+@check("CUDA graphs: capture once, replay with new inputs")
+def test_cuda_graph(torch, flashcore, fc):
+    b, s, h, d = 2, 512, 8, 128
+    q, k, v = (torch.randn(b, s, h, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    cu = torch.tensor([0, 300, 1024], dtype=torch.int32, device="cuda")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):  # warm-up (compiles the kernels) outside capture
+        fc.flash_attn_func(q, k, v, causal=True)
+        fc.flash_attn_varlen_func(q.view(-1, h, d), k.view(-1, h, d), v.view(-1, h, d), cu, cu,
+                                  724, 724)
+    torch.cuda.current_stream().wait_stream(stream)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        out = fc.flash_attn_func(q, k, v, causal=True)
+        outv = fc.flash_attn_varlen_func(q.view(-1, h, d), k.view(-1, h, d), v.view(-1, h, d), cu,
+                                         cu, 724, 724)
+    worst, replays = 0.0, 3
+    for _ in range(replays):
+        for t in (q, k, v):
+            t.copy_(torch.randn_like(t))
+        g.replay()
+        torch.cuda.synchronize()
+        want = fc.flash_attn_func(q, k, v, causal=True)
+        wantv = fc.flash_attn_varlen_func(q.view(-1, h, d), k.view(-1, h, d), v.view(-1, h, d),
+                                          cu, cu, 724, 724)
+        ok = torch.equal(out, want) and torch.equal(outv, wantv)
+        worst = max(worst, (out.float() - want.float()).abs().max().item())
+        if not ok:
+            return {"pass": False, "max_diff": worst}
+    return {"replays": replays, "bitwise_equal": True}
+
+
+@check("FA3 names: import flashcore as flash_attn_interface")
+def test_names(torch, flashcore, fc):
+    import inspect
+    fa3_dense = ["q", "k", "v", "softmax_scale", "causal", "qv", "q_descale", "k_descale",
+                 "v_descale", "window_size", "attention_chunk", "softcap", "num_splits",
+                 "pack_gqa", "deterministic", "sm_margin", "return_attn_probs"]
+    got = list(inspect.signature(fc.flash_attn_func).parameters)
+    fa3_varlen = ["q", "k", "v", "cu_seqlens_q", "cu_seqlens_k", "max_seqlen_q", "max_seqlen_k",
+                  "seqused_q", "seqused_k", "softmax_scale", "causal", "qv", "q_descale",
+                  "k_descale", "v_descale", "window_size", "attention_chunk", "softcap",
+                  "num_splits", "pack_gqa", "deterministic", "sm_margin", "return_attn_probs"]
+    gotv = list(inspect.signature(fc.flash_attn_varlen_func).parameters)
+    ops = hasattr(torch.ops.flashcore, "flash_attn_fwd") and hasattr(torch.ops.flashcore,
+                                                                     "flash_attn_varlen_fwd")
+    return {"pass": got == fa3_dense and gotv == fa3_varlen and ops}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    torch = torch_or_skip()
+    if torch is None:
+        return SKIP
+    if not hasattr(torch.library, "custom_op"):
+        print("skipped: torch %s has no torch.library.custom_op (needs >= 2.4)" % torch.__version__)
+        return SKIP
+    import flashcore
+    import flashcore as fc  # the FA3 drop-in: `import flashcore as flash_attn_interface`
+    props = torch.cuda.get_device_properties(0)
+    print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
+        props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
+        flashcore._C.__file__), flush=True)
+    for test in (test_names, test_dense, test_varlen, test_edges, test_errors, test_autograd,
+                 test_compile, test_cuda_graph):
+        test(torch, flashcore, fc)
+    failed = [r["test"] for r in RESULTS if not r["pass"]]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": props.name, "results": RESULTS}, f, indent=1, default=str)
+    print("%d/%d checks passed%s" % (len(RESULTS) - len(failed), len(RESULTS),
+                                     "; failed: " + ", ".join(failed) if failed else ""))
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
