@@ -10,6 +10,7 @@ Medians of several repeats after a warm-up.
   python3 bench/hf_bench.py [--json out.json]
 """
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -49,10 +50,12 @@ def main():
                                    max_position_embeddings=16384, pad_token_id=0,
                                    eos_token_id=None)
     torch.manual_seed(0)
-    models = {"sdpa": AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa",
-                                                       dtype=torch.bfloat16).cuda().eval()}
-    models["flashcore"] = AutoModelForCausalLM.from_config(cfg, attn_implementation="flashcore",
-                                                           dtype=torch.bfloat16).cuda().eval()
+    # from_config writes attn_implementation into the config it is given (and
+    # the model keeps it): one copy per model.
+    models = {name: AutoModelForCausalLM.from_config(copy.deepcopy(cfg), attn_implementation=name,
+                                                     dtype=torch.bfloat16).cuda().eval()
+              for name in ("sdpa", "flashcore")}
+    assert [m.config._attn_implementation for m in models.values()] == ["sdpa", "flashcore"]
     models["flashcore"].load_state_dict(models["sdpa"].state_dict())
     gen = torch.Generator(device="cuda").manual_seed(1)
     rows = []

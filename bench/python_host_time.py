@@ -77,8 +77,21 @@ def main():
         lambda: flashcore.flash_attn_func(q, k, v, causal=True, return_attn_probs=True))
     add("flashcore torch op (torch.ops.flashcore.flash_attn_fwd)",
         lambda: torch.ops.flashcore.flash_attn_fwd(q, k, v, d ** -0.5, True, -1, -1, 0.0))
+    meta = fi._check_qkv(q, k, v, 4)
+    strides = meta[2][:3] + meta[3][:3] + meta[4][:3] + out.stride()[:3] + (0, 0)
+    ptrs = (q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr())
+    stream = torch.cuda.current_stream().cuda_stream
     add("flashcore launch into a preallocated out",
-        lambda: fi._forward_into(q, k, v, out, None, True, d ** -0.5, -1, -1, 0.0))
+        lambda: fi._forward_into(q, k, v, out, None, True, d ** -0.5, -1, -1, 0.0, meta,
+                                 out.stride()))
+    add("  _C.forward with precomputed arguments (binding + C API)",
+        lambda: flashcore._C.forward(*ptrs, 0, b, s, s, h, h, d, strides, 1, True, d ** -0.5, -1,
+                                     -1, 0.0, 0, 0, 0, 0, stream))
+    add("  _C.validate with precomputed arguments (binding + checks)",
+        lambda: flashcore._C.validate(*ptrs, 0, b, s, s, h, h, d, strides, 1, True, d ** -0.5, -1,
+                                      -1, 0.0, 0, 0, 0, 0))
+    add("  argument checks (_check_qkv)", lambda: fi._check_qkv(q, k, v, 4))
+    add("  eager fast-path test (_direct)", lambda: fi._direct(q, k, v))
     add("torch.empty_like (the output allocation)", lambda: q.new_empty(q.shape))
     add("torch SDPA (default backend)",
         lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=True))

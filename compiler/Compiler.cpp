@@ -76,15 +76,11 @@ static void registerEverything(DialectRegistry &registry) {
   registerNVVMDialectTranslation(registry);
 }
 
-bool generate(const AttentionSpec &spec, EmitStage stage, std::string &out,
+bool generate(const ValidatedSpec &spec, EmitStage stage, std::string &out,
               std::string &error, const GenerateOptions &options,
               GenerateTimings *timings) {
   GenerateTimings localTimings;
   GenerateTimings &t = timings ? *timings : localTimings;
-  if (std::optional<SpecDiagnostic> d = validateSpec(spec)) {
-    error = d->str();
-    return false;
-  }
   if (options.ptxFeature.rfind("+ptx", 0) != 0 ||
       std::atoi(options.ptxFeature.c_str() + 4) < 86) {
     error = "ptx feature must be +ptxNN with NN >= 86 (TMA to shared::cta and "
@@ -120,7 +116,7 @@ bool generate(const AttentionSpec &spec, EmitStage stage, std::string &out,
   Location loc = FileLineColLoc::get(&context, "spec", 1, 1);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder builder(module->getBodyRegion());
-  fc::AttentionKernelOp::create(builder, loc, kKernelName,
+  fc::AttentionKernelOp::create(builder, loc, kernelName(spec.problem().kind),
                                 fc::getSpecAttr(&context, spec));
   if (failed(verify(*module)))
     return fail("the flashcore IR built from the spec does not verify");

@@ -3,7 +3,7 @@
 // The stages of kernel generation, as a named list (like Triton's
 // ttir -> ttgir -> llir -> ptx):
 //
-//   spec      validated AttentionSpec (compiler/Spec.h)
+//   spec      ValidatedSpec (compiler/Spec.h)
 //   mlir      flashcore dialect: one flashcore.attention_kernel op
 //   nvvm      after fc-lower-attention-kernel: llvm.func + nvvm/arith/scf ops
 //   llvm-mlir after the upstream conversions: pure LLVM + NVVM dialect
@@ -44,9 +44,9 @@ struct GenerateTimings {
 };
 
 /// Generates `spec` up to `stage` and writes that stage's text to `out`.
-/// Returns false with a message in `error` on failure; never aborts on a
-/// valid spec (invalid specs are rejected with the validator's message).
-FLASHCORE_API bool generate(const AttentionSpec &spec, EmitStage stage,
+/// Returns false with a message in `error` on failure; never aborts (the
+/// spec was validated when the ValidatedSpec was made).
+FLASHCORE_API bool generate(const ValidatedSpec &spec, EmitStage stage,
                             std::string &out, std::string &error,
                             const GenerateOptions &options = {},
                             GenerateTimings *timings = nullptr);

@@ -27,22 +27,66 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
   g.columnBlocks = g.boxCols > 0 ? p.headDim / g.boxCols : 0;
   g.qTileBytes = s.blockM * p.headDim * g.elemBytes;
   g.kvTileBytes = s.blockN * p.headDim * g.elemBytes;
+  g.oBoxRows = kWgmmaM;
 
   // Tiles are laid out back to back, each starting on a swizzle-atom boundary
-  // (1024 bytes): Q, then K stages, then V stages, then the mbarriers.
+  // (1024 bytes): Q, then K stages, then V stages, then the O staging tile
+  // (TMA epilogue only), then the mbarriers.
   SmemLayout &m = g.smem;
   m.qOffset = 0;
   m.qBytes = g.qTileBytes;
   m.kvTileBytes = alignTo(g.kvTileBytes, kSmemAlignment);
   m.kOffset = alignTo(m.qOffset + m.qBytes, kSmemAlignment);
   m.vOffset = m.kOffset + s.stages * m.kvTileBytes;
-  m.barrierOffset = m.vOffset + s.stages * m.kvTileBytes;
-  m.numBarriers = 1 + 4 * s.stages;
+  m.oOffset = m.vOffset + s.stages * m.kvTileBytes;
+  m.oBytes = s.epilogue == EpilogueKind::Tma
+                 ? alignTo(s.blockM * p.headDim * g.elemBytes, kSmemAlignment)
+                 : 0;
+  m.numBarriers = 2 + 4 * s.stages;
+  auto total = [&](int oBytes) {
+    return m.oOffset + oBytes + m.numBarriers * kMbarrierBytes +
+           kSmemAlignment - 16;
+  };
+  if (m.oBytes > 0 && total(m.oBytes) > kMaxSmemPerCta) {
+    // The Q tile holds block_m x head_dim too: stage O there.
+    m.oAliasesQ = true;
+    m.oOffset = m.qOffset;
+    m.oBytes = 0;
+  }
+  m.barrierOffset = m.oAliasesQ ? m.vOffset + s.stages * m.kvTileBytes
+                                : m.oOffset + m.oBytes;
   m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
   // The dynamic window is only guaranteed 16-byte aligned; the kernel rounds
   // its base up to 1024, so reserve the worst-case slack.
   m.dynamicSmemBytes = m.usedBytes + kSmemAlignment - 16;
   return g;
+}
+
+} // namespace flashcore
+
+namespace flashcore {
+
+const ParamInfo *kernelParams(KernelKind kind, int &count) {
+  static const ParamInfo forward[] = {
+#define FLASHCORE_PARAM_INFO(e, name, type, doc) {name, ParamType::type},
+      FLASHCORE_FORWARD_ABI(FLASHCORE_PARAM_INFO)
+#undef FLASHCORE_PARAM_INFO
+  };
+  switch (kind) {
+  case KernelKind::Forward:
+    count = kNumKernelParams;
+    return forward;
+  }
+  count = 0;
+  return nullptr;
+}
+
+const char *kernelName(KernelKind kind) {
+  switch (kind) {
+  case KernelKind::Forward:
+    return kKernelName;
+  }
+  return "?";
 }
 
 } // namespace flashcore

@@ -1,41 +1,30 @@
 //===- KernelABI.h - Contract between generated kernels and the runtime ---===//
 //
-// The generator and the runtime must agree on the kernel's parameter list,
-// its launch geometry, its shared-memory layout and the TMA boxes it expects.
-// All of that is derived here from a validated AttentionSpec, with no MLIR, so
-// that both sides compute it from the same code.
+// The generator and the runtime must agree on each kernel kind's name and
+// parameter list, its launch geometry, its shared-memory layout and the TMA
+// boxes it expects. All of that is derived here from a validated spec, with
+// no MLIR, so that both sides compute it from the same code.
 //
-// Kernel signature (one `.entry` per module, named kKernelName):
-//
-//   param 0..2   CUtensorMap  Q, K, V   (byval, 64-byte aligned, grid_constant)
-//   param 3      ptr<global>  O         (dtype, element strides below)
-//   param 4      ptr<global>  LSE       (f32, may be null: then not written)
-//   param 5, 6   ptr<global>  cu_seqlens_q, cu_seqlens_k (i32[batch + 1];
-//                             read only by varlen kernels, else null)
-//   param 7      i32          seqlen_q (varlen: the maximum over the batch)
-//   param 8      i32          seqlen_k (varlen: the maximum over the batch)
-//   param 9      i32          heads_per_kv_head (heads_q / heads_kv)
-//   param 10, 11 i32          window_left, window_right (local kernels only;
-//                             -1 = unbounded)
-//   param 12     f32          log2(e) * (softmax scale, or the softcap c when
-//                             softcap kernels: the exponent's scale)
-//   param 13     f32          softmax scale / c (softcap kernels only)
-//   param 14..16 i64          O strides in elements: batch, row, head
-//   param 17, 18 i64          LSE strides in elements: batch, head (row = 1)
+// Parameters: one table per kernel kind, FLASHCORE_FORWARD_ABI below, each
+// parameter's name and type written once. The generator builds the kernel
+// signature from it (createKernelFunction), the runtime packs arguments by it
+// (runtime/KernelArgs.h) and encodes one tensor map per TensorMap row.
 //
 // Varlen kernels address the packed sequence: the tensor maps have batch
 // extent 1 and seqlen extent total_q / total_k, rows are offset by
 // cu_seqlens[b], and the O / LSE batch strides are 0.
 //
-// Grid: x = query blocks (ceil(seqlen_q / block_m)), y = heads_q, z = batch.
-// Block: 128 * (1 + consumer_warpgroups) threads; dynamic shared memory
+// Grid: single_tile: x = query blocks (ceil(seqlen_q / block_m)), y = heads_q,
+// z = batch. static_persistent: x = min(tiles, SMs), each CTA loops over the
+// tiles t = blockIdx.x, + gridDim.x, ... (TileSchedule.h). Block:
+// 128 * (1 + consumer_warpgroups) threads; dynamic shared memory
 // `dynamicSmemBytes`.
 //
-// Tensor maps: Q, K and V are 4-D TMA tensors with dims (from innermost)
-// (head_dim, seqlen, heads, batch) and boxes (swizzle / elem_bytes, rows, 1, 1)
-// where rows is block_m for Q and block_n for K and V. A tile therefore lands
-// in shared memory as head_dim / box_cols column blocks of `rows` rows of
-// `swizzle` bytes each.
+// Tensor maps: Q, K, V and O are 4-D TMA tensors with dims (from innermost)
+// (head_dim, seqlen, heads, batch) and boxes (swizzle / elem_bytes, rows, 1,
+// 1) where rows is block_m for Q, block_n for K and V and 64 (one consumer
+// warpgroup's rows) for O. A tile therefore lands in shared memory as
+// head_dim / box_cols column blocks of `rows` rows of `swizzle` bytes each.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,30 +37,56 @@
 
 namespace flashcore {
 
-inline constexpr const char *kKernelName = "flashcore_attention_fwd";
+/// Kernel parameter types: a CUtensorMap passed by value (128 bytes, 64-byte
+/// aligned, grid_constant), a global pointer, or a scalar.
+enum class ParamType { TensorMap, GlobalPtr, I32, F32, I64 };
+
+/// The forward kernel's parameters, in order: X(enumerator, "name", type,
+/// doc). Tensor maps first (the runtime encodes one per row).
+#define FLASHCORE_FORWARD_ABI(X)                                               \
+  X(TmaQ, "tma_q", TensorMap, "Q, boxes of block_m rows")                      \
+  X(TmaK, "tma_k", TensorMap, "K, boxes of block_n rows")                      \
+  X(TmaV, "tma_v", TensorMap, "V, boxes of block_n rows")                      \
+  X(TmaO, "tma_o", TensorMap,                                                  \
+    "O, boxes of 64 rows (TMA epilogue; zeros otherwise)")                     \
+  X(Out, "out", GlobalPtr, "O (dtype, element strides below)")                 \
+  X(Lse, "lse", GlobalPtr, "LSE (f32; null: not written)")                     \
+  X(CuSeqlensQ, "cu_seqlens_q", GlobalPtr, "i32[batch + 1] (varlen only)")     \
+  X(CuSeqlensK, "cu_seqlens_k", GlobalPtr, "i32[batch + 1] (varlen only)")     \
+  X(SeqlenQ, "seqlen_q", I32, "query rows (varlen: the longest)")              \
+  X(SeqlenK, "seqlen_k", I32, "key rows (varlen: the longest)")                \
+  X(HeadsQ, "heads_q", I32, "query heads (the tile space)")                    \
+  X(Batch, "batch", I32, "sequences (the tile space)")                         \
+  X(HeadsPerKvHead, "heads_per_kv_head", I32, "heads_q / heads_kv")            \
+  X(WindowLeft, "window_left", I32, "local kernels; -1 = unbounded")           \
+  X(WindowRight, "window_right", I32, "local kernels; -1 = unbounded")         \
+  X(ScaleLog2, "scale_log2", F32,                                              \
+    "log2(e) * (softmax scale, or the softcap c for softcap kernels)")         \
+  X(SoftcapScale, "softcap_scale", F32, "softmax scale / c (softcap only)")    \
+  X(OutBatchStride, "out_batch_stride", I64, "O strides in elements")          \
+  X(OutRowStride, "out_row_stride", I64, "")                                   \
+  X(OutHeadStride, "out_head_stride", I64, "")                                 \
+  X(LseBatchStride, "lse_batch_stride", I64, "LSE strides (row stride 1)")     \
+  X(LseHeadStride, "lse_head_stride", I64, "")
 
 enum KernelParam : int {
-  kParamTmaQ = 0,
-  kParamTmaK,
-  kParamTmaV,
-  kParamOut,
-  kParamLse,
-  kParamCuSeqlensQ,
-  kParamCuSeqlensK,
-  kParamSeqlenQ,
-  kParamSeqlenK,
-  kParamHeadsPerKvHead,
-  kParamWindowLeft,
-  kParamWindowRight,
-  kParamScaleLog2,
-  kParamSoftcapScale,
-  kParamOutBatchStride,
-  kParamOutRowStride,
-  kParamOutHeadStride,
-  kParamLseBatchStride,
-  kParamLseHeadStride,
-  kNumKernelParams
+#define FLASHCORE_PARAM_ENUM(e, name, type, doc) kParam##e,
+  FLASHCORE_FORWARD_ABI(FLASHCORE_PARAM_ENUM)
+#undef FLASHCORE_PARAM_ENUM
+      kNumKernelParams
 };
+
+struct ParamInfo {
+  const char *name;
+  ParamType type;
+};
+
+/// The parameter table of a kind's kernel (`count` entries).
+FLASHCORE_API const ParamInfo *kernelParams(KernelKind kind, int &count);
+
+/// The `.entry` name of a kind's kernel.
+FLASHCORE_API const char *kernelName(KernelKind kind);
+inline constexpr const char *kKernelName = "flashcore_attention_fwd";
 
 /// Hardware limits of sm_90 that the schedule is checked against.
 inline constexpr int kThreadsPerWarpgroup = 128;
@@ -97,24 +112,33 @@ struct SmemLayout {
   int kvTileBytes = 0; // one K (or V) stage
   int kOffset = 0;     // stage s at kOffset + s * kvTileBytes
   int vOffset = 0;     // stage s at vOffset + s * kvTileBytes
+  /// O staging of the TMA epilogue (block_m rows, 0 bytes otherwise): each
+  /// consumer warpgroup's 64 rows at oOffset + wg * 64 * head_dim * 2. When a
+  /// separate tile does not fit, it reuses the Q tile (oAliasesQ; Q is then
+  /// released after the store has read it).
+  int oOffset = 0;
+  int oBytes = 0;
+  bool oAliasesQ = false;
   int barrierOffset = 0;
-  int numBarriers = 0; // q_full + 4 per stage (k_full, v_full, k_empty, v_empty)
+  /// q_full, q_empty, then 4 per stage (k_full, v_full, k_empty, v_empty).
+  int numBarriers = 0;
   int usedBytes = 0;   // end of the last barrier
   /// usedBytes + alignment slack: what the kernel is launched with.
   int dynamicSmemBytes = 0;
 
   int qFullBarrier() const { return barrierOffset; }
+  int qEmptyBarrier() const { return barrierOffset + kMbarrierBytes; }
   int kFullBarrier(int stage) const {
-    return barrierOffset + (1 + stage) * kMbarrierBytes;
+    return barrierOffset + (2 + stage) * kMbarrierBytes;
   }
   int vFullBarrier(int stage, int stages) const {
-    return barrierOffset + (1 + stages + stage) * kMbarrierBytes;
+    return barrierOffset + (2 + stages + stage) * kMbarrierBytes;
   }
   int kEmptyBarrier(int stage, int stages) const {
-    return barrierOffset + (1 + 2 * stages + stage) * kMbarrierBytes;
+    return barrierOffset + (2 + 2 * stages + stage) * kMbarrierBytes;
   }
   int vEmptyBarrier(int stage, int stages) const {
-    return barrierOffset + (1 + 3 * stages + stage) * kMbarrierBytes;
+    return barrierOffset + (2 + 3 * stages + stage) * kMbarrierBytes;
   }
 };
 
@@ -133,10 +157,13 @@ struct KernelGeometry {
   /// Bytes one TMA copy of a Q / K / V tile delivers (expect_tx counts).
   int qTileBytes = 0;
   int kvTileBytes = 0;
+  /// Rows of the O TMA box (one consumer warpgroup's).
+  int oBoxRows = 0;
   SmemLayout smem;
 };
 
-/// Geometry of the kernel generated for `spec` (assumed valid).
+/// Geometry of the kernel generated for `spec` (computed for any spec; only
+/// meaningful for a valid one, which validateSpec checks it against).
 FLASHCORE_API KernelGeometry computeGeometry(const AttentionSpec &spec);
 
 /// Query blocks for a sequence length.

@@ -10,7 +10,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <sstream>
+#include <type_traits>
+#include <vector>
 
 namespace flashcore {
 
@@ -25,6 +29,107 @@ const char *dtypeName(DType dtype) {
 }
 
 int dtypeBytes(DType) { return 2; }
+
+//===----------------------------------------------------------------------===//
+// The field table and field values
+//===----------------------------------------------------------------------===//
+
+namespace {
+template <typename T> struct TypeText;
+template <> struct TypeText<int> {
+  static std::string get() { return "integer"; }
+};
+template <> struct TypeText<bool> {
+  static std::string get() { return "`true` \\| `false`"; }
+};
+template <> struct TypeText<std::optional<double>> {
+  static std::string get() { return "number"; }
+};
+template <typename E> struct TypeText {
+  static std::string get() {
+    std::string s;
+    for (const char *n : EnumNames<E>::names)
+      s += (s.empty() ? "`" : " \\| `") + std::string(n) + "`";
+    return s;
+  }
+};
+
+std::vector<FieldInfo> buildFieldTable() {
+  static std::vector<std::string> typeTexts; // owns the type strings
+  std::vector<FieldInfo> rows;
+  typeTexts.reserve(64);
+#define FLASHCORE_FIELD_INFO(section, member, name, T, def, doc)            \
+  typeTexts.push_back(TypeText<T>::get());                                  \
+  rows.push_back({section, name, typeTexts.back().c_str(), def, doc});
+#define FLASHCORE_PROBLEM_INFO(member, name, T, def, doc)                   \
+  FLASHCORE_FIELD_INFO("problem", member, name, T, def, doc)
+#define FLASHCORE_SCHEDULE_INFO(member, name, T, def, doc)                  \
+  FLASHCORE_FIELD_INFO("schedule", member, name, T, def, doc)
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_PROBLEM_INFO)
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_SCHEDULE_INFO)
+#undef FLASHCORE_SCHEDULE_INFO
+#undef FLASHCORE_PROBLEM_INFO
+#undef FLASHCORE_FIELD_INFO
+  return rows;
+}
+} // namespace
+
+const FieldInfo *specFields(size_t &count) {
+  static const std::vector<FieldInfo> table = buildFieldTable();
+  count = table.size();
+  return table.data();
+}
+
+bool parseFieldValue(std::string_view text, int &out, std::string &rule) {
+  rule = "an integer";
+  if (text.empty())
+    return false;
+  size_t i = text[0] == '-' || text[0] == '+' ? 1 : 0;
+  if (i == text.size())
+    return false;
+  long long v = 0;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9')
+      return false;
+    v = v * 10 + (text[i] - '0');
+    if (v > (1LL << 30)) {
+      rule = "an integer in [-2^30, 2^30]";
+      return false;
+    }
+  }
+  out = static_cast<int>(text[0] == '-' ? -v : v);
+  return true;
+}
+
+bool parseFieldValue(std::string_view text, bool &out, std::string &rule) {
+  rule = "true or false";
+  if (text == "true" || text == "false") {
+    out = text == "true";
+    return true;
+  }
+  return false;
+}
+
+bool parseFieldValue(std::string_view text, double &out, std::string &rule) {
+  rule = "a number";
+  std::string copy(text);
+  if (copy.empty())
+    return false;
+  char *end = nullptr;
+  double v = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size())
+    return false;
+  out = v;
+  return true;
+}
+
+std::string printFieldValue(int v) { return std::to_string(v); }
+std::string printFieldValue(bool v) { return v ? "true" : "false"; }
+std::string printFieldValue(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
 
 double ProblemSpec::effectiveSoftmaxScale() const {
   if (softmaxScale)
@@ -102,7 +207,18 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
   if (consumer < entryCap)
     consumer = entryCap;
   s.consumerRegisters = given.consumerRegisters.value_or(consumer);
+  s.scheduler = given.scheduler.value_or(SchedulerKind::SingleTile);
+  s.epilogue = given.epilogue.value_or(EpilogueKind::Registers);
+  s.overlap = given.overlap.value_or(false);
   return s;
+}
+
+void applyOverrides(ScheduleSpec &schedule, const ScheduleOverrides &given) {
+#define FLASHCORE_APPLY(member, name, T, def, doc)                          \
+  if (given.member)                                                            \
+    schedule.member = *given.member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_APPLY)
+#undef FLASHCORE_APPLY
 }
 
 //===----------------------------------------------------------------------===//
@@ -230,13 +346,29 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "consumer_registers = " + str(s.consumerRegisters) +
                 " (this spec needs " + str(needed) + ")",
             str(s.blockN));
+  // With overlap the S accumulator of the next block (block_n / 2) is live
+  // while P of the current one (block_n / 4 packed registers) feeds P V; a
+  // persistent tile loop keeps ~24 more registers of tile state live (ptxas
+  // spilled 40 bytes at 240 for head_dim 256, block_n 80 without them).
+  const bool persistent = s.scheduler != SchedulerKind::SingleTile;
+  int neededOverlap =
+      p.headDim / 2 + s.blockN / 2 + s.blockN / 4 + 32 + (persistent ? 24 : 0);
+  if (s.overlap && neededOverlap > s.consumerRegisters)
+    FC_FAIL("schedule.overlap",
+            std::string("false unless head_dim/2 + 3*block_n/4 + 32") +
+                (persistent ? " + 24 (persistent)" : "") +
+                " <= consumer_registers = " + str(s.consumerRegisters) +
+                " (this spec needs " + str(neededOverlap) + ")",
+            "true");
 
-  // Shared memory: Q + stages * (K + V) + barriers <= 227 KB.
+  // Shared memory: Q + stages * (K + V) (+ the O staging tile of the TMA
+  // epilogue, unless it reuses Q's) + barriers <= 227 KB.
   if (g.smem.dynamicSmemBytes > kMaxSmemPerCta)
     FC_FAIL("schedule.stages",
-            "small enough that Q + stages * (K + V) fits in " +
-                str(kMaxSmemPerCta) + " bytes of shared memory (this spec "
-                "needs " + str(g.smem.dynamicSmemBytes) + ")",
+            std::string("small enough that Q + stages * (K + V)") +
+                " fits in " + str(kMaxSmemPerCta) +
+                " bytes of shared memory (this spec needs " +
+                str(g.smem.dynamicSmemBytes) + ")",
             str(s.stages));
 #undef FC_FAIL
   return std::nullopt;
@@ -247,40 +379,107 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
 //===----------------------------------------------------------------------===//
 
 std::string printSpec(const AttentionSpec &spec) {
-  const ProblemSpec &p = spec.problem;
-  const ScheduleSpec &s = spec.schedule;
-  std::ostringstream os;
-  os << "problem:\n";
-  os << "  dtype: " << dtypeName(p.dtype) << "\n";
-  os << "  head_dim: " << p.headDim << "\n";
-  os << "  causal: " << (p.causal ? "true" : "false") << "\n";
-  os << "  local: " << (p.local ? "true" : "false") << "\n";
-  os << "  softcap: " << (p.softcap ? "true" : "false") << "\n";
-  os << "  varlen: " << (p.varlen ? "true" : "false") << "\n";
-  if (p.softmaxScale) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", *p.softmaxScale);
-    os << "  softmax_scale: " << buf << "\n";
-  }
-  os << "schedule:\n";
-#define FLASHCORE_PRINT_FIELD(member, name)                                    \
-  os << "  " name ": " << s.member << "\n";
-  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_PRINT_FIELD)
-#undef FLASHCORE_PRINT_FIELD
-  return os.str();
+  std::string os = "problem:\n";
+  auto line = [&](const char *name, const auto &value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, std::optional<double>>) {
+      if (value)
+        os += std::string("  ") + name + ": " + printFieldValue(*value) + "\n";
+    } else {
+      os += std::string("  ") + name + ": " + printFieldValue(value) + "\n";
+    }
+  };
+  forEachProblemField(spec.problem, line);
+  os += "schedule:\n";
+  forEachScheduleField(spec.schedule, line);
+  return os;
 }
 
 bool operator==(const AttentionSpec &a, const AttentionSpec &b) {
-  const ProblemSpec &p = a.problem, &q = b.problem;
-  const ScheduleSpec &s = a.schedule, &t = b.schedule;
-  bool same = p.dtype == q.dtype && p.headDim == q.headDim &&
-              p.causal == q.causal && p.local == q.local &&
-              p.softcap == q.softcap && p.varlen == q.varlen &&
-              p.softmaxScale == q.softmaxScale;
-#define FLASHCORE_SAME_FIELD(member, name) same = same && s.member == t.member;
-  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_SAME_FIELD)
-#undef FLASHCORE_SAME_FIELD
+  bool same = true;
+#define FLASHCORE_SAME(member, name, T, def, doc)                           \
+  same = same && a.problem.member == b.problem.member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_SAME)
+#undef FLASHCORE_SAME
+#define FLASHCORE_SAME(member, name, T, def, doc)                           \
+  same = same && a.schedule.member == b.schedule.member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_SAME)
+#undef FLASHCORE_SAME
   return same;
+}
+
+bool sameProblem(const ProblemSpec &a, const ProblemSpec &b) {
+  ProblemSpec x = a, y = b;
+  x.softmaxScale.reset();
+  y.softmaxScale.reset();
+  bool same = true;
+#define FLASHCORE_SAME(member, name, T, def, doc)                              \
+  same = same && x.member == y.member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_SAME)
+#undef FLASHCORE_SAME
+  return same;
+}
+
+size_t hashSpec(const AttentionSpec &spec) {
+  return std::hash<std::string>()(printSpec(spec));
+}
+
+std::optional<ValidatedSpec> ValidatedSpec::check(const AttentionSpec &spec,
+                                                  SpecDiagnostic *diag) {
+  if (std::optional<SpecDiagnostic> d = validateSpec(spec)) {
+    if (diag)
+      *diag = *d;
+    return std::nullopt;
+  }
+  return ValidatedSpec(spec);
+}
+
+bool parseScheduleOverrides(std::string_view text, ScheduleOverrides &out,
+                            std::string &error) {
+  ScheduleOverrides result;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    std::string_view item = text.substr(pos, end - pos);
+    pos = end + 1;
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (item.empty())
+      continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      error = "schedule override must be field=value, got: " + std::string(item);
+      return false;
+    }
+    std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+    bool known = false, ok = true;
+    std::string rule;
+    forEachScheduleField(result, [&](const char *name, auto &slot) {
+      if (known || key != name)
+        return;
+      known = true;
+      typename std::decay_t<decltype(slot)>::value_type v{};
+      ok = parseFieldValue(value, v, rule);
+      if (ok)
+        slot = v;
+    });
+    if (!known) {
+      error = "schedule override names no schedule field, got: " +
+              std::string(key);
+      return false;
+    }
+    if (!ok) {
+      error = std::string(key) + " must be " + rule + ", got: " +
+              std::string(value);
+      return false;
+    }
+  }
+  out = result;
+  return true;
 }
 
 } // namespace flashcore

@@ -2,26 +2,36 @@
 //
 // An AttentionSpec is everything the generator needs to emit one kernel: the
 // *problem* (what is computed) and the *schedule* (how it is mapped onto a
-// Hopper SM). It is a plain, immutable-by-convention struct with no MLIR or
-// LLVM types, so the runtime, the CLI and the tests share it.
+// Hopper SM). It is a plain struct with no MLIR or LLVM types, so the
+// runtime, the CLI and the tests share it.
+//
+// Every field is listed once, in FLASHCORE_PROBLEM_FIELDS and
+// FLASHCORE_SCHEDULE_FIELDS below, with its type and its doc line. That table
+// drives the YAML reader and the canonical printer (SpecYaml.cpp, Spec.cpp),
+// equality and hashing, the #flashcore.spec attribute's parser and printer
+// (dialect/), the dispatch table's match and schedule entries and the cache
+// key text (runtime/), and `flashcore-gen spec-fields`; a test checks that
+// docs/SPEC.md documents every field. A new field is one row here, its
+// default in resolveSchedule (or the struct), its rule in validateSpec, the
+// code that uses it, and its line in docs/SPEC.md.
 //
 // Specs come from YAML files (see docs/SPEC.md) or are built in code by the
-// runtime's dispatcher. Either way they pass through `validateSpec` before any
-// IR is built: every hardware rule (wgmma shapes, TMA boxes, swizzle widths,
-// shared-memory and register budgets) is checked here, so that later stages
-// can assume a well-formed spec and never hit an LLVM "Cannot select" abort.
+// runtime's dispatcher. Either way they pass through ValidatedSpec::check
+// before any IR is built: every hardware rule (wgmma shapes, TMA boxes,
+// swizzle widths, shared-memory and register budgets) is checked there, so
+// later stages, which take a ValidatedSpec, never see a malformed spec and
+// never hit an LLVM "Cannot select" abort.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef FLASHCORE_COMPILER_SPEC_H
 #define FLASHCORE_COMPILER_SPEC_H
 
+#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #if defined(__GNUC__)
 #define FLASHCORE_API __attribute__((visibility("default")))
@@ -31,15 +41,116 @@
 
 namespace flashcore {
 
+//===----------------------------------------------------------------------===//
+// Field types
+//===----------------------------------------------------------------------===//
+
 enum class DType { BF16, FP16 };
+
+/// What a kernel computes; each kind has its own kernel name and ABI
+/// (KernelABI.h).
+enum class KernelKind { Forward };
+
+/// How CTAs get their work tiles (TileScheduler.h).
+enum class SchedulerKind {
+  /// One CTA per (query block, head, batch): the grid is the tile space.
+  SingleTile,
+  /// grid = #SMs x CTAs per SM; each CTA loops over tiles with a stride of the
+  /// grid size, carrying its pipeline state across tiles.
+  StaticPersistent,
+};
+
+/// How O leaves the consumers (Epilogue.h).
+enum class EpilogueKind {
+  /// Each thread stores its accumulator fragment to global memory.
+  Registers,
+  /// O is staged in swizzled shared memory with stmatrix and written by one
+  /// bulk tensor store (TMA) per consumer warpgroup.
+  Tma,
+};
+
+/// Spelling of enum values in specs, the MLIR attribute and docs. Index i of
+/// `names` is the enumerator with value i.
+template <typename E> struct EnumNames;
+template <> struct EnumNames<DType> {
+  static constexpr const char *names[] = {"bf16", "fp16"};
+};
+template <> struct EnumNames<KernelKind> {
+  static constexpr const char *names[] = {"forward"};
+};
+template <> struct EnumNames<SchedulerKind> {
+  static constexpr const char *names[] = {"single_tile", "static_persistent"};
+};
+template <> struct EnumNames<EpilogueKind> {
+  static constexpr const char *names[] = {"registers", "tma"};
+};
+
+template <typename E> const char *enumName(E value) {
+  return EnumNames<E>::names[static_cast<int>(value)];
+}
 
 /// "bf16" / "fp16".
 FLASHCORE_API const char *dtypeName(DType dtype);
 /// Size of one element in bytes (2 for both supported types).
 FLASHCORE_API int dtypeBytes(DType dtype);
 
-/// What is computed: softmax(scale * Q Kᵀ [+ causal mask]) V for one head.
+//===----------------------------------------------------------------------===//
+// The field table
+//===----------------------------------------------------------------------===//
+
+/// Problem fields: X(member, "name", type, default text, doc line). A default
+/// of "required" means the field must be written in every spec.
+#define FLASHCORE_PROBLEM_FIELDS(X)                                            \
+  X(kind, "kind", KernelKind, "forward",                                       \
+    "kernel kind: `forward` (attention forward, O and LSE)")                   \
+  X(dtype, "dtype", DType, "required",                                         \
+    "element type of Q, K, V and O: `bf16` or `fp16`")                         \
+  X(headDim, "head_dim", int, "required",                                      \
+    "D, the length of each query/key/value vector")                            \
+  X(causal, "causal", bool, "false",                                           \
+    "causal mask, aligned bottom-right (FlashAttention's convention)")         \
+  X(local, "local", bool, "false",                                             \
+    "sliding window; the sizes are run-time arguments")                        \
+  X(softcap, "softcap", bool, "false",                                         \
+    "tanh soft-capping of the scores; the cap is a run-time argument")         \
+  X(varlen, "varlen", bool, "false",                                           \
+    "variable-length batches packed along the sequence (cu_seqlens)")          \
+  X(softmaxScale, "softmax_scale", std::optional<double>, "1/sqrt(head_dim)",  \
+    "the scale `flashcore-gen run`/`bench` use (the runtime passes its own)")
+
+/// Schedule fields: X(member, "name", type, default text, doc line). Every
+/// schedule field has a default that depends on the problem (resolveSchedule).
+#define FLASHCORE_SCHEDULE_FIELDS(X)                                           \
+  X(blockM, "block_m", int, "64 * consumer_warpgroups",                        \
+    "query rows per work tile (the Q TMA box height)")                         \
+  X(blockN, "block_n", int, "128 / 96 / 80 by head_dim",                       \
+    "key/value rows per pipeline stage")                                       \
+  X(stages, "stages", int, "2", "depth of the K/V shared-memory ring")         \
+  X(swizzle, "swizzle", int, "widest dividing head_dim * 2",                   \
+    "shared-memory swizzle of every tile, in bytes")                           \
+  X(consumerWarpgroups, "consumer_warpgroups", int, "block_m / 64 or 2",       \
+    "warpgroups that compute, 64 query rows each")                             \
+  X(producerWarps, "producer_warps", int, "1",                                 \
+    "warps of the producer warpgroup that issue TMA loads")                    \
+  X(producerRegisters, "producer_registers", int, "24 (32 with >= 3)",         \
+    "setmaxnreg.dec target of the producer warpgroup")                         \
+  X(consumerRegisters, "consumer_registers", int, "min(240, share)",           \
+    "setmaxnreg.inc target of each consumer warpgroup")                        \
+  X(scheduler, "scheduler", SchedulerKind, "single_tile",                      \
+    "tile scheduler: `single_tile` or `static_persistent`")                    \
+  X(epilogue, "epilogue", EpilogueKind, "registers",                           \
+    "how O is stored: `registers` or `tma` (stmatrix + bulk tensor store)")    \
+  X(overlap, "overlap", bool, "false",                                         \
+    "issue the next Q·Kᵀ before waiting on the current P·V (FA3's "            \
+    "intra-warpgroup overlap)")
+
+//===----------------------------------------------------------------------===//
+// The spec
+//===----------------------------------------------------------------------===//
+
+/// What is computed: softmax(scale * Q Kᵀ [+ mask]) V for one head.
 struct ProblemSpec {
+  KernelKind kind = KernelKind::Forward;
   DType dtype = DType::BF16;
   int headDim = 128;
   bool causal = false;
@@ -63,7 +174,7 @@ struct ProblemSpec {
 /// How it is mapped onto the machine. Every field has a default that depends
 /// only on the problem (see `defaultSchedule`).
 struct ScheduleSpec {
-  /// Query rows per CTA; must be 64 * consumerWarpgroups.
+  /// Query rows per work tile; must be 64 * consumerWarpgroups.
   int blockM = 128;
   /// Key/value rows per pipeline stage (the N of S = Q Kᵀ, the K of P V).
   int blockN = 128;
@@ -79,6 +190,10 @@ struct ScheduleSpec {
   /// setmaxnreg targets (registers per thread) after the role split.
   int producerRegisters = 24;
   int consumerRegisters = 240;
+  SchedulerKind scheduler = SchedulerKind::SingleTile;
+  EpilogueKind epilogue = EpilogueKind::Registers;
+  /// The consumer issues Q·Kᵀ of block j+1 before it waits on P·V of block j.
+  bool overlap = false;
 };
 
 struct AttentionSpec {
@@ -86,25 +201,91 @@ struct AttentionSpec {
   ScheduleSpec schedule;
 };
 
-/// Every (integer) schedule field: X(member of ScheduleSpec, name in specs).
-/// The one list the YAML reader, the printer, the MLIR attribute and the
-/// dispatch table are written against.
-#define FLASHCORE_SCHEDULE_FIELDS(X)                                           \
-  X(blockM, "block_m")                                                         \
-  X(blockN, "block_n")                                                         \
-  X(stages, "stages")                                                          \
-  X(swizzle, "swizzle")                                                        \
-  X(consumerWarpgroups, "consumer_warpgroups")                                 \
-  X(producerWarps, "producer_warps")                                           \
-  X(producerRegisters, "producer_registers")                                   \
-  X(consumerRegisters, "consumer_registers")
+/// The value type an override slot holds for a field of type T
+/// (std::optional<double> fields hold a double).
+template <typename T> struct FieldValue {
+  using type = T;
+};
+template <typename T> struct FieldValue<std::optional<T>> {
+  using type = T;
+};
 
-/// Schedule fields a spec sets explicitly; the rest take defaults.
+/// Fields a spec (or a dispatch entry) sets explicitly; the rest take
+/// defaults.
+struct ProblemOverrides {
+#define FLASHCORE_OVERRIDE_MEMBER(member, name, T, def, doc)                   \
+  std::optional<FieldValue<T>::type> member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_OVERRIDE_MEMBER)
+};
 struct ScheduleOverrides {
-#define FLASHCORE_OVERRIDE_MEMBER(member, name) std::optional<int> member;
   FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_OVERRIDE_MEMBER)
 #undef FLASHCORE_OVERRIDE_MEMBER
 };
+
+/// Calls f(name, field) for every problem field of `p` (a ProblemSpec or a
+/// ProblemOverrides, const or not), in table order.
+#define FLASHCORE_VISIT(member, name, T, def, doc) f(name, fields.member);
+template <typename P, typename F> void forEachProblemField(P &fields, F &&f) {
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_VISIT)
+}
+/// Likewise for the schedule fields of a ScheduleSpec or ScheduleOverrides.
+template <typename S, typename F> void forEachScheduleField(S &fields, F &&f) {
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_VISIT)
+}
+#undef FLASHCORE_VISIT
+
+/// One row of the field table, for documentation and tools.
+struct FieldInfo {
+  const char *section; // "problem" or "schedule"
+  const char *name;
+  const char *type;    // "integer", "true | false", "bf16 | fp16", ...
+  const char *defaultText;
+  const char *doc;
+};
+/// Every field, problem first, in table order.
+FLASHCORE_API const FieldInfo *specFields(size_t &count);
+
+//===----------------------------------------------------------------------===//
+// Field values as text (YAML scalars, attribute values)
+//===----------------------------------------------------------------------===//
+
+/// Parses the text of one field value; on failure returns false and sets
+/// `rule` to what the value must be ("an integer", "true or false", "one of
+/// single_tile, static_persistent").
+FLASHCORE_API bool parseFieldValue(std::string_view text, int &out,
+                                   std::string &rule);
+FLASHCORE_API bool parseFieldValue(std::string_view text, bool &out,
+                                   std::string &rule);
+FLASHCORE_API bool parseFieldValue(std::string_view text, double &out,
+                                   std::string &rule);
+template <typename E>
+bool parseFieldValue(std::string_view text, E &out, std::string &rule) {
+  constexpr size_t n = sizeof(EnumNames<E>::names) / sizeof(const char *);
+  for (size_t i = 0; i < n; ++i)
+    if (text == EnumNames<E>::names[i]) {
+      out = static_cast<E>(i);
+      return true;
+    }
+  // "a", "a or b", "a, b or c".
+  rule.clear();
+  for (size_t i = 0; i < n; ++i)
+    rule += std::string(i == 0 ? "" : i + 1 == n ? " or " : ", ") +
+            EnumNames<E>::names[i];
+  return false;
+}
+
+/// Canonical text of a field value (integers in decimal, doubles with 17
+/// significant digits, booleans and enums by name).
+FLASHCORE_API std::string printFieldValue(int v);
+FLASHCORE_API std::string printFieldValue(bool v);
+FLASHCORE_API std::string printFieldValue(double v);
+template <typename E> std::string printFieldValue(E v) {
+  return enumName(v);
+}
+
+//===----------------------------------------------------------------------===//
+// Defaults, validation, text
+//===----------------------------------------------------------------------===//
 
 /// Fills every field `given` leaves out with a default that depends on the
 /// problem and on the fields that are given (block_m and consumer_warpgroups
@@ -116,6 +297,10 @@ FLASHCORE_API ScheduleSpec resolveSchedule(const ProblemSpec &problem,
 inline ScheduleSpec defaultSchedule(const ProblemSpec &problem) {
   return resolveSchedule(problem, ScheduleOverrides{});
 }
+
+/// Applies the fields `given` sets to `schedule` (nothing else changes).
+FLASHCORE_API void applyOverrides(ScheduleSpec &schedule,
+                                  const ScheduleOverrides &given);
 
 /// One diagnostic. `field` names the offending spec field (dotted path such as
 /// "schedule.block_n"); `line`/`column` are 1-based and 0 when unknown.
@@ -134,6 +319,30 @@ struct SpecDiagnostic {
 FLASHCORE_API std::optional<SpecDiagnostic>
 validateSpec(const AttentionSpec &spec);
 
+/// A spec that passed validateSpec. Only check() (and the verified MLIR
+/// attribute, see dialect/) make one, so a function taking a ValidatedSpec
+/// need not validate again.
+class ValidatedSpec {
+public:
+  /// The validated spec, or nullopt with the first violation in `diag`.
+  FLASHCORE_API static std::optional<ValidatedSpec>
+  check(const AttentionSpec &spec, SpecDiagnostic *diag = nullptr);
+  /// For a spec whose validity is established elsewhere (an MLIR attribute
+  /// that passed its verifier, which runs validateSpec).
+  static ValidatedSpec assumeValid(const AttentionSpec &spec) {
+    return ValidatedSpec(spec);
+  }
+
+  const AttentionSpec &spec() const { return value; }
+  const ProblemSpec &problem() const { return value.problem; }
+  const ScheduleSpec &schedule() const { return value.schedule; }
+  operator const AttentionSpec &() const { return value; }
+
+private:
+  explicit ValidatedSpec(const AttentionSpec &spec) : value(spec) {}
+  AttentionSpec value;
+};
+
 /// Parses YAML text into a spec, applies defaults, and validates it. On failure
 /// returns false and fills `diag` with a located error (`bufferName` is used as
 /// the file name in the message).
@@ -144,14 +353,25 @@ FLASHCORE_API bool parseSpec(std::string_view text, std::string_view bufferName,
 FLASHCORE_API bool loadSpecFile(const std::string &path, AttentionSpec &spec,
                                 SpecDiagnostic &diag);
 
-/// Canonical YAML: every field explicit, fixed order, fixed number format.
+/// Parses the text of a schedule override list, "field=value,field=value"
+/// (as FLASHCORE_SCHEDULE and `flashcore-gen --schedule` take it); false with
+/// a message naming the field on a bad name or value.
+FLASHCORE_API bool parseScheduleOverrides(std::string_view text,
+                                          ScheduleOverrides &out,
+                                          std::string &error);
+
+/// Canonical YAML: every field explicit, table order, fixed number format.
 /// parseSpec(printSpec(s)) == s. Used for cache keys and `emit-spec`.
 FLASHCORE_API std::string printSpec(const AttentionSpec &spec);
 
 FLASHCORE_API bool operator==(const AttentionSpec &a, const AttentionSpec &b);
+/// Every problem field but softmax_scale is equal (what kernel a call needs).
+FLASHCORE_API bool sameProblem(const ProblemSpec &a, const ProblemSpec &b);
 inline bool operator!=(const AttentionSpec &a, const AttentionSpec &b) {
   return !(a == b);
 }
+/// A hash of every field (for the MLIR attribute's storage uniquing).
+FLASHCORE_API size_t hashSpec(const AttentionSpec &spec);
 
 } // namespace flashcore
 

@@ -36,18 +36,15 @@ template <typename T> struct Located {
   const char *position = nullptr;
 };
 
+/// Every field is read as a located string and converted by the field
+/// table's parseFieldValue, so each field's rule text comes from one place.
 struct RawProblem {
-  Located<std::string> dtype;
-  Located<long long> headDim;
-  Located<bool> causal;
-  Located<bool> local;
-  Located<bool> softcap;
-  Located<bool> varlen;
-  Located<double> softmaxScale;
+#define FLASHCORE_RAW_MEMBER(member, name, T, def, doc)                     \
+  Located<std::string> member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_RAW_MEMBER)
 };
 
 struct RawSchedule {
-#define FLASHCORE_RAW_MEMBER(member, name) Located<long long> member;
   FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_RAW_MEMBER)
 #undef FLASHCORE_RAW_MEMBER
 };
@@ -72,53 +69,6 @@ const char *currentPosition(void *ctxt) {
 namespace llvm {
 namespace yaml {
 
-template <> struct ScalarTraits<Located<long long>> {
-  static void output(const Located<long long> &v, void *, raw_ostream &os) {
-    os << v.value.value_or(0);
-  }
-  static StringRef input(StringRef scalar, void *ctxt, Located<long long> &v) {
-    v.position = currentPosition(ctxt);
-    long long parsed;
-    if (scalar.getAsInteger(10, parsed))
-      return "must be an integer";
-    v.value = parsed;
-    return {};
-  }
-  static QuotingType mustQuote(StringRef) { return QuotingType::None; }
-};
-
-template <> struct ScalarTraits<Located<double>> {
-  static void output(const Located<double> &v, void *, raw_ostream &os) {
-    os << v.value.value_or(0);
-  }
-  static StringRef input(StringRef scalar, void *ctxt, Located<double> &v) {
-    v.position = currentPosition(ctxt);
-    double parsed;
-    if (scalar.getAsDouble(parsed))
-      return "must be a number";
-    v.value = parsed;
-    return {};
-  }
-  static QuotingType mustQuote(StringRef) { return QuotingType::None; }
-};
-
-template <> struct ScalarTraits<Located<bool>> {
-  static void output(const Located<bool> &v, void *, raw_ostream &os) {
-    os << (v.value.value_or(false) ? "true" : "false");
-  }
-  static StringRef input(StringRef scalar, void *ctxt, Located<bool> &v) {
-    v.position = currentPosition(ctxt);
-    if (scalar == "true")
-      v.value = true;
-    else if (scalar == "false")
-      v.value = false;
-    else
-      return "must be true or false";
-    return {};
-  }
-  static QuotingType mustQuote(StringRef) { return QuotingType::None; }
-};
-
 template <> struct ScalarTraits<Located<std::string>> {
   static void output(const Located<std::string> &v, void *, raw_ostream &os) {
     os << v.value.value_or("");
@@ -133,20 +83,19 @@ template <> struct ScalarTraits<Located<std::string>> {
 };
 
 template <> struct MappingTraits<RawProblem> {
-  static void mapping(IO &io, RawProblem &p) {
-    io.mapRequired("dtype", p.dtype);
-    io.mapRequired("head_dim", p.headDim);
-    io.mapOptional("causal", p.causal);
-    io.mapOptional("local", p.local);
-    io.mapOptional("softcap", p.softcap);
-    io.mapOptional("varlen", p.varlen);
-    io.mapOptional("softmax_scale", p.softmaxScale);
+  static void mapping(IO &io, RawProblem &fields) {
+    // dtype and head_dim are required; YAML I/O reports them missing.
+#define FLASHCORE_MAP_FIELD(member, name, T, def, doc)                      \
+  if (std::string_view(def) == "required")                                     \
+    io.mapRequired(name, fields.member);                                       \
+  else                                                                         \
+    io.mapOptional(name, fields.member);
+    FLASHCORE_PROBLEM_FIELDS(FLASHCORE_MAP_FIELD)
   }
 };
 
 template <> struct MappingTraits<RawSchedule> {
-  static void mapping(IO &io, RawSchedule &s) {
-#define FLASHCORE_MAP_FIELD(member, name) io.mapOptional(name, s.member);
+  static void mapping(IO &io, RawSchedule &fields) {
     FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_MAP_FIELD)
 #undef FLASHCORE_MAP_FIELD
   }
@@ -202,21 +151,6 @@ void captureDiag(const llvm::SMDiagnostic &d, void *ctxt) {
   capture->message = d.getMessage().str();
 }
 
-/// Narrows a parsed integer to int, failing loudly on overflow.
-bool narrow(const Located<long long> &raw, std::optional<int> &out,
-            const char *field, std::string &error, const char *&where) {
-  if (!raw.value)
-    return true;
-  if (*raw.value < -(1LL << 30) || *raw.value > (1LL << 30)) {
-    error = std::string(field) + " must be a reasonable integer, got: " +
-            std::to_string(*raw.value);
-    where = raw.position;
-    return false;
-  }
-  out = static_cast<int>(*raw.value);
-  return true;
-}
-
 } // namespace
 
 bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
@@ -253,57 +187,51 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
   if (input.nextDocument())
     return fail(nullptr, "", "spec must contain one YAML document");
 
-  // Problem.
-  ProblemSpec problem;
-  const std::string &dtype = *raw.problem.dtype.value;
-  if (dtype == "bf16")
-    problem.dtype = DType::BF16;
-  else if (dtype == "fp16")
-    problem.dtype = DType::FP16;
-  else
-    return fail(raw.problem.dtype.position, "problem.dtype",
-                "dtype must be bf16 or fp16, got: " + dtype);
-  std::string error;
-  const char *where = nullptr;
-  std::optional<int> headDim;
-  if (!narrow(raw.problem.headDim, headDim, "head_dim", error, where))
-    return fail(where, "problem.head_dim", error);
-  problem.headDim = *headDim;
-  problem.causal = raw.problem.causal.value.value_or(false);
-  problem.local = raw.problem.local.value.value_or(false);
-  problem.softcap = raw.problem.softcap.value.value_or(false);
-  problem.varlen = raw.problem.varlen.value.value_or(false);
-  problem.softmaxScale = raw.problem.softmaxScale.value;
-
-  // Schedule.
-  ScheduleOverrides given;
-  std::map<std::string, const char *> positions = {
-      {"problem.dtype", raw.problem.dtype.position},
-      {"problem.head_dim", raw.problem.headDim.position},
-      {"problem.causal", raw.problem.causal.position},
-      {"problem.local", raw.problem.local.position},
-      {"problem.softcap", raw.problem.softcap.position},
-      {"problem.varlen", raw.problem.varlen.position},
-      {"problem.softmax_scale", raw.problem.softmaxScale.position},
-  };
-  if (raw.schedule) {
-    const RawSchedule &s = *raw.schedule;
-    struct {
-      const char *field;
-      const Located<long long> &raw;
-      std::optional<int> &out;
-    } fields[] = {
-#define FLASHCORE_FIELD_ROW(member, name) {name, s.member, given.member},
-        FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_FIELD_ROW)
-#undef FLASHCORE_FIELD_ROW
-    };
-    for (auto &f : fields) {
-      std::string path = std::string("schedule.") + f.field;
-      if (!narrow(f.raw, f.out, f.field, error, where))
-        return fail(where, path, error);
-      positions[path] = f.raw.position;
+  // Step 1. Field values, converted by the field table; a bad value is
+  // reported at its position.
+  std::map<std::string, const char *> positions;
+  std::string failedField, failedRule;
+  const char *failedAt = nullptr;
+  auto convert = [&](const char *section, const Located<std::string> &raw,
+                     const char *name, auto &slot) {
+    std::string path = std::string(section) + "." + name;
+    positions[path] = raw.position;
+    if (!raw.value || !failedField.empty())
+      return;
+    typename std::decay_t<decltype(slot)>::value_type v{};
+    std::string rule;
+    if (!parseFieldValue(*raw.value, v, rule)) {
+      failedField = path;
+      failedRule = std::string(name) + " must be " + rule + ", got: " +
+                   *raw.value;
+      failedAt = raw.position;
+      return;
     }
+    slot = v;
+  };
+  ProblemOverrides givenProblem;
+#define FLASHCORE_CONVERT(member, name, T, def, doc)                        \
+  convert("problem", raw.problem.member, name, givenProblem.member);
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_CONVERT)
+#undef FLASHCORE_CONVERT
+  ScheduleOverrides given;
+  if (raw.schedule) {
+#define FLASHCORE_CONVERT(member, name, T, def, doc)                        \
+  convert("schedule", raw.schedule->member, name, given.member);
+    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_CONVERT)
+#undef FLASHCORE_CONVERT
   }
+  if (!failedField.empty())
+    return fail(failedAt, failedField, failedRule);
+
+  // Step 2. The problem: required fields are there (YAML I/O checked), the
+  // others default.
+  ProblemSpec problem;
+#define FLASHCORE_PROBLEM_FROM(member, name, T, def, doc)                   \
+  if (givenProblem.member)                                                     \
+    problem.member = *givenProblem.member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_PROBLEM_FROM)
+#undef FLASHCORE_PROBLEM_FROM
 
   AttentionSpec result;
   result.problem = problem;

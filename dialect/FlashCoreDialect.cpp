@@ -10,7 +10,6 @@ using namespace mlir;
 using namespace mlir::fc;
 
 #include "dialect/FlashCoreDialect.cpp.inc"
-#include "dialect/FlashCoreEnums.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "dialect/FlashCoreOps.cpp.inc"

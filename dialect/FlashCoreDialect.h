@@ -18,7 +18,13 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include "dialect/FlashCoreDialect.h.inc"
-#include "dialect/FlashCoreEnums.h.inc"
+
+namespace flashcore {
+/// For the attribute storage's uniquing (found by ADL).
+inline llvm::hash_code hash_value(const AttentionSpec &spec) {
+  return llvm::hash_code(hashSpec(spec));
+}
+} // namespace flashcore
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/FlashCoreAttrs.h.inc"
@@ -28,12 +34,11 @@
 
 namespace mlir::fc {
 
-/// The MLIR-free spec an attribute describes.
-flashcore::AttentionSpec toAttentionSpec(SpecAttr attr);
+/// The spec a (verified) attribute describes.
+flashcore::ValidatedSpec toValidatedSpec(SpecAttr attr);
 
-/// The attribute describing `spec` (which should be valid; invalid specs give
-/// an attribute that fails verification).
-SpecAttr getSpecAttr(MLIRContext *context, const flashcore::AttentionSpec &spec);
+/// The attribute describing `spec`.
+SpecAttr getSpecAttr(MLIRContext *context, const flashcore::ValidatedSpec &spec);
 
 } // namespace mlir::fc
 

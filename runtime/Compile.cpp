@@ -27,7 +27,7 @@
 
 namespace flashcore {
 // Weak: see the file comment.
-__attribute__((weak)) bool generate(const AttentionSpec &spec, EmitStage stage,
+__attribute__((weak)) bool generate(const ValidatedSpec &spec, EmitStage stage,
                                     std::string &out, std::string &error,
                                     const GenerateOptions &options,
                                     GenerateTimings *timings);
@@ -59,7 +59,7 @@ std::string dumpBase(const CompileRequest &request) {
 }
 
 /// The IR of every stage before PTX (generated again: only when dumping).
-void dumpStages(const std::string &base, const CompileRequest &request,
+void dumpStages(const std::string &base, const ValidatedSpec &spec,
                 const GenerateOptions &options) {
   const std::pair<EmitStage, const char *> stages[] = {
       {EmitStage::FlashCoreMlir, ".mlir"},
@@ -69,7 +69,7 @@ void dumpStages(const std::string &base, const CompileRequest &request,
   std::string ignored;
   for (const auto &[stage, suffix] : stages) {
     std::string text, error;
-    if (!generate(request.spec, stage, text, error, options, nullptr))
+    if (!generate(spec, stage, text, error, options, nullptr))
       text = "// generating this stage failed: " + error + "\n";
     writeFile(base + suffix, text, ignored);
   }
@@ -117,8 +117,10 @@ double msSince(std::chrono::steady_clock::time_point start) {
 bool productionCompile(const CompileRequest &request, CompiledKernel &kernel,
                        std::string &error) {
   const AttentionSpec &spec = request.spec;
-  if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
-    error = "invalid spec: " + diag->str();
+  SpecDiagnostic diag;
+  std::optional<ValidatedSpec> validated = ValidatedSpec::check(spec, &diag);
+  if (!validated) {
+    error = "invalid spec: " + diag.str();
     return false;
   }
   if (!&generate) {
@@ -133,11 +135,11 @@ bool productionCompile(const CompileRequest &request, CompiledKernel &kernel,
   genOptions.verifyEachPass = request.options.verifyEachPass;
   genOptions.ptxFeature = request.options.ptxFeature;
   if (!dump.empty())
-    dumpStages(dump, request, genOptions);
+    dumpStages(dump, *validated, genOptions);
   GenerateTimings genTimings;
   auto start = std::chrono::steady_clock::now();
   std::string genError;
-  if (!generate(spec, EmitStage::Ptx, kernel.ptx, genError, genOptions,
+  if (!generate(*validated, EmitStage::Ptx, kernel.ptx, genError, genOptions,
                 &genTimings)) {
     error = "generating PTX failed: " + genError + "\nspec:\n" +
             printSpec(spec);
@@ -192,10 +194,8 @@ bool productionCompile(const CompileRequest &request, CompiledKernel &kernel,
 bool compileKernel(const AttentionSpec &spec, const CompileOptions &options,
                    std::shared_ptr<const CompiledKernel> &kernel,
                    std::string &error, KernelSource *source) {
-  if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
-    error = "invalid spec: " + diag->str();
-    return false;
-  }
+  // The cache's compile (productionCompile) validates the spec; an invalid
+  // one is never found in the cache, so it fails there with its message.
   kernel = globalKernelCache().get(spec, options, error, source);
   return kernel != nullptr;
 }

@@ -42,9 +42,22 @@ Dispatcher::Dispatcher(std::shared_ptr<const DispatchTable> table)
 
 bool Dispatcher::loadEnvironmentOverride(std::string &error) {
   const char *path = std::getenv("FLASHCORE_SPEC");
+  const char *schedule = std::getenv("FLASHCORE_SCHEDULE");
   std::unique_lock<std::shared_mutex> lock(mutex);
   envOverride.reset();
+  scheduleOverride.reset();
   forgetChoices();
+  if (schedule && *schedule) {
+    ScheduleOverrides given;
+    std::string why;
+    if (!parseScheduleOverrides(schedule, given, why)) {
+      error = "FLASHCORE_SCHEDULE=" + std::string(schedule) +
+              " must be field=value,... of schedule fields: " + why;
+      return false;
+    }
+    scheduleOverride = given;
+    scheduleOverrideText = std::string("FLASHCORE_SCHEDULE=") + schedule;
+  }
   if (!path || !*path)
     return true;
   AttentionSpec spec;
@@ -97,16 +110,18 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
                                   std::string *source) const {
   const ProblemSpec &problem = query.problem;
   std::optional<Override> chosen;
+  std::optional<ScheduleOverrides> forcedFields;
+  std::string forcedText;
   {
     std::shared_lock<std::shared_mutex> lock(mutex);
     chosen = apiOverride ? apiOverride : envOverride;
+    forcedFields = scheduleOverride;
+    forcedText = scheduleOverrideText;
   }
   // Step 1. An override, for its own problem only.
   if (chosen) {
     const ProblemSpec &p = chosen->spec.problem;
-    if (p.dtype != problem.dtype || p.headDim != problem.headDim ||
-        p.causal != problem.causal || p.local != problem.local ||
-        p.softcap != problem.softcap || p.varlen != problem.varlen) {
+    if (!sameProblem(p, problem)) {
       error = "the spec override " + chosen->source + " is for problem " +
               describeProblem(p) + ", but the call is " +
               describeProblem(problem);
@@ -124,16 +139,31 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
     return DispatchStatus::Ok;
   }
 
+  // FLASHCORE_SCHEDULE's fields, forced onto what steps 2 and 3 choose.
+  auto forced = [&](const std::string &from) {
+    if (!forcedFields) {
+      if (source)
+        *source = from;
+      return DispatchStatus::Ok;
+    }
+    applyOverrides(spec.schedule, *forcedFields);
+    if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
+      error = forcedText + " gives an invalid spec for " +
+              describeProblem(problem) + ": " + diag->str();
+      return DispatchStatus::InvalidSpec;
+    }
+    if (source)
+      *source = from + " + " + forcedText;
+    return DispatchStatus::Ok;
+  };
+
   // Step 2. The dispatch table. An entry whose schedule does not validate
   // for this problem is skipped (it is reported by the table's unit test).
   if (const DispatchEntry *entry = dispatchTable->match(query)) {
     std::string ignored;
-    if (DispatchTable::specFor(*entry, problem, spec, ignored)) {
-      if (source)
-        *source = "dispatch table entry '" + entry->name + "' (" +
-                  dispatchTable->source() + ")";
-      return DispatchStatus::Ok;
-    }
+    if (DispatchTable::specFor(*entry, problem, spec, ignored))
+      return forced("dispatch table entry '" + entry->name + "' (" +
+                    dispatchTable->source() + ")");
   }
 
   // Step 3. The heuristics.
@@ -145,9 +175,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
             diag->str();
     return DispatchStatus::Unsupported;
   }
-  if (source)
-    *source = "heuristics";
-  return DispatchStatus::Ok;
+  return forced("heuristics");
 }
 
 uint64_t Dispatcher::classKey(const DispatchQuery &q) const {

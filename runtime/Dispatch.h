@@ -44,8 +44,10 @@ enum class DispatchStatus { Ok, InvalidSpec, SpecMismatch, Unsupported };
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
   CUfunction function = nullptr;
-  /// The device of the context (pointer residency is checked against it).
+  /// The device of the context (pointer residency is checked against it)
+  /// and its SM count (persistent grids).
   int device = 0;
+  int smCount = 0;
   std::shared_ptr<const CompiledKernel> kernel;
 };
 
@@ -120,6 +122,10 @@ private:
   std::shared_ptr<const DispatchTable> dispatchTable;
   mutable std::shared_mutex mutex;
   std::optional<Override> apiOverride, envOverride;
+  /// FLASHCORE_SCHEDULE: schedule fields forced onto every table or
+  /// heuristic choice (testing the schedulers and epilogues on every shape).
+  std::optional<ScheduleOverrides> scheduleOverride;
+  std::string scheduleOverrideText;
   mutable InsertOnlyMap<KernelChoice> choices{32};
   /// Bumped when the override changes: a choice computed across a change is
   /// used once but not cached.

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 namespace {
 
@@ -32,16 +33,18 @@ struct RawInt {
   int64_t value = 0;
 };
 
+/// Problem and schedule fields are read as text and converted by the spec
+/// field table (parseFieldValue), so their names and rules are the spec's.
 struct RawMatch {
-  std::optional<std::string> arch, dtype;
-  std::optional<int64_t> headDim;
-  std::optional<bool> causal, local, softcap, varlen;
+  std::optional<std::string> arch;
+#define FLASHCORE_RAW_MEMBER(member, name, T, def, doc)                        \
+  std::optional<std::string> member;
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_RAW_MEMBER)
   std::optional<std::vector<RawInt>> gqa;
   std::optional<std::vector<RawName>> seqlen;
 };
 
 struct RawSchedule {
-#define FLASHCORE_RAW_MEMBER(member, name) std::optional<int64_t> member;
   FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_RAW_MEMBER)
 #undef FLASHCORE_RAW_MEMBER
 };
@@ -109,12 +112,11 @@ template <> struct MappingTraits<RawClass> {
 template <> struct MappingTraits<RawMatch> {
   static void mapping(IO &io, RawMatch &m) {
     io.mapOptional("arch", m.arch);
-    io.mapOptional("dtype", m.dtype);
-    io.mapOptional("head_dim", m.headDim);
-    io.mapOptional("causal", m.causal);
-    io.mapOptional("local", m.local);
-    io.mapOptional("softcap", m.softcap);
-    io.mapOptional("varlen", m.varlen);
+#define FLASHCORE_MAP_FIELD(member, name, T, def, doc)                         \
+  if (std::string_view(name) != "softmax_scale")                               \
+    io.mapOptional(name, m.member);
+    FLASHCORE_PROBLEM_FIELDS(FLASHCORE_MAP_FIELD)
+#undef FLASHCORE_MAP_FIELD
     io.mapOptional("gqa", m.gqa);
     io.mapOptional("seqlen", m.seqlen);
   }
@@ -122,7 +124,8 @@ template <> struct MappingTraits<RawMatch> {
 
 template <> struct MappingTraits<RawSchedule> {
   static void mapping(IO &io, RawSchedule &s) {
-#define FLASHCORE_MAP_FIELD(member, name) io.mapOptional(name, s.member);
+#define FLASHCORE_MAP_FIELD(member, name, T, def, doc)                         \
+  io.mapOptional(name, s.member);
     FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_MAP_FIELD)
 #undef FLASHCORE_MAP_FIELD
   }
@@ -192,12 +195,21 @@ int lineOf(std::string_view text, const char *position) {
   return line;
 }
 
-bool narrowInt(const std::optional<int64_t> &in, std::optional<int> &out) {
-  if (!in)
+/// Converts the raw text of a field to its slot; false with "<section>.<name>
+/// must be <rule>, got: <text>" in `error`.
+template <typename Slot>
+bool convertField(const std::optional<std::string> &raw, const char *section,
+                  const char *name, Slot &slot, std::string &error) {
+  if (!raw)
     return true;
-  if (*in < -(1LL << 30) || *in > (1LL << 30))
+  typename Slot::value_type v{};
+  std::string rule;
+  if (!parseFieldValue(*raw, v, rule)) {
+    error = std::string(section) + "." + name + " must be " + rule +
+            ", got: " + *raw;
     return false;
-  out = static_cast<int>(*in);
+  }
+  slot = v;
   return true;
 }
 
@@ -208,6 +220,19 @@ template <typename T> bool pin(std::optional<T> &field, const T &value) {
     return false;
   field = value;
   return true;
+}
+/// softmax_scale is never matched on.
+bool pin(std::optional<double> &, const std::optional<double> &) {
+  return true;
+}
+
+/// Whether a pinned match field rules `value` out.
+template <typename T>
+bool excludes(const std::optional<T> &field, const T &value) {
+  return field && *field != value;
+}
+bool excludes(const std::optional<double> &, const std::optional<double> &) {
+  return false;
 }
 
 } // namespace
@@ -296,21 +321,15 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
     entry.name = e.name;
     DispatchMatch &m = entry.match;
     m.arch = e.match.arch;
-    if (e.match.dtype) {
-      if (*e.match.dtype == "bf16")
-        m.dtype = DType::BF16;
-      else if (*e.match.dtype == "fp16")
-        m.dtype = DType::FP16;
-      else
-        return fail(line, where + "match.dtype must be bf16 or fp16, got: " +
-                              *e.match.dtype);
-    }
-    if (!narrowInt(e.match.headDim, m.headDim))
-      return fail(line, where + "match.head_dim is out of range");
-    m.causal = e.match.causal;
-    m.local = e.match.local;
-    m.softcap = e.match.softcap;
-    m.varlen = e.match.varlen;
+    std::string fieldError;
+    bool converted = true;
+#define FLASHCORE_CONVERT(member, name, T, def, doc)                           \
+  converted = converted && convertField(e.match.member, "match", name,         \
+                                        m.problem.member, fieldError);
+    FLASHCORE_PROBLEM_FIELDS(FLASHCORE_CONVERT)
+#undef FLASHCORE_CONVERT
+    if (!converted)
+      return fail(line, where + fieldError);
     if (e.match.gqa) {
       const std::vector<RawInt> &g = *e.match.gqa;
       if (g.size() != 2 || g[0].value < 1 || g[1].value < g[0].value)
@@ -341,10 +360,13 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
       SpecDiagnostic diag;
       if (!parseSpec(specText, *e.spec, spec, diag))
         return fail(line, where + "spec " + diag.str());
-      const ProblemSpec &p = spec.problem;
-      if (!pin(m.dtype, p.dtype) || !pin(m.headDim, p.headDim) ||
-          !pin(m.causal, p.causal) || !pin(m.local, p.local) ||
-          !pin(m.softcap, p.softcap) || !pin(m.varlen, p.varlen))
+      // The spec file's problem joins the match (every field but the scale).
+      bool consistent = true;
+#define FLASHCORE_PIN(member, name, T, def, doc)                               \
+  consistent = consistent && pin(m.problem.member, spec.problem.member);
+      FLASHCORE_PROBLEM_FIELDS(FLASHCORE_PIN)
+#undef FLASHCORE_PIN
+      if (!consistent)
         return fail(line,
                     where + "match contradicts the problem of " + *e.spec);
       spec.problem.softmaxScale.reset();
@@ -353,13 +375,14 @@ bool DispatchTable::parse(std::string_view text, const std::string &source,
     } else {
       const RawSchedule &s = *e.schedule;
       ScheduleOverrides &o = entry.schedule;
-      bool inRange = true;
-#define FLASHCORE_NARROW_FIELD(member, name)                                   \
-  inRange = inRange && narrowInt(s.member, o.member);
-      FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_NARROW_FIELD)
-#undef FLASHCORE_NARROW_FIELD
-      if (!inRange)
-        return fail(line, where + "a schedule field is out of range");
+      bool ok = true;
+      std::string fieldError;
+#define FLASHCORE_CONVERT(member, name, T, def, doc)                           \
+  ok = ok && convertField(s.member, "schedule", name, o.member, fieldError);
+      FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_CONVERT)
+#undef FLASHCORE_CONVERT
+      if (!ok)
+        return fail(line, where + fieldError);
     }
     table.list.push_back(std::move(entry));
   }
@@ -378,13 +401,13 @@ const DispatchEntry *DispatchTable::match(const DispatchQuery &q) const {
   const ProblemSpec &p = q.problem;
   for (const DispatchEntry &e : list) {
     const DispatchMatch &m = e.match;
-    if ((m.arch && *m.arch != q.arch) || (m.dtype && *m.dtype != p.dtype) ||
-        (m.headDim && *m.headDim != p.headDim) ||
-        (m.causal && *m.causal != p.causal) ||
-        (m.local && *m.local != p.local) ||
-        (m.softcap && *m.softcap != p.softcap) ||
-        (m.varlen && *m.varlen != p.varlen) || q.gqaRatio < m.gqaMin ||
-        q.gqaRatio > m.gqaMax || !(m.seqlenClasses & classBit))
+    bool same = !(m.arch && *m.arch != q.arch);
+#define FLASHCORE_SAME(member, name, T, def, doc)                              \
+  same = same && !excludes(m.problem.member, p.member);
+    FLASHCORE_PROBLEM_FIELDS(FLASHCORE_SAME)
+#undef FLASHCORE_SAME
+    if (!same || q.gqaRatio < m.gqaMin || q.gqaRatio > m.gqaMax ||
+        !(m.seqlenClasses & classBit))
       continue;
     return &e;
   }

@@ -1,9 +1,10 @@
 //===- DispatchTable.h - The shipped schedule table -------------*- C++ -*-===//
 //
 // specs/dispatch/table.yaml, embedded into the library at build time, says
-// which schedule a call gets. Each entry has a `match` (arch, dtype,
-// head_dim, causal, local, softcap, varlen, a GQA-ratio range and a set of
-// sequence-length classes; omitted fields match anything) and either
+// which schedule a call gets. Each entry has a `match` (arch, any problem
+// field of the spec table (compiler/Spec.h) but softmax_scale, a GQA-ratio
+// range and a set of sequence-length classes; omitted fields match anything)
+// and either
 //
 //   spec: <file>        a shipped spec (specs/<file>): its schedule, and its
 //                       problem fields are added to the match; or
@@ -49,9 +50,9 @@ struct SeqlenClass {
 
 struct DispatchMatch {
   std::optional<std::string> arch;
-  std::optional<DType> dtype;
-  std::optional<int> headDim;
-  std::optional<bool> causal, local, softcap, varlen;
+  /// Problem fields the entry pins (any field of the spec table but
+  /// softmax_scale); unset ones match anything.
+  ProblemOverrides problem;
   int64_t gqaMin = 1, gqaMax = std::numeric_limits<int64_t>::max();
   /// Bit i set: matches seqlen class i.
   uint32_t seqlenClasses = ~0u;

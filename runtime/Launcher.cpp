@@ -2,6 +2,7 @@
 
 #include "runtime/Launcher.h"
 #include "runtime/KernelCache.h"
+#include "compiler/TileSchedule.h"
 
 #include <cmath>
 #include <map>
@@ -9,8 +10,12 @@
 
 namespace flashcore {
 
-static_assert(kNumKernelParams == 19,
-              "the kernel ABI changed: update LaunchPlan and launchKernel");
+void LaunchPlan::setPersistentGrid(int smCount) {
+  for (int i = 0; i < numLaunches; ++i)
+    if (launches[i].persistentTiles > 0)
+      launches[i].grid[0] = unsigned(persistentGridSize(
+          launches[i].persistentTiles, smCount, /*ctasPerSm=*/1));
+}
 
 flashcore_status_t planLaunch(const flashcore_attention_args &a,
                               const AttentionCall &call,
@@ -18,12 +23,19 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
                               const KernelGeometry &g, LaunchPlan &plan,
                               std::string &message) {
   plan = LaunchPlan();
+  KernelLaunch &launch = plan.add();
+  KernelArgPack &args = launch.args;
   int64_t queryBlocks = numQueryBlocks(spec, a.seqlen_q);
-  plan.gridX = unsigned(queryBlocks);
-  plan.gridY = unsigned(a.heads_q);
-  plan.gridZ = unsigned(a.batch);
-  plan.threadsPerCta = unsigned(g.threadsPerCta);
-  plan.dynamicSmemBytes = unsigned(g.smem.dynamicSmemBytes);
+  if (spec.schedule.scheduler == SchedulerKind::StaticPersistent) {
+    launch.persistentTiles = numTiles(queryBlocks, a.heads_q, a.batch);
+    launch.grid[0] = 0; // setPersistentGrid
+  } else {
+    launch.grid[0] = unsigned(queryBlocks);
+    launch.grid[1] = unsigned(a.heads_q);
+    launch.grid[2] = unsigned(a.batch);
+  }
+  launch.threadsPerCta = unsigned(g.threadsPerCta);
+  launch.dynamicSmemBytes = unsigned(g.smem.dynamicSmemBytes);
 
   auto operand = [&](const char *name, const void *ptr, int64_t seqlen,
                      int64_t heads, int64_t rowStride, int64_t headStride,
@@ -52,49 +64,61 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   auto batchStride = [&](int64_t stride, int64_t rows, int64_t rowStride) {
     return varlen ? rows * rowStride : stride;
   };
-  plan.q = operand("q", a.q, rowsQ, a.heads_q, a.q_seq_stride, a.q_head_stride,
-                   batchStride(a.q_batch_stride, rowsQ, a.q_seq_stride),
-                   g.qBoxRows);
-  plan.k = operand("k", a.k, rowsK, a.heads_kv, a.k_seq_stride, a.k_head_stride,
-                   batchStride(a.k_batch_stride, rowsK, a.k_seq_stride),
-                   g.kvBoxRows);
-  plan.v = operand("v", a.v, rowsK, a.heads_kv, a.v_seq_stride, a.v_head_stride,
-                   batchStride(a.v_batch_stride, rowsK, a.v_seq_stride),
-                   g.kvBoxRows);
-  if (varlen)
-    plan.q.batch = plan.k.batch = plan.v.batch = 1;
-  for (const TensorMapDesc *d : {&plan.q, &plan.k, &plan.v}) {
+  TensorMapDesc maps[4] = {
+      operand("q", a.q, rowsQ, a.heads_q, a.q_seq_stride, a.q_head_stride,
+              batchStride(a.q_batch_stride, rowsQ, a.q_seq_stride),
+              g.qBoxRows),
+      operand("k", a.k, rowsK, a.heads_kv, a.k_seq_stride, a.k_head_stride,
+              batchStride(a.k_batch_stride, rowsK, a.k_seq_stride),
+              g.kvBoxRows),
+      operand("v", a.v, rowsK, a.heads_kv, a.v_seq_stride, a.v_head_stride,
+              batchStride(a.v_batch_stride, rowsK, a.v_seq_stride),
+              g.kvBoxRows),
+      operand("o", a.o, rowsQ, a.heads_q, a.o_seq_stride, a.o_head_stride,
+              batchStride(a.o_batch_stride, rowsQ, a.o_seq_stride),
+              g.oBoxRows)};
+  const bool tmaStore = spec.schedule.epilogue == EpilogueKind::Tma;
+  const int mapParams[4] = {kParamTmaQ, kParamTmaK, kParamTmaV, kParamTmaO};
+  for (int i = 0; i < 4; ++i) {
+    if (i == 3 && !tmaStore)
+      continue; // the register epilogue reads no O map
+    if (varlen)
+      maps[i].batch = 1;
     TensorMapPlan unused;
-    if (!planTensorMap(*d, unused, message))
+    if (!planTensorMap(maps[i], unused, message))
       return FLASHCORE_STATUS_INVALID_STRIDE;
+    args.setTensorMap(mapParams[i], maps[i]);
   }
 
-  plan.o = a.o;
-  plan.lse = a.lse;
-  plan.seqlenQ = int32_t(a.seqlen_q);
-  plan.seqlenK = int32_t(a.seqlen_k);
-  plan.headsPerKvHead = call.headsPerKvHead;
-  plan.windowLeft = call.windowLeft;
-  plan.windowRight = call.windowRight;
+  args.setPointer(kParamOut, a.o);
+  args.setPointer(kParamLse, a.lse);
+  args.setPointer(kParamCuSeqlensQ, varlen ? a.cu_seqlens_q : nullptr);
+  args.setPointer(kParamCuSeqlensK, varlen ? a.cu_seqlens_k : nullptr);
+  args.setI32(kParamSeqlenQ, int32_t(a.seqlen_q));
+  args.setI32(kParamSeqlenK, int32_t(a.seqlen_k));
+  args.setI32(kParamHeadsQ, int32_t(a.heads_q));
+  args.setI32(kParamBatch, int32_t(a.batch));
+  args.setI32(kParamHeadsPerKvHead, call.headsPerKvHead);
+  args.setI32(kParamWindowLeft, call.windowLeft);
+  args.setI32(kParamWindowRight, call.windowRight);
   if (spec.problem.softcap) {
     // S' = c * tanh(S * scale / c): the kernel computes tanh(S * (scale / c))
     // and exponentiates with c * log2(e).
-    plan.scaleLog2 = float(double(call.softcap) * M_LOG2E);
-    plan.softcapScale = float(double(call.softmaxScale) / call.softcap);
+    args.setF32(kParamScaleLog2, float(double(call.softcap) * M_LOG2E));
+    args.setF32(kParamSoftcapScale,
+                float(double(call.softmaxScale) / call.softcap));
   } else {
-    plan.scaleLog2 = float(double(call.softmaxScale) * M_LOG2E);
+    args.setF32(kParamScaleLog2, float(double(call.softmaxScale) * M_LOG2E));
+    args.setF32(kParamSoftcapScale, 0.0f);
   }
-  if (varlen) {
-    plan.cuSeqlensQ = a.cu_seqlens_q;
-    plan.cuSeqlensK = a.cu_seqlens_k;
-  }
-  plan.oBatchStride = varlen ? 0 : a.o_batch_stride;
-  plan.oRowStride = a.o_seq_stride;
-  plan.oHeadStride = a.o_head_stride;
-  if (a.lse) {
-    plan.lseBatchStride = varlen ? 0 : a.lse_batch_stride;
-    plan.lseHeadStride = a.lse_head_stride;
-  }
+  args.setI64(kParamOutBatchStride, varlen ? 0 : a.o_batch_stride);
+  args.setI64(kParamOutRowStride, a.o_seq_stride);
+  args.setI64(kParamOutHeadStride, a.o_head_stride);
+  args.setI64(kParamLseBatchStride,
+              a.lse && !varlen ? a.lse_batch_stride : 0);
+  args.setI64(kParamLseHeadStride, a.lse ? a.lse_head_stride : 0);
+  if (!args.complete(message))
+    return FLASHCORE_STATUS_INTERNAL_ERROR;
   return FLASHCORE_STATUS_SUCCESS;
 }
 
@@ -152,99 +176,67 @@ bool launchContext(const cuda::DriverApi &d, CUstream stream, const void *q,
   return cuda::primaryContext(d, device, ctx, error);
 }
 
-/// Compute capability 9.0 (sm_90a kernels run on nothing else).
+/// Compute capability 9.0 (sm_90a kernels run on nothing else); also the
+/// SM count persistent grids are sized by. Cached per device.
 flashcore_status_t checkDevice(const cuda::DriverApi &d, CUdevice device,
-                               std::string &message) {
+                               int &smCount, std::string &message) {
+  struct Facts {
+    int major = 0, minor = 0, sms = 0;
+  };
   static std::mutex mutex;
-  static std::map<CUdevice, std::pair<int, int>> known;
-  std::pair<int, int> cc;
+  static std::map<CUdevice, Facts> known;
+  Facts f;
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = known.find(device);
     if (it != known.end()) {
-      cc = it->second;
+      f = it->second;
     } else {
       CUresult rc = d.cuDeviceGetAttributeFn(
-          &cc.first, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+          &f.major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
       if (rc == CUDA_SUCCESS)
         rc = d.cuDeviceGetAttributeFn(
-            &cc.second, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+            &f.minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+      if (rc == CUDA_SUCCESS)
+        rc = d.cuDeviceGetAttributeFn(
+            &f.sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
       if (rc != CUDA_SUCCESS) {
-        message = cuda::callError(d, "cuDeviceGetAttribute(compute "
-                                     "capability)", rc);
+        message = cuda::callError(d, "cuDeviceGetAttribute", rc);
         return FLASHCORE_STATUS_CUDA_ERROR;
       }
-      known.emplace(device, cc);
+      known.emplace(device, f);
     }
   }
-  if (cc != std::make_pair(9, 0)) {
+  if (f.major != 9 || f.minor != 0) {
     message = "device " + std::to_string(device) +
               " must be a Hopper GPU (compute capability 9.0, sm_90a), got: "
               "compute capability " +
-              std::to_string(cc.first) + "." + std::to_string(cc.second);
+              std::to_string(f.major) + "." + std::to_string(f.minor);
     return FLASHCORE_STATUS_UNSUPPORTED_DEVICE;
   }
+  smCount = f.sms;
   return FLASHCORE_STATUS_SUCCESS;
 }
 
 flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
-                                const LaunchPlan &plan, CUstream stream,
+                                KernelLaunch &launch, CUstream stream,
                                 std::string &message) {
-  // CUtensorMap is declared 64-byte (CUDA 13: 128-byte) aligned, as the
-  // byval kernel parameters require.
-  CUtensorMap maps[3];
-  const TensorMapDesc *descs[3] = {&plan.q, &plan.k, &plan.v};
-  for (int i = 0; i < 3; ++i) {
-    TensorMapPlan tmPlan;
-    if (!planTensorMap(*descs[i], tmPlan, message))
-      return FLASHCORE_STATUS_INVALID_STRIDE;
-    if (!encodeTensorMap(d, tmPlan, maps[i], message)) {
-      message = descs[i]->name + ": " + message;
-      return FLASHCORE_STATUS_CUDA_ERROR;
-    }
-  }
-  void *o = plan.o;
-  void *lse = plan.lse;
-  int32_t seqlenQ = plan.seqlenQ, seqlenK = plan.seqlenK,
-          headsPerKv = plan.headsPerKvHead;
-  float scaleLog2 = plan.scaleLog2, softcapScale = plan.softcapScale;
-  const void *cuSeqlensQ = plan.cuSeqlensQ, *cuSeqlensK = plan.cuSeqlensK;
-  int32_t windowLeft = plan.windowLeft, windowRight = plan.windowRight;
-  int64_t oBatch = plan.oBatchStride, oRow = plan.oRowStride,
-          oHead = plan.oHeadStride;
-  int64_t lseBatch = plan.lseBatchStride, lseHead = plan.lseHeadStride;
-
-  void *params[kNumKernelParams];
-  params[kParamTmaQ] = &maps[0];
-  params[kParamTmaK] = &maps[1];
-  params[kParamTmaV] = &maps[2];
-  params[kParamOut] = &o;
-  params[kParamLse] = &lse;
-  params[kParamCuSeqlensQ] = &cuSeqlensQ;
-  params[kParamCuSeqlensK] = &cuSeqlensK;
-  params[kParamSeqlenQ] = &seqlenQ;
-  params[kParamSeqlenK] = &seqlenK;
-  params[kParamHeadsPerKvHead] = &headsPerKv;
-  params[kParamWindowLeft] = &windowLeft;
-  params[kParamWindowRight] = &windowRight;
-  params[kParamScaleLog2] = &scaleLog2;
-  params[kParamSoftcapScale] = &softcapScale;
-  params[kParamOutBatchStride] = &oBatch;
-  params[kParamOutRowStride] = &oRow;
-  params[kParamOutHeadStride] = &oHead;
-  params[kParamLseBatchStride] = &lseBatch;
-  params[kParamLseHeadStride] = &lseHead;
-
-  CUresult rc = d.cuLaunchKernelFn(function, plan.gridX, plan.gridY,
-                                   plan.gridZ, plan.threadsPerCta, 1, 1,
-                                   plan.dynamicSmemBytes, stream, params,
-                                   nullptr);
+  void **params = launch.args.finalize(d, message);
+  if (!params)
+    return message.rfind("internal", 0) == 0 ? FLASHCORE_STATUS_INTERNAL_ERROR
+                                             : FLASHCORE_STATUS_CUDA_ERROR;
+  CUresult rc = d.cuLaunchKernelFn(
+      function, launch.grid[0], launch.grid[1], launch.grid[2],
+      launch.threadsPerCta, 1, 1, launch.dynamicSmemBytes, stream, params,
+      nullptr);
   if (rc != CUDA_SUCCESS) {
     message = cuda::callError(d, "cuLaunchKernel", rc) + " (grid " +
-              std::to_string(plan.gridX) + "x" + std::to_string(plan.gridY) +
-              "x" + std::to_string(plan.gridZ) + ", " +
-              std::to_string(plan.threadsPerCta) + " threads, " +
-              std::to_string(plan.dynamicSmemBytes) + " bytes dynamic smem)";
+              std::to_string(launch.grid[0]) + "x" +
+              std::to_string(launch.grid[1]) + "x" +
+              std::to_string(launch.grid[2]) + ", " +
+              std::to_string(launch.threadsPerCta) + " threads, " +
+              std::to_string(launch.dynamicSmemBytes) +
+              " bytes dynamic smem)";
     return FLASHCORE_STATUS_CUDA_ERROR;
   }
   return FLASHCORE_STATUS_SUCCESS;
@@ -299,7 +291,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     return FLASHCORE_STATUS_CUDA_ERROR;
   const uint64_t contextKey = cuda::contextId(*d, ctx) + 1;
   BoundKernel *bound = choice->boundIn(contextKey);
-  int device = 0;
+  int device = 0, smCount = 0;
   if (bound) {
     device = bound->device;
   } else {
@@ -309,7 +301,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
       message = cuda::callError(*d, "cuCtxGetDevice", rc);
       return FLASHCORE_STATUS_CUDA_ERROR;
     }
-    status = checkDevice(*d, dev, message);
+    status = checkDevice(*d, dev, smCount, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
     device = int(dev);
@@ -337,11 +329,19 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     CUfunction function = nullptr;
     if (!globalModuleCache().getFunction(*d, ctx, *kernel, function, message))
       return FLASHCORE_STATUS_CUDA_ERROR;
-    bound = choice->bind(contextKey, BoundKernel{function, device, kernel});
+    bound = choice->bind(contextKey,
+                         BoundKernel{function, device, smCount, kernel});
   }
 
-  // Step 6. Launch.
-  return launchKernel(*d, bound->function, plan, stream, message);
+  // Step 6. Launch: every kernel of the plan, in order, on the stream.
+  plan.setPersistentGrid(bound->smCount);
+  for (int i = 0; i < plan.numLaunches; ++i) {
+    status = launchKernel(*d, bound->function, plan.launches[i], stream,
+                          message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+  }
+  return FLASHCORE_STATUS_SUCCESS;
 }
 
 } // namespace flashcore

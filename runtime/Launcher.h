@@ -7,16 +7,16 @@
 //   context (stream's, current, or primary of q's device) -> the choice's
 //   function in that context (cached, lock-free; on the first call: device
 //   check, KernelCache (memory, disk, compile once), ModuleCache (load once
-//   per context)) -> pointer residency -> three CUtensorMaps ->
-//   cuLaunchKernel on the caller's stream with the parameters in KernelParam
-//   order (KernelABI.h).
+//   per context)) -> pointer residency -> for each launch of the plan: its
+//   CUtensorMaps and cuLaunchKernel on the caller's stream with the
+//   parameters of its kind's ABI table (KernelABI.h, KernelArgs.h).
 //
 // A warm call therefore takes no lock: besides validation and the plan it
-// costs the driver's context and pointer queries, three
-// cuTensorMapEncodeTiled and cuLaunchKernel.
+// costs the driver's context and pointer queries, one
+// cuTensorMapEncodeTiled per tensor map and one cuLaunchKernel per launch.
 //
-// planLaunch, the step from arguments to launch geometry, tensor-map
-// descriptions and scalar parameters, needs no driver and is unit-tested.
+// planLaunch, the step from arguments to a launch plan (geometry, tensor-map
+// descriptions and scalar parameters), needs no driver and is unit-tested.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,32 +26,37 @@
 #include "compiler/KernelABI.h"
 #include "runtime/ArgValidation.h"
 #include "runtime/Dispatch.h"
+#include "runtime/KernelArgs.h"
 #include "runtime/TensorMap.h"
 
 #include <string>
 
 namespace flashcore {
 
-/// Everything cuLaunchKernel receives, before tensor maps are encoded.
-struct LaunchPlan {
-  unsigned gridX = 0, gridY = 0, gridZ = 0;
+/// One kernel launch of a plan: geometry and the arguments, packed by the
+/// kernel kind's ABI table (tensor maps described, encoded at launch).
+struct KernelLaunch {
+  unsigned grid[3] = {0, 1, 1};
   unsigned threadsPerCta = 0;
   unsigned dynamicSmemBytes = 0;
-  TensorMapDesc q, k, v;
-  void *o = nullptr;
-  float *lse = nullptr;
-  /// cu_seqlens_q / cu_seqlens_k of varlen kernels (else null).
-  const int32_t *cuSeqlensQ = nullptr, *cuSeqlensK = nullptr;
-  int32_t seqlenQ = 0, seqlenK = 0, headsPerKvHead = 1;
-  /// Sliding window of local kernels (-1 = unbounded).
-  int32_t windowLeft = -1, windowRight = -1;
-  /// softmax_scale * log2(e) (softcap kernels: cap * log2(e)): the kernel
-  /// uses exp2.
-  float scaleLog2 = 0;
-  /// softmax_scale / cap (softcap kernels only).
-  float softcapScale = 0;
-  int64_t oBatchStride = 0, oRowStride = 0, oHeadStride = 0;
-  int64_t lseBatchStride = 0, lseHeadStride = 0;
+  /// static_persistent kernels: the number of work tiles; grid[0] becomes
+  /// min(tiles, SMs) once the device is known (setPersistentGrid).
+  int64_t persistentTiles = 0;
+  KernelArgPack args;
+};
+
+/// What one call runs: one or more kernel launches on the caller's stream, in
+/// order, sharing a device workspace (split-KV's partial results; a
+/// backward's accumulators). A forward call is one launch and no workspace.
+struct LaunchPlan {
+  static constexpr int kMaxLaunches = 2;
+  int numLaunches = 0;
+  KernelLaunch launches[kMaxLaunches];
+  size_t workspaceBytes = 0;
+
+  KernelLaunch &add() { return launches[numLaunches++]; }
+  /// Sets the grid of every persistent launch for a device of `smCount` SMs.
+  void setPersistentGrid(int smCount);
 };
 
 /// Builds the plan for validated `args` (see validateAttentionArgs) and the

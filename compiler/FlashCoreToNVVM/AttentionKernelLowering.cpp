@@ -1,8 +1,8 @@
 //===- AttentionKernelLowering.cpp - flashcore.attention_kernel -> NVVM ---===//
 //
 // The conversion pattern behind fc-lower-attention-kernel: it replaces the
-// op by an llvm.func with the KernelABI signature and emits the kernel body
-// (AttentionKernel.cpp). The module gets the dynamic shared-memory symbol the
+// op by an llvm.func with its kind's ABI signature and emits the kernel body
+// (ForwardKernel.cpp). The module gets the dynamic shared-memory symbol the
 // body addresses.
 //
 //===----------------------------------------------------------------------===//
@@ -27,12 +27,19 @@ struct AttentionKernelOpLowering
   LogicalResult
   matchAndRewrite(fc::AttentionKernelOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    flashcore::AttentionSpec spec = fc::toAttentionSpec(op.getSpec());
-    if (stagesOverride > 0)
+    // The attribute verified its spec; only a stages= override needs a new
+    // check.
+    flashcore::ValidatedSpec validated = fc::toValidatedSpec(op.getSpec());
+    if (stagesOverride > 0) {
+      flashcore::AttentionSpec spec = validated.spec();
       spec.schedule.stages = stagesOverride;
-    if (std::optional<flashcore::SpecDiagnostic> d =
-            flashcore::validateSpec(spec))
-      return op.emitOpError() << d->message;
+      flashcore::SpecDiagnostic d;
+      std::optional<flashcore::ValidatedSpec> checked =
+          flashcore::ValidatedSpec::check(spec, &d);
+      if (!checked)
+        return op.emitOpError() << d.message;
+      validated = *checked;
+    }
 
     auto module = op->getParentOfType<ModuleOp>();
     if (!module)
@@ -48,8 +55,8 @@ struct AttentionKernelOpLowering
     rewriter.setInsertionPoint(op);
     rewriter.eraseOp(op);
     LLVM::LLVMFuncOp func =
-        flashcore::createKernelFunction(rewriter, loc, name, spec);
-    flashcore::emitAttentionKernelBody(rewriter, func, spec);
+        flashcore::createKernelFunction(rewriter, loc, name, validated);
+    flashcore::emitKernelBody(rewriter, func, validated);
     return success();
   }
 

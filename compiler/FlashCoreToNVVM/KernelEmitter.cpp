@@ -11,8 +11,9 @@ namespace flashcore {
 static constexpr const char *kSmemSymbol = "flashcore_smem";
 
 KernelEmitter::KernelEmitter(OpBuilder &builder, Location loc,
-                             const AttentionSpec &spec)
-    : b(builder), loc(loc), spec(spec), geo(computeGeometry(spec)) {
+                             const ValidatedSpec &validated)
+    : b(builder), loc(loc), spec(validated.spec()),
+      geo(computeGeometry(validated.spec())) {
   MLIRContext *ctx = b.getContext();
   i1T = b.getI1Type();
   i16T = b.getI16Type();
@@ -64,6 +65,9 @@ Value KernelEmitter::ori(Value a, Value c) {
 }
 Value KernelEmitter::xori(Value a, Value c) {
   return arith::XOrIOp::create(b, loc, a, c);
+}
+Value KernelEmitter::shl(Value a, Value c) {
+  return arith::ShLIOp::create(b, loc, a, c);
 }
 Value KernelEmitter::shru(Value a, Value c) {
   return arith::ShRUIOp::create(b, loc, a, c);
@@ -133,6 +137,24 @@ Value KernelEmitter::ceilDiv(Value a, int64_t c) {
   return divs(add(a, i32(c - 1)), i32(c));
 }
 
+Value KernelEmitter::packHalf2(Value lo, Value hi) {
+  // cvt.rn.{bf16x2,f16x2}.f32 d, hi, lo (PTX ISA 9.7.9.21): `hi` lands in the
+  // upper 16 bits, so the lower-indexed column stays in the low half.
+  MLIRContext *ctx = b.getContext();
+  Value packed;
+  if (spec.problem.dtype == DType::FP16)
+    packed = NVVM::ConvertF32x2ToF16x2Op::create(
+        b, loc, VectorType::get({2}, Float16Type::get(ctx)), hi, lo,
+        /*random_bits=*/Value(), NVVM::FPRoundingMode::RN,
+        NVVM::SaturationMode::NONE, /*relu=*/false);
+  else
+    packed = NVVM::ConvertF32x2ToBF16x2Op::create(
+        b, loc, VectorType::get({2}, BFloat16Type::get(ctx)), hi, lo,
+        /*random_bits=*/Value(), NVVM::FPRoundingMode::RN,
+        NVVM::SaturationMode::NONE, /*relu=*/false);
+  return LLVM::BitcastOp::create(b, loc, i32T, packed);
+}
+
 //===----------------------------------------------------------------------===//
 // Control flow
 //===----------------------------------------------------------------------===//
@@ -175,6 +197,23 @@ SmallVector<Value> KernelEmitter::forLoop(
   return SmallVector<Value>(forOp.getResults());
 }
 
+SmallVector<Value> KernelEmitter::whileLoop(
+    ValueRange inits, const std::function<Value(ValueRange)> &cond,
+    const std::function<SmallVector<Value>(ValueRange)> &body) {
+  SmallVector<Type> types;
+  for (Value v : inits)
+    types.push_back(v.getType());
+  auto whileOp = scf::WhileOp::create(
+      b, loc, types, inits,
+      [&](OpBuilder &, Location, ValueRange carried) {
+        scf::ConditionOp::create(b, loc, cond(carried), carried);
+      },
+      [&](OpBuilder &, Location, ValueRange carried) {
+        scf::YieldOp::create(b, loc, body(carried));
+      });
+  return SmallVector<Value>(whileOp.getResults());
+}
+
 //===----------------------------------------------------------------------===//
 // Indices and warp-level operations
 //===----------------------------------------------------------------------===//
@@ -215,6 +254,41 @@ Value KernelEmitter::shuffleXor(Value v, int laneMask) {
 }
 
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }
+
+void KernelEmitter::barrierSync(Value id, int threads) {
+  NVVM::BarrierOp::create(b, loc, TypeRange{}, id, i32(threads),
+                          /*reductionOp=*/{}, /*reductionPredicate=*/Value());
+}
+
+SmallVector<Value> KernelEmitter::fenceOperands(ValueRange values) {
+  // CUTLASS's warpgroup_fence_operand: asm volatile("" : "+f"(x) :: "memory").
+  if (values.empty())
+    return {};
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Type> types;
+  std::string constraints;
+  for (size_t i = 0; i < values.size(); ++i) {
+    types.push_back(values[i].getType());
+    constraints += std::string(i ? "," : "") + "=f";
+  }
+  for (size_t i = 0; i < values.size(); ++i)
+    constraints += "," + std::to_string(i);
+  Type resultT = types.size() == 1
+                     ? types.front()
+                     : LLVM::LLVMStructType::getLiteral(ctx, types);
+  auto asmOp = LLVM::InlineAsmOp::create(
+      b, loc, resultT, values, "", constraints, /*has_side_effects=*/true,
+      /*is_align_stack=*/false, LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+  if (types.size() == 1)
+    return {asmOp.getResult(0)};
+  SmallVector<Value> out;
+  for (size_t i = 0; i < values.size(); ++i)
+    out.push_back(LLVM::ExtractValueOp::create(
+        b, loc, asmOp.getResult(0), ArrayRef<int64_t>{int64_t(i)}));
+  return out;
+}
 
 void KernelEmitter::setMaxRegisters(int count, bool increase) {
   NVVM::SetMaxRegisterOp::create(b, loc, count,

@@ -1,16 +1,24 @@
-//===- KernelEmitter.h - Building blocks of the attention kernel -*- C++ -*-===//
+//===- KernelEmitter.h - Primitives the kernels are built from --*- C++ -*-===//
 //
-// KernelEmitter wraps an OpBuilder positioned inside the kernel's llvm.func
-// and offers the few dozen operations the attention kernel is made of:
-// integer/float arithmetic (arith), loops and branches (scf), shared-memory
-// pointers (llvm), and the Hopper machinery (nvvm: TMA, mbarriers, wgmma,
-// setmaxnreg). Each family lives in its own file:
+// KernelEmitter wraps an OpBuilder positioned inside a kernel's llvm.func and
+// offers the primitive operations every component emits: integer/float
+// arithmetic (arith), loops and branches (scf), thread and block indices,
+// warp shuffles, barriers and setmaxnreg, shared-memory pointers (llvm), and
+// the Hopper data movers (nvvm: mbarriers, TMA loads and stores, stmatrix).
+// The components of a kernel sit on top, one concern per file:
 //
-//   MBarrier.cpp  mbarrier init / arrive / expect_tx / try_wait.parity
-//   Tma.cpp       cp.async.bulk.tensor tile loads
-//   Wgmma.cpp     descriptors, SS and RS wgmma chains
-//   Softmax.cpp   masking, online softmax, P packing, the epilogue
-//   AttentionKernel.cpp  the kernel itself, phase by phase
+//   Fragment.h        accumulator / packed-operand fragments of wgmma
+//   Gemm.{h,cpp}      wgmma issue (SS, RS) / commit / wait(n)
+//   Sync.{h,cpp}      named barriers for warpgroup scheduling
+//   Pipeline.{h,cpp}  pipeline state {stage, phase, count}, barrier rings
+//   TileScheduler.{h,cpp}  work tiles: single-tile, static persistent
+//   Mask.{h,cpp}      causal / window / sequence-end masks, key-block ranges
+//   Softmax.{h,cpp}   online softmax, final normalisation, LSE
+//   Mainloop.{h,cpp}  producer (TMA loads) and consumer (GEMMs + softmax)
+//   Epilogue.{h,cpp}  register store | TMA store of O, LSE
+//   ForwardKernel.cpp the forward kernel: the composition of the above
+//
+//   MBarrier.cpp, Tma.cpp  the mbarrier and TMA primitives declared here
 //
 // Only the compiler's lowering TUs include this header.
 //
@@ -32,14 +40,10 @@
 
 namespace flashcore {
 
-/// Values live in one consumer thread: an accumulator fragment of a
-/// 64 x N wgmma tile (N / 2 fp32 values, layout in Wgmma.cpp).
-using Fragment = llvm::SmallVector<mlir::Value>;
-
 class KernelEmitter {
 public:
   KernelEmitter(mlir::OpBuilder &builder, mlir::Location loc,
-                const AttentionSpec &spec);
+                const ValidatedSpec &spec);
 
   mlir::OpBuilder &b;
   mlir::Location loc;
@@ -67,10 +71,17 @@ public:
   mlir::Value andi(mlir::Value a, mlir::Value c);
   mlir::Value ori(mlir::Value a, mlir::Value c);
   mlir::Value xori(mlir::Value a, mlir::Value c);
+  mlir::Value shl(mlir::Value a, mlir::Value c);
   mlir::Value shru(mlir::Value a, mlir::Value c);
   mlir::Value mins(mlir::Value a, mlir::Value c);
   mlir::Value maxs(mlir::Value a, mlir::Value c);
   mlir::Value cmpi(mlir::arith::CmpIPredicate p, mlir::Value a, mlir::Value c);
+  mlir::Value eq(mlir::Value a, mlir::Value c) {
+    return cmpi(mlir::arith::CmpIPredicate::eq, a, c);
+  }
+  mlir::Value lt(mlir::Value a, mlir::Value c) {
+    return cmpi(mlir::arith::CmpIPredicate::slt, a, c);
+  }
   mlir::Value select(mlir::Value cond, mlir::Value t, mlir::Value f);
   mlir::Value ext64(mlir::Value v);   // sign-extend i32 -> i64
   mlir::Value zext64(mlir::Value v);  // zero-extend i32 -> i64
@@ -89,6 +100,9 @@ public:
   mlir::Value tanh(mlir::Value x);
   /// ceil(a / c) for a >= 0, c > 0.
   mlir::Value ceilDiv(mlir::Value a, int64_t c);
+  /// Pack two fp32 values into one 32-bit register of two 16-bit values
+  /// (lo in bits 0-15) in the problem's dtype (cvt.rn.{bf16,f16}x2.f32).
+  mlir::Value packHalf2(mlir::Value lo, mlir::Value hi);
 
   //===--------------------------------------------------------------------===//
   // Control flow (scf dialect).
@@ -104,9 +118,16 @@ public:
       mlir::Value lb, mlir::Value ub, mlir::ValueRange inits,
       const std::function<llvm::SmallVector<mlir::Value>(
           mlir::Value iv, mlir::ValueRange carried)> &body);
+  /// scf.while: `cond(carried)` is evaluated before each iteration, `body`
+  /// returns the next carried values.
+  llvm::SmallVector<mlir::Value> whileLoop(
+      mlir::ValueRange inits,
+      const std::function<mlir::Value(mlir::ValueRange carried)> &cond,
+      const std::function<llvm::SmallVector<mlir::Value>(
+          mlir::ValueRange carried)> &body);
 
   //===--------------------------------------------------------------------===//
-  // Thread and block indices (nvvm special registers).
+  // Thread and block indices, warp-level operations, CTA barriers.
   //===--------------------------------------------------------------------===//
   mlir::Value threadIdx();
   mlir::Value blockIdx(int dim);
@@ -117,7 +138,12 @@ public:
   mlir::Value electOne();
   mlir::Value shuffleXor(mlir::Value v, int laneMask);
   void barrierAll();
+  /// bar.sync id, threads (PTX ISA 9.7.13.1); Sync.h names the ids.
+  void barrierSync(mlir::Value id, int threads);
   void setMaxRegisters(int count, bool increase);
+  /// Ties `values` to an empty asm statement so that no use of them is moved
+  /// above the point where this is emitted (after a wgmma wait).
+  llvm::SmallVector<mlir::Value> fenceOperands(mlir::ValueRange values);
 
   //===--------------------------------------------------------------------===//
   // Shared memory (llvm dialect pointers in address space 3).
@@ -142,79 +168,44 @@ public:
   void mbarrierWait(mlir::Value bar, mlir::Value parity);
 
   //===--------------------------------------------------------------------===//
-  // TMA (Tma.cpp).
+  // TMA and stmatrix (Tma.cpp).
   //===--------------------------------------------------------------------===//
   /// Loads a `rows`-row tile of a (head_dim, seqlen, heads, batch) tensor map
   /// into `dst` as head_dim / boxCols column blocks, completing on `bar`.
   void tmaLoadTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                    int rows, mlir::Value row, mlir::Value head,
                    mlir::Value batch);
-
-  //===--------------------------------------------------------------------===//
-  // wgmma (Wgmma.cpp).
-  //===--------------------------------------------------------------------===//
-  /// S = Q Kᵀ for one consumer warpgroup: Q rows [64 * wg, 64 * wg + 64) of
-  /// the Q tile at `qTile`, all block_n rows of the K tile at `kTile`.
-  /// Issues fence, the head_dim / 16 wgmmas, commit and wait.
-  Fragment wgmmaQK(mlir::Value qTile, mlir::Value kTile, mlir::Value wg);
-  /// O += P V with P in registers (packed 16-bit pairs, 4 per k-step) and V
-  /// the MN-major tile at `vTile`. Issues fence, block_n / 16 wgmmas, commit
-  /// and wait.
-  Fragment wgmmaPV(const Fragment &o, llvm::ArrayRef<mlir::Value> pPacked,
-                   mlir::Value vTile);
-
-  //===--------------------------------------------------------------------===//
-  // Softmax and epilogue (Softmax.cpp).
-  //===--------------------------------------------------------------------===//
-  /// Pack two fp32 values into one 32-bit register of two 16-bit values
-  /// (lo in bits 0-15) in the problem's dtype (cvt.rn.{bf16,f16}x2.f32).
-  mlir::Value packHalf2(mlir::Value lo, mlir::Value hi);
-  /// Max / sum over the four lanes of a quad (the threads sharing a row).
-  mlir::Value quadMax(mlir::Value v);
-  mlir::Value quadSum(mlir::Value v);
-  /// Elements of row r whose column (fragmentCol, relative to the thread's
-  /// first column) is outside [low[r], high[r]) become -inf; a null low[r]
-  /// means no lower limit.
-  Fragment maskColumns(const Fragment &s, const mlir::Value low[2],
-                       const mlir::Value high[2]);
-
-  /// Running statistics of the two rows a thread owns, in the log2 domain:
-  /// rowMax = max(S) * scale * log2(e); rowSum = this thread's part of
-  /// sum(2^(S * scale * log2(e) - rowMax)) (reduced over the quad at the end).
-  struct SoftmaxState {
-    mlir::Value rowMax[2];
-    mlir::Value rowSum[2];
-  };
-  /// One online-softmax step: turns scores into unnormalised probabilities
-  /// P = 2^(S * scaleLog2 - newMax), updates `state`, and returns in `alpha`
-  /// the factors 2^(oldMax - newMax) the O accumulator must be scaled by.
-  Fragment softmaxStep(const Fragment &s, mlir::Value scaleLog2,
-                       SoftmaxState &state, mlir::Value alpha[2]);
-  /// Multiplies the elements of row r of an accumulator by factor[r].
-  Fragment scaleRows(const Fragment &acc, mlir::Value factor0,
-                     mlir::Value factor1);
-  /// P (fp32 fragment of a 64 x block_n tile) as wgmma A registers: four
-  /// packed 32-bit values per 16-column k-step.
-  llvm::SmallVector<mlir::Value> packA(const Fragment &p);
+  /// Stores a `rows`-row tile laid out like tmaLoadTile's from `src` to the
+  /// tensor map (rows past the tensor's end are dropped by the TMA unit),
+  /// then commits the bulk group.
+  void tmaStoreTile(mlir::Value tensorMap, mlir::Value src, int rows,
+                    mlir::Value row, mlir::Value head, mlir::Value batch);
+  /// cp.async.bulk.wait_group.read 0: the shared memory of every committed
+  /// store may be overwritten.
+  void tmaStoreWaitRead();
+  /// cp.async.bulk.wait_group 0: every committed store has completed.
+  void tmaStoreWaitAll();
+  /// fence.proxy.async.shared::cta: this thread's generic-proxy shared
+  /// writes become visible to the async proxy (TMA, wgmma).
+  void fenceProxyAsyncShared();
+  /// stmatrix.sync.aligned.m8n8.x4.shared.b16: four 8x8 matrices of 16-bit
+  /// pairs from `regs` (one i32 each), lane l giving the address of row l % 8
+  /// of matrix l / 8 (PTX ISA 9.7.14.5.16).
+  void stmatrixX4(mlir::Value rowAddress, mlir::ValueRange regs);
 };
 
-/// The row (0 or 1: lane/4 or lane/4 + 8) and column (0..N-1, before adding
-/// 2 * (lane % 4)) of accumulator element `i` of a 64 x N wgmma fragment.
-/// PTX ISA 9.7.15.5.2, "wgmma .m64nNk16 register fragment D".
-inline int fragmentRow(int i) { return (i % 4) / 2; }
-inline int fragmentCol(int i) { return (i / 4) * 8 + (i % 2); }
+/// Builds the body of the kernel of the spec's kind into `func` (an llvm.func
+/// with the kind's ABI signature and an entry block).
+void emitKernelBody(mlir::OpBuilder &b, mlir::LLVM::LLVMFuncOp func,
+                    const ValidatedSpec &spec);
 
-/// Builds the body of the attention kernel into `func` (an llvm.func with the
-/// KernelABI signature and an entry block).
-void emitAttentionKernelBody(mlir::OpBuilder &b, mlir::LLVM::LLVMFuncOp func,
-                             const AttentionSpec &spec);
-
-/// Creates `llvm.func @name` with the KernelABI parameters and NVVM kernel
-/// attributes at the builder's insertion point (a module body).
+/// Creates `llvm.func @name` with the parameters of the spec's kernel kind
+/// (KernelABI.h's table) and NVVM kernel attributes at the builder's
+/// insertion point (a module body).
 mlir::LLVM::LLVMFuncOp createKernelFunction(mlir::OpBuilder &b,
                                             mlir::Location loc,
                                             llvm::StringRef name,
-                                            const AttentionSpec &spec);
+                                            const ValidatedSpec &spec);
 
 } // namespace flashcore
 

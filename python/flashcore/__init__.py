@@ -78,13 +78,14 @@ def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None, ret
     import torch
     from . import interface as fi
 
-    fi._check_qkv(q, k, v, 4)
-    scale, left, right, cap = fi._common_args(q, softmax_scale, window_size, softcap, 1, 0)
+    meta = fi._check_qkv(q, k, v, 4)
+    scale, left, right, cap = fi._common_args(meta[0][-1], softmax_scale, window_size, softcap,
+                                              1, 0)
     if out is None:
         out = q.new_empty(q.shape)
     if lse is None and return_lse:
         lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
-    fi._forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap)
+    fi._forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta)
     return out, lse
 
 
@@ -96,16 +97,17 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seql
     import torch
     from . import interface as fi
 
-    fi._check_qkv(q, k, v, 3)
+    meta = fi._check_qkv(q, k, v, 3)
     fi._check_cu_seqlens("cu_seqlens_q", cu_seqlens_q, q)
     fi._check_cu_seqlens("cu_seqlens_k", cu_seqlens_k, q)
-    scale, left, right, cap = fi._common_args(q, softmax_scale, window_size, softcap, 1, 0)
+    scale, left, right, cap = fi._common_args(meta[0][-1], softmax_scale, window_size, softcap,
+                                              1, 0)
     if out is None:
         out = q.new_empty(q.shape)
     if lse is None and return_lse:
         lse = q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
     fi._varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                    bool(causal), scale, left, right, cap)
+                    bool(causal), scale, left, right, cap, meta)
     return out, lse
 
 

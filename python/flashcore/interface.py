@@ -55,39 +55,46 @@ def _shape(t):
 
 def _check_qkv(q, k, v, dims):
     """q, k, v: tensors of one supported dtype on one CUDA device, `dims`-D
-    with a contiguous last dimension and consistent shapes."""
+    with a contiguous last dimension and consistent shapes. Returns what the
+    launch needs, each tensor attribute read once (they cost host time):
+    (q shape, k shape, q strides, k strides, v strides)."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
             raise TypeError("%s must be a torch.Tensor, got: %s" % (name, type(t).__name__))
-    if q.dtype not in _DTYPES:
-        raise TypeError("q must be torch.bfloat16 or torch.float16, got: %s" % q.dtype)
-    for name, t in (("k", k), ("v", v)):
-        if t.dtype != q.dtype:
-            raise TypeError("%s must have q's dtype %s, got: %s" % (name, q.dtype, t.dtype))
-    if not q.is_cuda:
+    dtype = q.dtype
+    if dtype not in _DTYPES:
+        raise TypeError("q must be torch.bfloat16 or torch.float16, got: %s" % dtype)
+    if k.dtype != dtype or v.dtype != dtype:
+        name, t = ("k", k) if k.dtype != dtype else ("v", v)
+        raise TypeError("%s must have q's dtype %s, got: %s" % (name, dtype, t.dtype))
+    device = q.get_device()
+    if device < 0:
         raise ValueError("q must be a CUDA tensor, got: device %s" % q.device)
-    for name, t in (("k", k), ("v", v)):
-        if not t.is_cuda or t.get_device() != q.get_device():
-            raise ValueError("%s must be on q's device %s, got: %s" % (name, q.device, t.device))
+    if k.get_device() != device or v.get_device() != device:
+        name, t = ("k", k) if k.get_device() != device else ("v", v)
+        raise ValueError("%s must be on q's device %s, got: %s" % (name, q.device, t.device))
+    qs, ks, vs = q.shape, k.shape, v.shape
+    qst, kst, vst = q.stride(), k.stride(), v.stride()
     layout = "(batch, seqlen, heads, head_dim)" if dims == 4 else "(total_tokens, heads, head_dim)"
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.dim() != dims:
-            raise ValueError("%s must be %d-D %s, got: shape %s" % (name, dims, layout, _shape(t)))
-        if t.stride(-1) != 1 and t.shape[-1] > 1:
+    for name, shape, stride in (("q", qs, qst), ("k", ks, kst), ("v", vs, vst)):
+        if len(shape) != dims:
+            raise ValueError("%s must be %d-D %s, got: shape %s" % (name, dims, layout,
+                                                                   tuple(shape)))
+        if stride[-1] != 1 and shape[-1] > 1:
             raise ValueError("%s must have a contiguous last dimension (stride 1), got: strides %s"
-                             % (name, tuple(t.stride())))
-    if k.shape != v.shape:
-        raise ValueError("v must have k's shape %s, got: %s" % (_shape(k), _shape(v)))
-    if dims == 4 and k.shape[0] != q.shape[0]:
+                             % (name, tuple(stride)))
+    if ks != vs:
+        raise ValueError("v must have k's shape %s, got: %s" % (tuple(ks), tuple(vs)))
+    if dims == 4 and ks[0] != qs[0]:
         raise ValueError("k and v must have q's batch size %d (dimension 0), got: %d"
-                         % (q.shape[0], k.shape[0]))
-    if k.shape[-1] != q.shape[-1]:
+                         % (qs[0], ks[0]))
+    if ks[-1] != qs[-1]:
         raise ValueError("k and v must have q's head_dim %d (last dimension), got: %d"
-                         % (q.shape[-1], k.shape[-1]))
-    heads_q, heads_kv = q.shape[-2], k.shape[-2]
-    if heads_kv < 1 or heads_q % heads_kv:
+                         % (qs[-1], ks[-1]))
+    if ks[-2] < 1 or qs[-2] % ks[-2]:
         raise ValueError("q's heads (%d) must be a multiple of k and v's heads, got: %d"
-                         % (heads_q, heads_kv))
+                         % (qs[-2], ks[-2]))
+    return qs, ks, qst, kst, vst
 
 
 def _check_cu_seqlens(name, t, q):
@@ -112,7 +119,7 @@ def _unsupported(**kwargs):
                 "flashcore: %s is not supported yet, got: %s" % (name, type(value).__name__))
 
 
-def _common_args(q, softmax_scale, window_size, softcap, num_splits, attention_chunk):
+def _common_args(head_dim, softmax_scale, window_size, softcap, num_splits, attention_chunk):
     if num_splits is not None and num_splits > 1:
         raise NotImplementedError(
             "flashcore: num_splits > 1 (split-KV) is not supported yet, got: %d" % num_splits)
@@ -121,7 +128,7 @@ def _common_args(q, softmax_scale, window_size, softcap, num_splits, attention_c
             "flashcore: attention_chunk is not supported yet, got: %d" % attention_chunk)
     if len(window_size) != 2:
         raise ValueError("window_size must be (left, right), got: %r" % (window_size,))
-    scale = int(q.shape[-1]) ** -0.5 if softmax_scale is None else float(softmax_scale)
+    scale = int(head_dim) ** -0.5 if softmax_scale is None else float(softmax_scale)
     return scale, int(window_size[0]), int(window_size[1]), float(softcap)
 
 
@@ -140,30 +147,43 @@ def _direct(q, k, v):
 # The launch (one implementation behind the ops and the direct path)
 #===------------------------------------------------------------------------===#
 
-def _launch(q, k, v, out, lse, lse_strides, batch, seqlen_q, seqlen_k, packed, causal, scale,
-            window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None):
-    qs, ks, vs, os_ = q.stride(), k.stride(), v.stride(), out.stride()
-    if packed:
-        strides = (0, qs[0], qs[1], 0, ks[0], ks[1], 0, vs[0], vs[1], 0, os_[0], os_[1]) + lse_strides
+def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, seqlen_k, causal,
+            scale, window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None):
+    """One flashcore_attention_forward on torch's current stream of q's device."""
+    qs, ks, qst, kst, vst = meta
+    if cu_seqlens_q is not None:  # packed (total, heads, head_dim): no batch strides
+        strides = (0, qst[0], qst[1], 0, kst[0], kst[1], 0, vst[0], vst[1], 0, out_strides[0],
+                   out_strides[1]) + lse_strides
         cu_q, cu_k = cu_seqlens_q.data_ptr(), cu_seqlens_k.data_ptr()
-        total_q, total_k = q.shape[0], k.shape[0]
+        total_q, total_k = qs[0], ks[0]
     else:
-        strides = qs[:3] + ks[:3] + vs[:3] + os_[:3] + lse_strides
+        strides = qst[:3] + kst[:3] + vst[:3] + out_strides[:3] + lse_strides
         cu_q = cu_k = total_q = total_k = 0
+    device = q.get_device()
     status = _C.forward(
         q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
         0 if lse is None else lse.data_ptr(),
-        batch, seqlen_q, seqlen_k, q.shape[-2], k.shape[-2], q.shape[-1], strides,
-        _DTYPES[q.dtype], causal, scale, window_left, window_right, softcap,
-        cu_q, cu_k, total_q, total_k, _raw_stream(q.get_device()))
+        batch, seqlen_q, seqlen_k, qs[-2], ks[-2], qs[-1], strides, _DTYPES[q.dtype], causal,
+        scale, window_left, window_right, softcap, cu_q, cu_k, total_q, total_k,
+        _raw_stream(device))
     if status:
         raise error_for(status)
 
 
-def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap):
+def _contiguous_strides(shape):
+    strides, step = [], 1
+    for extent in reversed(shape):
+        strides.append(step)
+        step *= extent
+    return tuple(reversed(strides))
+
+
+def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap,
+                  meta=None, out_strides=None):
     """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None)."""
-    batch, seqlen_q = q.shape[0], q.shape[1]
-    seqlen_k = k.shape[1]
+    meta = meta or _check_qkv(q, k, v, 4)
+    qs, ks = meta[0], meta[1]
+    batch, seqlen_q, seqlen_k = qs[0], qs[1], ks[1]
     if batch == 0 or seqlen_q == 0:
         return
     if seqlen_k == 0:  # no keys: FlashAttention's O = 0, LSE = -inf
@@ -171,25 +191,26 @@ def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, s
         if lse is not None:
             lse.fill_(-math.inf)
         return
-    lse_strides = (0, 0) if lse is None else (lse.stride(0), lse.stride(1))
-    _launch(q, k, v, out, lse, lse_strides, batch, seqlen_q, seqlen_k, False, causal, scale,
-            window_left, window_right, softcap)
+    lse_strides = (0, 0) if lse is None else lse.stride()[:2]
+    _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides, batch, seqlen_q,
+            seqlen_k, causal, scale, window_left, window_right, softcap)
 
 
 def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                 causal, scale, window_left, window_right, softcap):
+                 causal, scale, window_left, window_right, softcap, meta=None, out_strides=None):
     """Packed (total, heads, head_dim) forward into `out` and `lse` ((heads, total_q))."""
-    if q.shape[0] == 0 or max_seqlen_q == 0:
+    meta = meta or _check_qkv(q, k, v, 3)
+    if meta[0][0] == 0 or max_seqlen_q == 0:
         return
-    if k.shape[0] == 0 or max_seqlen_k == 0:
+    if meta[1][0] == 0 or max_seqlen_k == 0:
         out.zero_()
         if lse is not None:
             lse.fill_(-math.inf)
         return
     lse_strides = (0, 0) if lse is None else (0, lse.stride(0))
-    _launch(q, k, v, out, lse, lse_strides, cu_seqlens_q.shape[0] - 1, int(max_seqlen_q),
-            int(max_seqlen_k), True, causal, scale, window_left, window_right, softcap,
-            cu_seqlens_q, cu_seqlens_k)
+    _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides,
+            cu_seqlens_q.shape[0] - 1, int(max_seqlen_q), int(max_seqlen_k), causal, scale,
+            window_left, window_right, softcap, cu_seqlens_q, cu_seqlens_k)
 
 
 def _backward_message(name):
@@ -288,18 +309,20 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
     softmax_lse (batch, heads, seqlen_q) fp32, natural log. pack_gqa, deterministic and
     sm_margin are accepted and change nothing (the forward is deterministic).
     """
-    _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
-    _check_qkv(q, k, v, 4)
-    scale, left, right, cap = _common_args(q, softmax_scale, window_size, softcap, num_splits,
-                                           attention_chunk)
+    if qv is not None or q_descale is not None or k_descale is not None or v_descale is not None:
+        _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
+    meta = _check_qkv(q, k, v, 4)
+    scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
+                                           num_splits, attention_chunk)
     if not _direct(q, k, v):
         out, lse = torch.ops.flashcore.flash_attn_fwd(q, k, v, scale, bool(causal), left, right,
                                                       cap)
         return (out, lse) if return_attn_probs else out
-    out = q.new_empty(q.shape)
-    lse = (q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
-           if return_attn_probs else None)
-    _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap)
+    qs = meta[0]
+    out = q.new_empty(qs)
+    lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_attn_probs else None
+    _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
+                  _contiguous_strides(qs))
     return (out, lse) if return_attn_probs else out
 
 
@@ -317,9 +340,11 @@ def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
     lengths. Returns out (total_q, heads, head_dim), with return_attn_probs=True also
     softmax_lse (heads, total_q).
     """
-    _unsupported(seqused_q=seqused_q, seqused_k=seqused_k, qv=qv, q_descale=q_descale,
-                 k_descale=k_descale, v_descale=v_descale)
-    _check_qkv(q, k, v, 3)
+    if (seqused_q is not None or seqused_k is not None or qv is not None or q_descale is not None
+            or k_descale is not None or v_descale is not None):
+        _unsupported(seqused_q=seqused_q, seqused_k=seqused_k, qv=qv, q_descale=q_descale,
+                     k_descale=k_descale, v_descale=v_descale)
+    meta = _check_qkv(q, k, v, 3)
     _check_cu_seqlens("cu_seqlens_q", cu_seqlens_q, q)
     _check_cu_seqlens("cu_seqlens_k", cu_seqlens_k, q)
     if cu_seqlens_k.shape[0] != cu_seqlens_q.shape[0]:
@@ -330,16 +355,16 @@ def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
             raise TypeError("%s must be an int, got: a tensor (call .item() first)" % name)
         if value < 0:
             raise ValueError("%s must be >= 0, got: %d" % (name, value))
-    scale, left, right, cap = _common_args(q, softmax_scale, window_size, softcap, num_splits,
-                                           attention_chunk)
+    scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
+                                           num_splits, attention_chunk)
     if not _direct(q, k, v):
         out, lse = torch.ops.flashcore.flash_attn_varlen_fwd(
             q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), scale,
             bool(causal), left, right, cap)
         return (out, lse) if return_attn_probs else out
-    out = q.new_empty(q.shape)
-    lse = (q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
-           if return_attn_probs else None)
+    qs = meta[0]
+    out = q.new_empty(qs)
+    lse = q.new_empty((qs[1], qs[0]), dtype=torch.float32) if return_attn_probs else None
     _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                 bool(causal), scale, left, right, cap)
+                 bool(causal), scale, left, right, cap, meta, _contiguous_strides(qs))
     return (out, lse) if return_attn_probs else out

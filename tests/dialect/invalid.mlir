@@ -62,3 +62,24 @@ flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 12
 
 // expected-error @+1 {{varlen must be true or false, got: maybe}}
 flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, varlen = maybe>
+
+// -----
+
+// expected-error @+1 {{scheduler must be single_tile or static_persistent, got: dynamic}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, scheduler = dynamic>
+
+// -----
+
+// expected-error @+1 {{epilogue must be registers or tma, got: smem}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, epilogue = smem>
+
+// -----
+
+// expected-error @+1 {{kind must be forward, got: backward}}
+flashcore.attention_kernel @k spec = #flashcore.spec<kind = backward, dtype = bf16, head_dim = 128>
+
+// -----
+
+// Overlap keeps a second S accumulator and P live.
+// expected-error @+1 {{overlap must be false unless head_dim/2 + 3*block_n/4 + 32 <= consumer_registers}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 256, block_n = 128, consumer_registers = 240, overlap = true>

@@ -72,13 +72,17 @@ def run_model(torch, transformers, fct, name, cfg):
     from transformers import AutoModelForCausalLM
     row = {"model": name}
     torch.manual_seed(1234)
-    sdpa = AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa",
+    # from_config writes attn_implementation and dtype into the config it is
+    # given, which the model keeps: each model gets its own copy.
+    sdpa = AutoModelForCausalLM.from_config(copy.deepcopy(cfg), attn_implementation="sdpa",
                                             dtype=torch.bfloat16).cuda().eval()
-    fc = AutoModelForCausalLM.from_config(cfg, attn_implementation="flashcore",
+    fc = AutoModelForCausalLM.from_config(copy.deepcopy(cfg), attn_implementation="flashcore",
                                           dtype=torch.bfloat16).cuda().eval()
     fc.load_state_dict(sdpa.state_dict())
     ref = copy.deepcopy(sdpa).float()
-    row["attn_implementation"] = fc.config._attn_implementation
+    ref.config.dtype = torch.float32
+    row["attn_implementation"] = [m.config._attn_implementation for m in (fc, sdpa, ref)]
+    assert row["attn_implementation"] == ["flashcore", "sdpa", "sdpa"], row["attn_implementation"]
 
     # Step 1. Prefill logits, two prompts of 300 tokens (longer than the window).
     gen = torch.Generator(device="cuda").manual_seed(7)

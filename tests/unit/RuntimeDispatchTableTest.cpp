@@ -242,7 +242,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "max must be >= 1 and above the previous class's, got: 5"},
         BadTable{"NotAnInteger",
                  kHead + "  - {name: a, schedule: {block_n: big}}\n",
-                 "invalid number"}),
+                 "schedule.block_n must be an integer, got: big"}),
     [](const auto &info) { return std::string(info.param.name); });
 
 //===----------------------------------------------------------------------===//
@@ -346,14 +346,14 @@ TEST(KernelChoice, BindsOneFunctionPerContextFirstOneWins) {
   KernelChoice choice;
   auto fn = [](uintptr_t v) { return reinterpret_cast<CUfunction>(v); };
   EXPECT_EQ(choice.boundIn(1), nullptr);
-  BoundKernel *a = choice.bind(1, BoundKernel{fn(0x10), 0, nullptr});
-  BoundKernel *b = choice.bind(2, BoundKernel{fn(0x20), 1, nullptr});
+  BoundKernel *a = choice.bind(1, BoundKernel{fn(0x10), 0, 132, nullptr});
+  BoundKernel *b = choice.bind(2, BoundKernel{fn(0x20), 1, 132, nullptr});
   EXPECT_EQ(choice.boundIn(1), a);
   EXPECT_EQ(choice.boundIn(2), b);
   EXPECT_EQ(choice.boundIn(2)->function, fn(0x20));
   EXPECT_EQ(choice.boundIn(2)->device, 1);
   // A racing second load in the same context keeps the first function.
-  EXPECT_EQ(choice.bind(1, BoundKernel{fn(0x30), 0, nullptr}), a);
+  EXPECT_EQ(choice.bind(1, BoundKernel{fn(0x30), 0, 132, nullptr}), a);
   EXPECT_EQ(choice.boundIn(1)->function, fn(0x10));
   EXPECT_EQ(choice.boundIn(3), nullptr);
 }

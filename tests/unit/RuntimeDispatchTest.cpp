@@ -7,6 +7,7 @@
 
 #include "ScopedEnv.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -181,43 +182,105 @@ flashcore_attention_args gqaArgs() {
 TEST(LaunchPlan, GridCoversQueryBlocksHeadsAndBatch) {
   Planned p = plan(gqaArgs());
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+  ASSERT_EQ(p.plan.numLaunches, 1);
+  const KernelLaunch &l = p.plan.launches[0];
   int64_t blockM = p.spec.schedule.blockM;
-  EXPECT_EQ(p.plan.gridX, unsigned((300 + blockM - 1) / blockM));
-  EXPECT_EQ(p.plan.gridY, 12u);
-  EXPECT_EQ(p.plan.gridZ, 3u);
-  EXPECT_EQ(p.plan.threadsPerCta, unsigned(p.geometry.threadsPerCta));
-  EXPECT_EQ(p.plan.dynamicSmemBytes,
-            unsigned(p.geometry.smem.dynamicSmemBytes));
+  EXPECT_EQ(l.grid[0], unsigned((300 + blockM - 1) / blockM));
+  EXPECT_EQ(l.grid[1], 12u);
+  EXPECT_EQ(l.grid[2], 3u);
+  EXPECT_EQ(l.persistentTiles, 0);
+  EXPECT_EQ(l.threadsPerCta, unsigned(p.geometry.threadsPerCta));
+  EXPECT_EQ(l.dynamicSmemBytes, unsigned(p.geometry.smem.dynamicSmemBytes));
+  EXPECT_EQ(p.plan.workspaceBytes, 0u);
+}
+
+TEST(LaunchPlan, PersistentGridIsTilesCappedBySms) {
+  flashcore_attention_args a = gqaArgs();
+  Planned p;
+  AttentionCall call;
+  ASSERT_EQ(validateAttentionArgs(&a, call, p.message),
+            FLASHCORE_STATUS_SUCCESS);
+  Dispatcher d;
+  ASSERT_EQ(d.choose(call.problem, p.spec, p.message), DispatchStatus::Ok);
+  p.spec.schedule.scheduler = SchedulerKind::StaticPersistent;
+  p.geometry = computeGeometry(p.spec);
+  ASSERT_EQ(planLaunch(a, call, p.spec, p.geometry, p.plan, p.message),
+            FLASHCORE_STATUS_SUCCESS);
+  KernelLaunch &l = p.plan.launches[0];
+  int64_t blocks = (300 + p.spec.schedule.blockM - 1) / p.spec.schedule.blockM;
+  EXPECT_EQ(l.persistentTiles, blocks * 12 * 3);
+  p.plan.setPersistentGrid(/*smCount=*/132);
+  EXPECT_EQ(l.grid[0], unsigned(std::min<int64_t>(132, blocks * 36)));
+  EXPECT_EQ(l.grid[1], 1u);
+  EXPECT_EQ(l.grid[2], 1u);
+  p.plan.setPersistentGrid(/*smCount=*/8);
+  EXPECT_EQ(l.grid[0], 8u);
 }
 
 TEST(LaunchPlan, ScalarParametersFollowTheKernelAbi) {
   Planned p = plan(gqaArgs());
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
-  EXPECT_EQ(p.plan.seqlenQ, 300);
-  EXPECT_EQ(p.plan.seqlenK, 200);
-  EXPECT_EQ(p.plan.headsPerKvHead, 3);
-  EXPECT_FLOAT_EQ(p.plan.scaleLog2, float(0.25 * M_LOG2E));
-  EXPECT_EQ(p.plan.oBatchStride, 300 * 12 * 128);
-  EXPECT_EQ(p.plan.oRowStride, 12 * 128);
-  EXPECT_EQ(p.plan.oHeadStride, 128);
+  const KernelArgPack &args = p.plan.launches[0].args;
+  std::string message;
+  EXPECT_TRUE(args.complete(message)) << message;
+  EXPECT_EQ(args.i32(kParamSeqlenQ), 300);
+  EXPECT_EQ(args.i32(kParamSeqlenK), 200);
+  EXPECT_EQ(args.i32(kParamHeadsQ), 12);
+  EXPECT_EQ(args.i32(kParamBatch), 3);
+  EXPECT_EQ(args.i32(kParamHeadsPerKvHead), 3);
+  EXPECT_FLOAT_EQ(args.f32(kParamScaleLog2), float(0.25 * M_LOG2E));
+  EXPECT_EQ(args.i64(kParamOutBatchStride), 300 * 12 * 128);
+  EXPECT_EQ(args.i64(kParamOutRowStride), 12 * 128);
+  EXPECT_EQ(args.i64(kParamOutHeadStride), 128);
   // No LSE: null pointer and zero strides.
-  EXPECT_EQ(p.plan.lse, nullptr);
-  EXPECT_EQ(p.plan.lseBatchStride, 0);
-  EXPECT_EQ(p.plan.lseHeadStride, 0);
+  EXPECT_EQ(args.pointer(kParamLse), nullptr);
+  EXPECT_EQ(args.i64(kParamLseBatchStride), 0);
+  EXPECT_EQ(args.i64(kParamLseHeadStride), 0);
+  // A parameter read as another type than its table's is 0.
+  EXPECT_EQ(args.i64(kParamSeqlenQ), 0);
 }
 
 TEST(LaunchPlan, TensorMapsUseTheGeometryBoxes) {
   Planned p = plan(gqaArgs());
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
-  EXPECT_EQ(p.plan.q.boxRows, p.geometry.qBoxRows);
-  EXPECT_EQ(p.plan.k.boxRows, p.geometry.kvBoxRows);
-  EXPECT_EQ(p.plan.v.boxRows, p.geometry.kvBoxRows);
-  EXPECT_EQ(p.plan.q.boxCols, p.geometry.boxCols);
-  EXPECT_EQ(p.plan.k.heads, 4);
-  EXPECT_EQ(p.plan.k.seqlen, 200);
-  EXPECT_EQ(p.plan.q.heads, 12);
-  EXPECT_EQ(p.plan.q.dtype, DType::FP16);
-  EXPECT_EQ(p.plan.q.swizzleBytes, p.spec.schedule.swizzle);
+  const KernelArgPack &args = p.plan.launches[0].args;
+  const TensorMapDesc *q = args.tensorMap(kParamTmaQ);
+  const TensorMapDesc *k = args.tensorMap(kParamTmaK);
+  const TensorMapDesc *v = args.tensorMap(kParamTmaV);
+  ASSERT_TRUE(q && k && v);
+  EXPECT_EQ(q->boxRows, p.geometry.qBoxRows);
+  EXPECT_EQ(k->boxRows, p.geometry.kvBoxRows);
+  EXPECT_EQ(v->boxRows, p.geometry.kvBoxRows);
+  EXPECT_EQ(q->boxCols, p.geometry.boxCols);
+  EXPECT_EQ(k->heads, 4);
+  EXPECT_EQ(k->seqlen, 200);
+  EXPECT_EQ(q->heads, 12);
+  EXPECT_EQ(q->dtype, DType::FP16);
+  EXPECT_EQ(q->swizzleBytes, p.spec.schedule.swizzle);
+  // The register epilogue reads no O map.
+  EXPECT_EQ(args.tensorMap(kParamTmaO), nullptr);
+}
+
+TEST(LaunchPlan, TmaEpilogueGetsAnOMapOf64RowBoxes) {
+  flashcore_attention_args a = gqaArgs();
+  Planned p;
+  AttentionCall call;
+  ASSERT_EQ(validateAttentionArgs(&a, call, p.message),
+            FLASHCORE_STATUS_SUCCESS);
+  Dispatcher d;
+  ASSERT_EQ(d.choose(call.problem, p.spec, p.message), DispatchStatus::Ok);
+  p.spec.schedule.epilogue = EpilogueKind::Tma;
+  ASSERT_FALSE(validateSpec(p.spec).has_value());
+  p.geometry = computeGeometry(p.spec);
+  ASSERT_EQ(planLaunch(a, call, p.spec, p.geometry, p.plan, p.message),
+            FLASHCORE_STATUS_SUCCESS);
+  const TensorMapDesc *o = p.plan.launches[0].args.tensorMap(kParamTmaO);
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->boxRows, 64);
+  EXPECT_EQ(o->base, a.o);
+  EXPECT_EQ(o->heads, 12);
+  EXPECT_EQ(o->seqlen, 300);
+  EXPECT_EQ(o->rowStride, 12 * 128);
 }
 
 TEST(LaunchPlan, PassesLseStridesWhenLseIsGiven) {
@@ -225,9 +288,10 @@ TEST(LaunchPlan, PassesLseStridesWhenLseIsGiven) {
   a.lse = static_cast<float *>(fakePtr(0x50000));
   Planned p = plan(a);
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
-  EXPECT_EQ(p.plan.lse, a.lse);
-  EXPECT_EQ(p.plan.lseHeadStride, 300);
-  EXPECT_EQ(p.plan.lseBatchStride, 12 * 300);
+  const KernelArgPack &args = p.plan.launches[0].args;
+  EXPECT_EQ(args.pointer(kParamLse), a.lse);
+  EXPECT_EQ(args.i64(kParamLseHeadStride), 300);
+  EXPECT_EQ(args.i64(kParamLseBatchStride), 12 * 300);
 }
 
 } // namespace

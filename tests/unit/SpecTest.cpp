@@ -330,13 +330,15 @@ TEST(SpecRules, ValidateReportsFieldWithoutLocation) {
 TEST(SpecRules, SharedMemoryBudgetMatchesTheGeometry) {
   AttentionSpec spec = parseOk(kMinimal);
   KernelGeometry g = computeGeometry(spec);
-  // Q 32 KB + 2 stages x (K 32 KB + V 32 KB) + 9 barriers + alignment slack.
+  // Q 32 KB + 2 stages x (K 32 KB + V 32 KB) + 10 barriers (Q full/empty,
+  // 4 per stage) + alignment slack; no O staging with the register epilogue.
   EXPECT_EQ(g.smem.qBytes, 128 * 128 * 2);
   EXPECT_EQ(g.smem.kOffset, 32768);
   EXPECT_EQ(g.smem.vOffset, 32768 + 2 * 32768);
   EXPECT_EQ(g.smem.barrierOffset, 32768 + 4 * 32768);
-  EXPECT_EQ(g.smem.numBarriers, 9);
-  EXPECT_EQ(g.smem.dynamicSmemBytes, 32768 * 5 + 9 * 8 + 1024 - 16);
+  EXPECT_EQ(g.smem.oBytes, 0);
+  EXPECT_EQ(g.smem.numBarriers, 10);
+  EXPECT_EQ(g.smem.dynamicSmemBytes, 32768 * 5 + 10 * 8 + 1024 - 16);
   EXPECT_LE(g.smem.dynamicSmemBytes, kMaxSmemPerCta);
   EXPECT_EQ(g.threadsPerCta, 384);
   EXPECT_EQ(g.entryRegisterCap, 168);

@@ -9,6 +9,9 @@
 //   flashcore-gen run        SPEC [shape]     run on the GPU, check, time
 //   flashcore-gen bench      SPEC [shape]     FA3-protocol timing sweep
 //   flashcore-gen cache      info|list|clear  the on-disk kernel cache
+//   flashcore-gen spec-fields                 the spec field table (docs)
+//
+// --schedule field=value,... overrides schedule fields of the spec file.
 //
 // Exit codes: 0 success, 1 invalid input (spec, flags), 2 a later failure
 // (compile, GPU).
@@ -67,6 +70,14 @@ cl::opt<std::string> ptxFeature("ptx-feature",
                                          "(+ptx86 or newer)"),
                                 cl::init("+ptx86"), cl::sub(emitLlvmCmd),
                                 cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
+cl::opt<std::string> scheduleOpt(
+    "schedule",
+    cl::desc("Schedule fields to override, field=value,... (e.g. "
+             "scheduler=static_persistent,epilogue=tma); the result is "
+             "validated like a spec file"),
+    cl::value_desc("fields"), cl::sub(emitSpecCmd), cl::sub(emitMlirCmd),
+    cl::sub(emitNvvmCmd), cl::sub(emitLlvmCmd), cl::sub(emitPtxCmd),
+    cl::sub(emitCubinCmd), cl::sub(runCmd), cl::sub(benchCmd));
 cl::opt<bool> printTimings("time", cl::desc("Print the time of each stage"),
                            cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
 
@@ -114,7 +125,9 @@ int emitStage(const flashcore::AttentionSpec &spec, flashcore::EmitStage stage) 
   options.ptxFeature = ptxFeature;
   flashcore::GenerateTimings timings;
   std::string out, error;
-  if (!flashcore::generate(spec, stage, out, error, options, &timings)) {
+  // loadSpecFile validated the spec.
+  if (!flashcore::generate(flashcore::ValidatedSpec::assumeValid(spec), stage,
+                           out, error, options, &timings)) {
     std::cerr << "error: " << error << "\n";
     return 2;
   }
@@ -152,6 +165,21 @@ int main(int argc, char **argv) {
   if (!flashcore::loadSpecFile(specPath, spec, diag)) {
     std::cerr << diag.str() << "\n";
     return 1;
+  }
+  if (!scheduleOpt.empty()) {
+    flashcore::ScheduleOverrides given;
+    std::string error;
+    if (!flashcore::parseScheduleOverrides(scheduleOpt, given, error)) {
+      std::cerr << "error: --schedule: " << error << "\n";
+      return 1;
+    }
+    flashcore::applyOverrides(spec.schedule, given);
+    if (std::optional<flashcore::SpecDiagnostic> d =
+            flashcore::validateSpec(spec)) {
+      std::cerr << specPath << " with --schedule=" << scheduleOpt
+                << ": error: " << d->message << "\n";
+      return 1;
+    }
   }
 
   if (emitSpecCmd)

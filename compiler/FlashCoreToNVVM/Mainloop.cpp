@@ -1,0 +1,381 @@
+//===- Mainloop.cpp - Producer and consumer loops over key blocks ---------===//
+
+#include "compiler/FlashCoreToNVVM/Mainloop.h"
+
+using namespace mlir;
+
+namespace flashcore {
+
+//===----------------------------------------------------------------------===//
+// Tile context and thread geometry
+//===----------------------------------------------------------------------===//
+
+/// Loads cu_seqlens[index] (varlen kernels).
+static Value loadSeqlenBound(KernelEmitter &e, Value cuSeqlens, Value index) {
+  Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.i32T, cuSeqlens,
+                                  ValueRange{index});
+  return LLVM::LoadOp::create(e.b, e.loc, e.i32T, ptr, /*alignment=*/4);
+}
+
+TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
+                              const WorkTile &tile) {
+  TileContext c;
+  c.tile = tile;
+  c.kvHead = e.divu(tile.head, a[kParamHeadsPerKvHead]);
+  if (e.spec.problem.varlen) {
+    Value next = e.add(tile.batch, e.i32(1));
+    c.rowOffsetQ = loadSeqlenBound(e, a[kParamCuSeqlensQ], tile.batch);
+    c.rowOffsetK = loadSeqlenBound(e, a[kParamCuSeqlensK], tile.batch);
+    c.seqlenQ = e.sub(loadSeqlenBound(e, a[kParamCuSeqlensQ], next),
+                      c.rowOffsetQ);
+    c.seqlenK = e.sub(loadSeqlenBound(e, a[kParamCuSeqlensK], next),
+                      c.rowOffsetK);
+    c.tmaBatch = e.i32(0);
+    c.valid = e.lt(e.mul(tile.mBlock, e.i32(e.spec.schedule.blockM)),
+                   c.seqlenQ);
+  } else {
+    c.rowOffsetQ = c.rowOffsetK = e.i32(0);
+    c.seqlenQ = a[kParamSeqlenQ];
+    c.seqlenK = a[kParamSeqlenK];
+    c.tmaBatch = tile.batch;
+  }
+  c.blocks = KeyBlockRange::forQueryBlock(e, a, tile.mBlock, c.seqlenQ,
+                                          c.seqlenK);
+  return c;
+}
+
+ConsumerThread ConsumerThread::make(KernelEmitter &e, Value tid,
+                                    Value warpGroup) {
+  ConsumerThread t;
+  t.wg = e.sub(warpGroup, e.i32(1));
+  t.lane = e.remu(tid, e.i32(32));
+  t.warpInGroup = e.remu(e.divu(tid, e.i32(32)), e.i32(4));
+  t.isLane0 = e.eq(t.lane, e.i32(0));
+  t.tileRow[0] = e.add(e.mul(t.wg, e.i32(kWgmmaM)),
+                       e.add(e.mul(t.warpInGroup, e.i32(16)),
+                             e.divu(t.lane, e.i32(4))));
+  t.tileRow[1] = e.add(t.tileRow[0], e.i32(8));
+  t.colBase = e.mul(e.remu(t.lane, e.i32(4)), e.i32(2));
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Producer
+//===----------------------------------------------------------------------===//
+
+void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
+                              const PipelineState &slot) {
+  const int blockN = e.spec.schedule.blockN;
+  Value empty = isK ? smem.kEmpty(slot.stage) : smem.vEmpty(slot.stage);
+  Value full = isK ? smem.kFull(slot.stage) : smem.vFull(slot.stage);
+  e.mbarrierWait(empty, e.xori(slot.phase, e.i32(1)));
+  e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
+  e.tmaLoadTile(args[isK ? kParamTmaK : kParamTmaV],
+                isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage), full,
+                blockN, e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))),
+                ctx.kvHead, ctx.tmaBatch);
+}
+
+PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
+                                         PipelineState kv, Value qPhase) {
+  const ScheduleSpec &s = e.spec.schedule;
+  const bool splitV = s.producerWarps == 2;
+  SmallVector<Type> stateTypes(PipelineState::kNumValues, e.i32T);
+  SmallVector<Value> unchanged;
+  kv.appendTo(unchanged);
+
+  // One elected thread of a loading warp runs the loop over key blocks; the
+  // ring state it ends with is what it starts the next tile with.
+  auto loader = [&](int warp, bool loadQ, bool loadK, bool loadV) {
+    return e.ifThenElse(
+        e.eq(warpInGroup, e.i32(warp)), stateTypes,
+        [&] {
+          return e.ifThenElse(
+              e.electOne(), stateTypes,
+              [&] {
+                if (loadQ) {
+                  e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
+                  e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
+                  e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(),
+                                s.blockM,
+                                e.add(ctx.rowOffsetQ,
+                                      e.mul(ctx.tile.mBlock, e.i32(s.blockM))),
+                                ctx.tile.head, ctx.tmaBatch);
+                }
+                return e.forLoop(
+                    ctx.blocks.nStart, ctx.blocks.nEnd, unchanged,
+                    [&](Value j, ValueRange carried) {
+                      PipelineState slot = PipelineState::from(carried, 0);
+                      if (loadK)
+                        loadKV(ctx, /*isK=*/true, j, slot);
+                      if (loadV)
+                        loadKV(ctx, /*isK=*/false, j, slot);
+                      SmallVector<Value> next;
+                      slot.advance(e, s.stages).appendTo(next);
+                      return next;
+                    });
+              },
+              [&] { return unchanged; });
+        },
+        [&] { return unchanged; });
+  };
+
+  // Warp 0: Q, then K (and V unless a second warp loads it).
+  SmallVector<Value> after = loader(0, true, true, !splitV);
+  if (splitV) {
+    SmallVector<Value> afterV = loader(1, false, false, true);
+    // Warp 0 and warp 1 each carry their own copy of the ring state.
+    Value isWarp1 = e.eq(warpInGroup, e.i32(1));
+    for (int i = 0; i < PipelineState::kNumValues; ++i)
+      after[i] = e.select(isWarp1, afterV[i], after[i]);
+  }
+  return PipelineState::from(after, 0);
+}
+
+//===----------------------------------------------------------------------===//
+// Consumers
+//===----------------------------------------------------------------------===//
+
+void ConsumerMainloop::release(Value barrier) {
+  e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(barrier); });
+}
+
+Accumulator ConsumerMainloop::issueQK(const PipelineState &slot) {
+  const ScheduleSpec &s = e.spec.schedule;
+  // Q rows [64 wg, 64 wg + 64) of the Q tile: a K-major operand starting 64
+  // rows (64 * swizzle bytes) into the tile's first column block.
+  SmemOperand q{e.add(e.smemAddress(smem.qTile()),
+                      e.mul(thread.wg, e.i32(kWgmmaM * s.swizzle))),
+                s.blockM, /*kMajor=*/true};
+  SmemOperand k{e.smemAddress(smem.kTile(slot.stage)), s.blockN, true};
+  gemm.fence();
+  Accumulator acc =
+      gemm.issueSS(s.blockN, e.spec.problem.headDim, q, k, /*acc=*/nullptr);
+  gemm.commit();
+  return acc;
+}
+
+Accumulator ConsumerMainloop::prepareScores(const TileContext &ctx,
+                                            const RowMask &mask, Accumulator s,
+                                            Value j) {
+  if (e.spec.problem.softcap) {
+    // S' = tanh(S * scale / c); the exponent's scale is c * log2(e).
+    for (Value &x : s.values)
+      x = e.tanh(e.fmul(x, args[kParamSoftcapScale]));
+  }
+  Value blockStart =
+      e.add(e.mul(j, e.i32(e.spec.schedule.blockN)), thread.colBase);
+  SmallVector<Type> types(s.values.size(), e.f32T);
+  s.values = e.ifThenElse(
+      ctx.blocks.needsMask(e, j), types,
+      [&] { return mask.apply(e, s, blockStart).values; },
+      [&] { return s.values; });
+  return s;
+}
+
+ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
+                                             PipelineState kv, Value qPhase) {
+  const int blockM = e.spec.schedule.blockM;
+  Value rows[2];
+  for (int r = 0; r < 2; ++r)
+    rows[r] = e.add(e.mul(ctx.tile.mBlock, e.i32(blockM)), thread.tileRow[r]);
+  RowMask mask = RowMask::forRows(e, args, rows, ctx.seqlenQ, ctx.seqlenK);
+
+  // Step 1. Wait for Q.
+  e.mbarrierWait(smem.qFull(), qPhase);
+  // Step 2. Loop over key blocks.
+  ConsumerResult result = e.spec.schedule.overlap
+                              ? loopOverlapped(ctx, mask, kv)
+                              : loopSerial(ctx, mask, kv);
+  // Step 3. Every Q·Kᵀ of the tile has completed: Q may be reloaded (unless
+  // the epilogue stages O in the Q tile; it releases Q itself).
+  if (!e.geo.smem.oAliasesQ)
+    release(smem.qEmpty());
+  return result;
+}
+
+/// Carried values of the serial loop: O, softmax state, ring state.
+ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
+                                            const RowMask &mask,
+                                            PipelineState kv) {
+  const int d = e.spec.problem.headDim;
+  const int stages = e.spec.schedule.stages;
+  OnlineSoftmax softmax(e, args[kParamScaleLog2]);
+  const int oCount = d / 2;
+  SmallVector<Value> inits = Accumulator::zeros(e, d).values;
+  OnlineSoftmax::State::initial(e).appendTo(inits);
+  kv.appendTo(inits);
+
+  SmallVector<Value> out = e.forLoop(
+      ctx.blocks.nStart, ctx.blocks.nEnd, inits,
+      [&](Value j, ValueRange carried) {
+        Accumulator o;
+        o.n = d;
+        o.values.assign(carried.begin(), carried.begin() + oCount);
+        OnlineSoftmax::State stats = OnlineSoftmax::State::from(carried, oCount);
+        PipelineState slot = PipelineState::from(
+            carried, oCount + OnlineSoftmax::State::kNumValues);
+
+        e.mbarrierWait(smem.kFull(slot.stage), slot.phase);
+        Accumulator scores = issueQK(slot);
+        gemm.wait(0);
+        release(smem.kEmpty(slot.stage));
+        scores = prepareScores(ctx, mask, scores, j);
+
+        Value alpha[2];
+        Accumulator p = softmax.step(scores, stats, alpha);
+        o = o.scaleRows(e, alpha[0], alpha[1]);
+        PackedOperand pRegs = PackedOperand::pack(e, p);
+
+        e.mbarrierWait(smem.vFull(slot.stage), slot.phase);
+        SmemOperand v{e.smemAddress(smem.vTile(slot.stage)),
+                      e.spec.schedule.blockN, /*kMajor=*/false};
+        gemm.fence();
+        o = gemm.issueRS(pRegs, v, o);
+        gemm.commit();
+        gemm.wait(0);
+        release(smem.vEmpty(slot.stage));
+
+        SmallVector<Value> next(o.values.begin(), o.values.end());
+        stats.appendTo(next);
+        slot.advance(e, stages).appendTo(next);
+        return next;
+      });
+
+  ConsumerResult r;
+  r.o.n = d;
+  r.o.values.assign(out.begin(), out.begin() + oCount);
+  r.stats = OnlineSoftmax::State::from(out, oCount);
+  r.kv = PipelineState::from(out, oCount + OnlineSoftmax::State::kNumValues);
+  return r;
+}
+
+/// FA3's intra-warpgroup overlap. Block j's Q·Kᵀ is issued before block
+/// j-1's P·V, and its softmax runs while that P·V is in flight:
+///
+///   prologue  S(n0) = Q Kᵀ(n0); wait; softmax -> P(n0)
+///   j > n0    issue S(j) = Q Kᵀ(j); issue O += P(j-1) V(j-1); wait(1) [S
+///             done]; softmax(S(j)) -> P(j), alpha; wait(0) [P·V done];
+///             O *= alpha
+///   tail      O += P(last) V(last); wait(0)
+ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
+                                                const RowMask &mask,
+                                                PipelineState kv) {
+  const int d = e.spec.problem.headDim;
+  const int blockN = e.spec.schedule.blockN;
+  const int stages = e.spec.schedule.stages;
+  const int oCount = d / 2;
+  const int pCount = blockN / 4;
+  constexpr int kStats = OnlineSoftmax::State::kNumValues;
+  constexpr int kState = PipelineState::kNumValues;
+  OnlineSoftmax softmax(e, args[kParamScaleLog2]);
+  auto vOperand = [&](const PipelineState &slot) {
+    return SmemOperand{e.smemAddress(smem.vTile(slot.stage)), blockN,
+                       /*kMajor=*/false};
+  };
+
+  // Result layout: O, softmax state, ring state.
+  SmallVector<Type> types(oCount, e.f32T);
+  types.append(kStats, e.f32T);
+  types.append(kState, e.i32T);
+  SmallVector<Value> empty = Accumulator::zeros(e, d).values;
+  OnlineSoftmax::State::initial(e).appendTo(empty);
+  kv.appendTo(empty);
+
+  SmallVector<Value> out = e.ifThenElse(
+      e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), types,
+      [&] {
+        // Prologue: the first block's scores.
+        e.mbarrierWait(smem.kFull(kv.stage), kv.phase);
+        Accumulator s0 = issueQK(kv);
+        gemm.wait(0);
+        s0.values = e.fenceOperands(s0.values);
+        release(smem.kEmpty(kv.stage));
+        s0 = prepareScores(ctx, mask, s0, ctx.blocks.nStart);
+        OnlineSoftmax::State stats = OnlineSoftmax::State::initial(e);
+        Value alpha[2];
+        PackedOperand p0 = PackedOperand::pack(e, softmax.step(s0, stats, alpha));
+
+        SmallVector<Value> inits = Accumulator::zeros(e, d).values;
+        stats.appendTo(inits);
+        inits.append(p0.regs.begin(), p0.regs.end());
+        kv.appendTo(inits);                      // slot of P's V
+        kv.advance(e, stages).appendTo(inits);   // slot of the next K
+        SmallVector<Value> loop = e.forLoop(
+            e.add(ctx.blocks.nStart, e.i32(1)), ctx.blocks.nEnd, inits,
+            [&](Value j, ValueRange c) {
+              Accumulator o;
+              o.n = d;
+              o.values.assign(c.begin(), c.begin() + oCount);
+              OnlineSoftmax::State st = OnlineSoftmax::State::from(c, oCount);
+              PackedOperand pPrev;
+              pPrev.kSteps = blockN / kWgmmaK;
+              pPrev.regs.assign(c.begin() + oCount + kStats,
+                                c.begin() + oCount + kStats + pCount);
+              PipelineState vSlot =
+                  PipelineState::from(c, oCount + kStats + pCount);
+              PipelineState kSlot =
+                  PipelineState::from(c, oCount + kStats + pCount + kState);
+
+              e.mbarrierWait(smem.kFull(kSlot.stage), kSlot.phase);
+              Accumulator s = issueQK(kSlot);
+              e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
+              gemm.fence();
+              o = gemm.issueRS(pPrev, vOperand(vSlot), o);
+              gemm.commit();
+              gemm.wait(1); // S(j) is ready, P(j-1) V(j-1) may run on
+              s.values = e.fenceOperands(s.values);
+              release(smem.kEmpty(kSlot.stage));
+              s = prepareScores(ctx, mask, s, j);
+              Value a[2];
+              Accumulator p = softmax.step(s, st, a);
+              gemm.wait(0);
+              o.values = e.fenceOperands(o.values);
+              release(smem.vEmpty(vSlot.stage));
+              o = o.scaleRows(e, a[0], a[1]);
+              PackedOperand pNext = PackedOperand::pack(e, p);
+
+              SmallVector<Value> next(o.values.begin(), o.values.end());
+              st.appendTo(next);
+              next.append(pNext.regs.begin(), pNext.regs.end());
+              kSlot.appendTo(next);
+              kSlot.advance(e, stages).appendTo(next);
+              return next;
+            });
+
+        // Tail: the last block's P·V.
+        Accumulator o;
+        o.n = d;
+        o.values.assign(loop.begin(), loop.begin() + oCount);
+        OnlineSoftmax::State st = OnlineSoftmax::State::from(loop, oCount);
+        PackedOperand pLast;
+        pLast.kSteps = blockN / kWgmmaK;
+        pLast.regs.assign(loop.begin() + oCount + kStats,
+                          loop.begin() + oCount + kStats + pCount);
+        PipelineState vSlot = PipelineState::from(loop, oCount + kStats + pCount);
+        PipelineState kSlot =
+            PipelineState::from(loop, oCount + kStats + pCount + kState);
+        e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
+        gemm.fence();
+        o = gemm.issueRS(pLast, vOperand(vSlot), o);
+        gemm.commit();
+        gemm.wait(0);
+        o.values = e.fenceOperands(o.values);
+        release(smem.vEmpty(vSlot.stage));
+
+        SmallVector<Value> result(o.values.begin(), o.values.end());
+        st.appendTo(result);
+        kSlot.appendTo(result);
+        return result;
+      },
+      [&] { return empty; });
+
+  ConsumerResult r;
+  r.o.n = d;
+  r.o.values.assign(out.begin(), out.begin() + oCount);
+  r.stats = OnlineSoftmax::State::from(out, oCount);
+  r.kv = PipelineState::from(out, oCount + kStats);
+  return r;
+}
+
+} // namespace flashcore

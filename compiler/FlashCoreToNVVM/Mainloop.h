@@ -1,0 +1,116 @@
+//===- Mainloop.h - Producer and consumer loops over key blocks -*- C++ -*-===//
+//
+// The warp-specialized mainloop of one work tile (block_m query rows of one
+// (batch, head)):
+//
+//   producer   one elected thread TMA-loads the Q tile (after the consumers
+//              released the previous tile's) and, per key block j, the K and
+//              V tiles into the next ring slot once it is empty;
+//   consumers  each warpgroup owns 64 query rows. Per key block: wait K,
+//              S = Q Kᵀ, release K, softcap, mask, online softmax, wait V,
+//              O += P V, release V. With `overlap`, Q Kᵀ of block j+1 is in
+//              flight while the softmax of block j runs and P V of block j
+//              is issued before its wait (FA3's intra-warpgroup overlap).
+//
+// Both sides carry their PipelineState and the Q phase across tiles. The
+// epilogue (Epilogue.h) takes the consumers' O and softmax state.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_COMPILER_FLASHCORETONVVM_MAINLOOP_H
+#define FLASHCORE_COMPILER_FLASHCORETONVVM_MAINLOOP_H
+
+#include "compiler/FlashCoreToNVVM/Gemm.h"
+#include "compiler/FlashCoreToNVVM/Mask.h"
+#include "compiler/FlashCoreToNVVM/Pipeline.h"
+#include "compiler/FlashCoreToNVVM/Softmax.h"
+#include "compiler/FlashCoreToNVVM/TileScheduler.h"
+
+namespace flashcore {
+
+/// A work tile's sequence facts, the same on the producer and the consumers.
+struct TileContext {
+  WorkTile tile;
+  mlir::Value kvHead;
+  /// This sequence's lengths, where its rows start in the (packed) tensors,
+  /// and the batch coordinate of the tensor maps (0 for varlen).
+  mlir::Value seqlenQ, seqlenK, rowOffsetQ, rowOffsetK, tmaBatch;
+  /// i1: the query block has rows (varlen blocks past a sequence's end do
+  /// not); null when always true.
+  mlir::Value valid;
+  KeyBlockRange blocks;
+
+  static TileContext make(KernelEmitter &e, const KernelArgs &args,
+                          const WorkTile &tile);
+};
+
+/// Where a consumer thread sits: its warpgroup (0-based), warp, lane, the
+/// tile rows of its two fragment rows and its first fragment column.
+struct ConsumerThread {
+  mlir::Value wg, warpInGroup, lane, isLane0;
+  mlir::Value tileRow[2]; // within the work tile: wg*64 + warp*16 + lane/4 (+8)
+  mlir::Value colBase;    // 2 * (lane % 4)
+
+  static ConsumerThread make(KernelEmitter &e, mlir::Value tid,
+                             mlir::Value warpGroup);
+};
+
+class ProducerMainloop {
+public:
+  ProducerMainloop(KernelEmitter &e, const KernelArgs &args,
+                   const SharedStorage &smem, mlir::Value warpInGroup)
+      : e(e), args(args), smem(smem), warpInGroup(warpInGroup) {}
+
+  /// Loads Q and every visited K/V block of the tile. `kv` is the ring state
+  /// before the tile; returns it after (the Q phase flips per tile).
+  PipelineState loadTile(const TileContext &ctx, PipelineState kv,
+                         mlir::Value qPhase);
+
+private:
+  void loadKV(const TileContext &ctx, bool isK, mlir::Value j,
+              const PipelineState &slot);
+
+  KernelEmitter &e;
+  const KernelArgs &args;
+  const SharedStorage &smem;
+  mlir::Value warpInGroup;
+};
+
+/// What the consumers hand to the epilogue.
+struct ConsumerResult {
+  Accumulator o;              // unnormalised
+  OnlineSoftmax::State stats; // row max and (per-thread) sum
+  PipelineState kv;           // ring state after the tile
+};
+
+class ConsumerMainloop {
+public:
+  ConsumerMainloop(KernelEmitter &e, const KernelArgs &args,
+                   const SharedStorage &smem, const ConsumerThread &thread)
+      : e(e), args(args), smem(smem), thread(thread), gemm(e) {}
+
+  ConsumerResult computeTile(const TileContext &ctx, PipelineState kv,
+                             mlir::Value qPhase);
+
+private:
+  /// S = Q Kᵀ of the K tile in `slot` issued (fence, wgmmas, commit).
+  Accumulator issueQK(const PipelineState &slot);
+  /// Softcap and mask of S for key block j.
+  Accumulator prepareScores(const TileContext &ctx, const RowMask &mask,
+                            Accumulator s, mlir::Value j);
+  void release(mlir::Value barrier);
+  ConsumerResult loopSerial(const TileContext &ctx, const RowMask &mask,
+                            PipelineState kv);
+  ConsumerResult loopOverlapped(const TileContext &ctx, const RowMask &mask,
+                                PipelineState kv);
+
+  KernelEmitter &e;
+  const KernelArgs &args;
+  const SharedStorage &smem;
+  const ConsumerThread &thread;
+  WarpgroupGemm gemm;
+};
+
+} // namespace flashcore
+
+#endif // FLASHCORE_COMPILER_FLASHCORETONVVM_MAINLOOP_H

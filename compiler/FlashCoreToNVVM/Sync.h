@@ -1,0 +1,48 @@
+//===- Sync.h - Named barriers for warpgroup scheduling ---------*- C++ -*-===//
+//
+// bar.sync id, n (PTX ISA 9.7.13.1) among n threads of the CTA. Barrier 0 is
+// the whole CTA's (__syncthreads); the ids below are FlashCore's:
+//
+//   1 .. 4   consumer warpgroup w's own 128 threads (id 1 + w): the TMA
+//            epilogue's "staging tile free" and "staging tile written" points
+//   5        every consumer thread: the TMA epilogue staging in the Q tile
+//            waits until no warpgroup reads Q any more
+//
+// Ping-pong scheduling of consumer warpgroups will take ids 5 and up.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_COMPILER_FLASHCORETONVVM_SYNC_H
+#define FLASHCORE_COMPILER_FLASHCORETONVVM_SYNC_H
+
+#include "compiler/FlashCoreToNVVM/KernelEmitter.h"
+
+namespace flashcore {
+
+inline constexpr int kFirstWarpgroupBarrier = 1;
+inline constexpr int kConsumersBarrier = 5;
+inline constexpr int kMaxNamedBarriers = 16;
+
+/// A named barrier: an id (possibly computed at run time, uniform across its
+/// threads) and the number of threads that meet there.
+struct NamedBarrier {
+  mlir::Value id;
+  int threads = 0;
+
+  /// The barrier of consumer warpgroup `wg` (0-based, run-time value).
+  static NamedBarrier consumerWarpgroup(KernelEmitter &e, mlir::Value wg) {
+    return NamedBarrier{e.add(wg, e.i32(kFirstWarpgroupBarrier)),
+                        kThreadsPerWarpgroup};
+  }
+  /// Every consumer thread of the CTA.
+  static NamedBarrier consumers(KernelEmitter &e) {
+    return NamedBarrier{e.i32(kConsumersBarrier),
+                        kThreadsPerWarpgroup *
+                            e.spec.schedule.consumerWarpgroups};
+  }
+  void sync(KernelEmitter &e) const { e.barrierSync(id, threads); }
+};
+
+} // namespace flashcore
+
+#endif // FLASHCORE_COMPILER_FLASHCORETONVVM_SYNC_H

@@ -1,0 +1,49 @@
+//===- TileScheduler.h - Which work tiles a CTA computes --------*- C++ -*-===//
+//
+// A work tile is one (query block, head, batch). The scheduler owns the tile
+// coordinates and their order and emits the loop over a CTA's tiles; the
+// producer and the consumers each run that loop (they see the same tiles in
+// the same order, so they need no communication beyond the pipelines):
+//
+//   single_tile        one tile per CTA, from blockIdx (x: query block,
+//                      reversed for causal/local kernels, y: head, z: batch)
+//   static_persistent  grid = min(tiles, SMs); CTA c takes tiles c, c + G,
+//                      ... of the linear order of compiler/TileSchedule.h
+//
+// forEachTile threads loop-carried values (pipeline states) through the
+// tiles. A split index for split-KV comes with that kernel kind.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_COMPILER_FLASHCORETONVVM_TILESCHEDULER_H
+#define FLASHCORE_COMPILER_FLASHCORETONVVM_TILESCHEDULER_H
+
+#include "compiler/FlashCoreToNVVM/KernelArgs.h"
+
+#include <memory>
+
+namespace flashcore {
+
+struct WorkTile {
+  mlir::Value mBlock, head, batch;
+};
+
+class TileScheduler {
+public:
+  using TileBody = std::function<llvm::SmallVector<mlir::Value>(
+      const WorkTile &tile, mlir::ValueRange carried)>;
+
+  virtual ~TileScheduler() = default;
+  /// Emits `body` for each of this CTA's tiles; returns the carried values
+  /// after the last one.
+  virtual llvm::SmallVector<mlir::Value> forEachTile(mlir::ValueRange carried,
+                                                     const TileBody &body) = 0;
+
+  /// The scheduler the spec's `scheduler` field names.
+  static std::unique_ptr<TileScheduler> create(KernelEmitter &e,
+                                               const KernelArgs &args);
+};
+
+} // namespace flashcore
+
+#endif // FLASHCORE_COMPILER_FLASHCORETONVVM_TILESCHEDULER_H
