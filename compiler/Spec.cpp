@@ -207,9 +207,9 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
   if (consumer < entryCap)
     consumer = entryCap;
   s.consumerRegisters = given.consumerRegisters.value_or(consumer);
-  s.scheduler = given.scheduler.value_or(SchedulerKind::SingleTile);
-  s.epilogue = given.epilogue.value_or(EpilogueKind::Registers);
-  s.overlap = given.overlap.value_or(false);
+  // Fields whose default does not depend on the problem keep the struct's
+  // initializer unless given (a new such field needs no line here).
+  applyOverrides(s, given);
   return s;
 }
 

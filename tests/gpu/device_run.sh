@@ -58,6 +58,25 @@ for stage in $stages; do
         python3 "$root/bench/triton_compile.py" --json "$out/triton.json" ;;
     example)
       t 600 bash "$root/tests/runtime/example_install.sh" "$root/build" "$root" --run ;;
+    featvar)
+      # FEATURE_VARIANTS: FLASHCORE_SCHEDULE values separated by ';'.
+      IFS=';' read -ra variants <<< "${FEATURE_VARIANTS:-scheduler=static_persistent}"
+      for v in "${variants[@]}"; do
+        echo "------- FLASHCORE_SCHEDULE=$v"
+        t ${FEATURE_TIMEOUT:-240} env FLASHCORE_SCHEDULE="$v" python3 "$root/tests/gpu/test_features.py" \
+          --random ${FEATURE_RANDOM:-2} --json "$out/features-$(echo "$v" | tr -c 'a-z0-9\n' '-').json" |
+          grep -E "FAIL|n/a|cases passed|override"
+      done ;;
+    compare)
+      xz -dc "$root/.peers/libflashcore-before.so.xz" > /tmp/libflashcore-before.so
+      t 480 python3 "$root/bench/compare_libs.py" /tmp/libflashcore-before.so "$FLASHCORE_LIB" \
+        --json "$out/compare.json" ${COMPARE_ARGS:-} ;;
+    sassvar)
+      for v in - scheduler=static_persistent epilogue=tma overlap=true; do
+        sched=(); [ "$v" != - ] && sched=(--schedule="$v")
+        t 60 "$gen" emit-cubin "$root/specs/default.yaml" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+        echo "== default $v: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
+      done ;;
     pyinstall)
       t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
         --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;

@@ -47,6 +47,9 @@ cl::SubCommand runCmd("run", "Run the kernel on the GPU on one shape, check it "
 cl::SubCommand benchCmd("bench", "Time the kernel with the FA3 protocol "
                                  "(batch = 16384 / S, heads = 2048 / head_dim)");
 
+cl::SubCommand specFieldsCmd("spec-fields",
+                             "Print the spec field table (every problem and "
+                             "schedule field: type, default, meaning)");
 cl::SubCommand cacheCmd("cache", "Show or manage the on-disk kernel cache: "
                                  "info (directory, size), list (every entry, "
                                  "verified), clear (remove every entry)");
@@ -152,11 +155,22 @@ int main(int argc, char **argv) {
     return 1;
   if (cacheCmd)
     return flashcore::tools::cache(cacheAction);
+  if (specFieldsCmd) {
+    size_t count = 0;
+    const flashcore::FieldInfo *fields = flashcore::specFields(count);
+    std::cout << "| section | field | type | default | meaning |\n"
+                 "|---|---|---|---|---|\n";
+    for (size_t i = 0; i < count; ++i)
+      std::cout << "| " << fields[i].section << " | `" << fields[i].name
+                << "` | " << fields[i].type << " | " << fields[i].defaultText
+                << " | " << fields[i].doc << " |\n";
+    return 0;
+  }
   if (!emitSpecCmd && !emitMlirCmd && !emitNvvmCmd && !emitLlvmCmd &&
       !emitPtxCmd && !emitCubinCmd && !runCmd && !benchCmd) {
     errs() << "error: a command is required (emit-spec, emit-mlir, emit-nvvm, "
-              "emit-llvm, emit-ptx, emit-cubin, run, bench, cache); see "
-              "--help\n";
+              "emit-llvm, emit-ptx, emit-cubin, run, bench, cache, "
+              "spec-fields); see --help\n";
     return 1;
   }
 

@@ -1,0 +1,90 @@
+"""Two builds of libflashcore on the FA3 protocol, in one process on one GPU.
+
+  python3 bench/compare_libs.py BEFORE.so AFTER.so [--json out.json]
+
+Rows: bf16 and fp16 x head_dim 64, 128, 256 x causal no/yes x S 512 ... 16k,
+batch = 16384 / S, heads = 2048 / head_dim, random inputs. Each library runs
+with its own default kernel choice. Per row the two are timed alternately
+(A B A B A B, median of triton.testing.do_bench each), so clock drift hits
+both alike; the table gives TFLOPS of both and after / before, and flags rows
+outside +-2 %. Before timing, the two outputs of a row are compared (they must
+agree to bf16/fp16 rounding: max |A - B| <= 2e-2).
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import triton  # noqa: E402
+
+from flashcore_ctypes import Library  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("before")
+    parser.add_argument("after")
+    parser.add_argument("--json")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dtypes", default="bf16,fp16")
+    parser.add_argument("--hdims", default="64,128,256")
+    parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
+    args = parser.parse_args()
+    libs = [Library(args.before), Library(args.after)]
+    print("device %s; before %s (%s); after %s (%s)" % (
+        torch.cuda.get_device_name(0), args.before, libs[0].version(), args.after,
+        libs[1].version()), flush=True)
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    rows = []
+    for dname in args.dtypes.split(","):
+        for hdim in [int(x) for x in args.hdims.split(",")]:
+            for causal in (False, True):
+                for s in [int(x) for x in args.seqlens.split(",")]:
+                    b, h = 16384 // s, 2048 // hdim
+                    q, k, v = (torch.randn(b, s, h, hdim, device="cuda", dtype=dtypes[dname])
+                               for _ in range(3))
+                    outs = [torch.full_like(q, float("nan")) for _ in libs]
+                    fns = [lib.forward_fn(q, k, v, o, causal) for lib, o in zip(libs, outs)]
+                    for fn in fns:
+                        fn()
+                    torch.cuda.synchronize()
+                    diff = (outs[0].float() - outs[1].float()).abs().max().item()
+                    flops = 4 * b * h * s * s * hdim / (2 if causal else 1)
+                    times = [[], []]
+                    for _ in range(args.repeats):
+                        for i, fn in enumerate(fns):
+                            times[i].append(triton.testing.do_bench(
+                                fn, warmup=25, rep=100, return_mode="median"))
+                    tf = [flops / statistics.median(t) / 1e9 for t in times]
+                    row = {"dtype": dname, "hdim": hdim, "causal": causal, "seqlen": s,
+                           "before": round(tf[0], 1), "after": round(tf[1], 1),
+                           "ratio": round(tf[1] / tf[0], 4), "max_abs_diff": diff,
+                           "nan": bool(torch.isnan(outs[1]).any().item())}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    del q, k, v, outs
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(0), "rows": rows}, f, indent=1)
+    print("\n| dtype | hdim | causal | S | before | after | after/before |")
+    print("|---|---|---|---|---|---|---|")
+    outside = 0
+    for r in rows:
+        flag = "" if abs(r["ratio"] - 1) <= 0.02 else " **"
+        outside += 1 if flag else 0
+        print("| %s | %d | %s | %d | %.1f | %.1f | %.3f%s |" % (
+            r["dtype"], r["hdim"], "yes" if r["causal"] else "no", r["seqlen"], r["before"],
+            r["after"], r["ratio"], flag))
+    geo = statistics.geometric_mean([r["ratio"] for r in rows])
+    bad = [r for r in rows if r["max_abs_diff"] > 2e-2 or r["nan"]]
+    print("geomean after/before %.4f; %d/%d rows outside +-2%%; %d rows whose outputs differ"
+          % (geo, outside, len(rows), len(bad)))
+    return 0 if not bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
