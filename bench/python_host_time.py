@@ -85,11 +85,11 @@ def main():
         lambda: fi._forward_into(q, k, v, out, None, True, d ** -0.5, -1, -1, 0.0, meta,
                                  out.stride()))
     add("  _C.forward with precomputed arguments (binding + C API)",
-        lambda: flashcore._C.forward(*ptrs, 0, b, s, s, h, h, d, strides, 1, True, d ** -0.5, -1,
-                                     -1, 0.0, 0, 0, 0, 0, stream))
+        lambda: flashcore._C.forward(*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5,
+                                     -1, -1, 0.0, 0, 0, 0, 0, stream))
     add("  _C.validate with precomputed arguments (binding + checks)",
-        lambda: flashcore._C.validate(*ptrs, 0, b, s, s, h, h, d, strides, 1, True, d ** -0.5, -1,
-                                      -1, 0.0, 0, 0, 0, 0))
+        lambda: flashcore._C.validate(*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5,
+                                      -1, -1, 0.0, 0, 0, 0, 0))
     add("  argument checks (_check_qkv)", lambda: fi._check_qkv(q, k, v, 4))
     add("  eager fast-path test (_direct)", lambda: fi._direct(q, k, v))
     add("torch.empty_like (the output allocation)", lambda: q.new_empty(q.shape))

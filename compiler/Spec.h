@@ -201,6 +201,12 @@ struct AttentionSpec {
   ScheduleSpec schedule;
 };
 
+/// Whether a CTA computes more than one work tile (and so reloads Q through
+/// Q's empty barrier and carries its pipeline state across tiles).
+inline bool loopsOverTiles(const ScheduleSpec &s) {
+  return s.scheduler != SchedulerKind::SingleTile;
+}
+
 /// The value type an override slot holds for a field of type T
 /// (std::optional<double> fields hold a double).
 template <typename T> struct FieldValue {

@@ -6,6 +6,54 @@
 
 namespace flashcore {
 
+namespace {
+
+bool samePlan(const TensorMapPlan &a, const TensorMapPlan &b) {
+  return a.dataType == b.dataType && a.base == b.base &&
+         std::memcmp(a.dims, b.dims, sizeof a.dims) == 0 &&
+         std::memcmp(a.strides, b.strides, sizeof a.strides) == 0 &&
+         std::memcmp(a.box, b.box, sizeof a.box) == 0 &&
+         std::memcmp(a.elementStrides, b.elementStrides,
+                     sizeof a.elementStrides) == 0 &&
+         a.swizzle == b.swizzle && a.l2Promotion == b.l2Promotion &&
+         a.oobFill == b.oobFill && a.interleave == b.interleave;
+}
+
+/// The last few tensor maps this thread encoded: a loop over the same
+/// buffers (torch's caching allocator hands the same ones back) encodes each
+/// once. cuTensorMapEncodeTiled is a pure function of its arguments.
+class EncodedMapCache {
+public:
+  bool find(const TensorMapPlan &plan, CUtensorMap &map) const {
+    for (int i = 0; i < used; ++i)
+      if (samePlan(entries[i].plan, plan)) {
+        std::memcpy(&map, &entries[i].map, sizeof map);
+        return true;
+      }
+    return false;
+  }
+  void add(const TensorMapPlan &plan, const CUtensorMap &map) {
+    Entry &e = entries[next];
+    e.plan = plan;
+    std::memcpy(&e.map, &map, sizeof map);
+    next = (next + 1) % kEntries;
+    used = used < kEntries ? used + 1 : kEntries;
+  }
+
+private:
+  static constexpr int kEntries = 8;
+  struct Entry {
+    TensorMapPlan plan;
+    CUtensorMap map;
+  };
+  Entry entries[kEntries];
+  int used = 0, next = 0;
+};
+
+thread_local EncodedMapCache encodedMaps;
+
+} // namespace
+
 KernelArgPack::KernelArgPack(KernelKind kind) : kernelKind(kind) {
   table = kernelParams(kind, count);
   for (int i = 0; i < kMaxParams; ++i)
@@ -91,9 +139,12 @@ void **KernelArgPack::finalize(const cuda::DriverApi &driver,
         TensorMapPlan plan;
         if (!planTensorMap(desc, plan, message))
           return nullptr;
-        if (!encodeTensorMap(driver, plan, *map, message)) {
-          message = desc.name + ": " + message;
-          return nullptr;
+        if (!encodedMaps.find(plan, *map)) {
+          if (!encodeTensorMap(driver, plan, *map, message)) {
+            message = desc.name + ": " + message;
+            return nullptr;
+          }
+          encodedMaps.add(plan, *map);
         }
       }
     }

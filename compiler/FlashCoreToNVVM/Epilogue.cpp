@@ -110,7 +110,7 @@ protected:
     storeThroughSharedMemory(ctx, o);
     e.b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
     storeOutputFromRegisters(ctx, o);
-    if (inQ)
+    if (inQ && loopsOverTiles(e.spec.schedule))
       e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(smem.qEmpty()); });
   }
 
@@ -163,8 +163,9 @@ private:
         e.tmaStoreWaitRead();
       });
     });
-    if (inQ) {
-      // Step 4. The store has read this warpgroup's part of the Q tile.
+    if (inQ && loopsOverTiles(e.spec.schedule)) {
+      // Step 4. The store has read this warpgroup's part of the Q tile: the
+      // CTA's next tile may load its Q.
       staging.sync(e);
       e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(smem.qEmpty()); });
     }

@@ -94,7 +94,9 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
               e.electOne(), stateTypes,
               [&] {
                 if (loadQ) {
-                  e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
+                  // A CTA's only tile loads Q into a fresh buffer.
+                  if (loopsOverTiles(s))
+                    e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
                   e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
                   e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(),
                                 s.blockM,
@@ -187,9 +189,10 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
   ConsumerResult result = e.spec.schedule.overlap
                               ? loopOverlapped(ctx, mask, kv)
                               : loopSerial(ctx, mask, kv);
-  // Step 3. Every Q·Kᵀ of the tile has completed: Q may be reloaded (unless
-  // the epilogue stages O in the Q tile; it releases Q itself).
-  if (!e.geo.smem.oAliasesQ)
+  // Step 3. Every Q·Kᵀ of the tile has completed: Q may be reloaded for the
+  // CTA's next tile (unless the epilogue stages O in the Q tile; it releases
+  // Q itself).
+  if (loopsOverTiles(e.spec.schedule) && !e.geo.smem.oAliasesQ)
     release(smem.qEmpty());
   return result;
 }

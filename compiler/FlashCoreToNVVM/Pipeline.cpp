@@ -58,7 +58,8 @@ Value SharedStorage::oStaging(Value wg) const {
 void SharedStorage::initBarriers() const {
   const int consumerWarps = 4 * e.spec.schedule.consumerWarpgroups;
   e.mbarrierInit(qFullBar, 1);
-  e.mbarrierInit(qEmptyBar, consumerWarps);
+  if (loopsOverTiles(e.spec.schedule))
+    e.mbarrierInit(qEmptyBar, consumerWarps);
   for (int st = 0; st < stages; ++st) {
     Value stage = e.i32(st);
     e.mbarrierInit(kFull(stage), 1);

@@ -65,7 +65,11 @@ def validate_args(**kwargs):
     a.update(kwargs)
     names = ("q", "k", "v", "o", "lse", "batch", "seqlen_q", "seqlen_k", "heads_q", "heads_kv",
              "head_dim")
-    check(_C.validate(*(a[n] for n in names), tuple(a["strides"]), a["dtype"],
+    strides = tuple(a["strides"])
+    if len(strides) != 14:
+        raise ValueError("strides must be 14 ints (q, k, v, o: batch, seq, head; lse: batch, "
+                         "head), got: %d" % len(strides))
+    check(_C.validate(*(a[n] for n in names), *strides, a["dtype"],
                       bool(a["causal"]), float(a["softmax_scale"]), a["window_left"],
                       a["window_right"], float(a["softcap"]), a["cu_seqlens_q"],
                       a["cu_seqlens_k"], a["total_q"], a["total_k"]), "validate_args")

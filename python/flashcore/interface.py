@@ -58,6 +58,24 @@ def _check_qkv(q, k, v, dims):
     with a contiguous last dimension and consistent shapes. Returns what the
     launch needs, each tensor attribute read once (they cost host time):
     (q shape, k shape, q strides, k strides, v strides)."""
+    T = torch.Tensor
+    if isinstance(q, T) and isinstance(k, T) and isinstance(v, T):
+        qs, ks, vs = q.shape, k.shape, v.shape
+        qst, kst, vst = q.stride(), k.stride(), v.stride()
+        dtype, device = q.dtype, q.get_device()
+        # The common case in one expression; anything off goes to _explain.
+        if (dtype in _DTYPES and k.dtype == dtype and v.dtype == dtype and device >= 0
+                and k.get_device() == device and v.get_device() == device
+                and len(qs) == dims and len(ks) == dims and ks == vs
+                and qst[-1] == 1 and kst[-1] == 1 and vst[-1] == 1 and ks[-1] == qs[-1]
+                and (dims == 3 or ks[0] == qs[0]) and ks[-2] >= 1 and qs[-2] % ks[-2] == 0):
+            return qs, ks, qst, kst, vst
+    return _explain(q, k, v, dims)
+
+
+def _explain(q, k, v, dims):
+    """The checks of _check_qkv one by one: raises naming the first argument
+    that is wrong (or returns the metadata when nothing is)."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
             raise TypeError("%s must be a torch.Tensor, got: %s" % (name, type(t).__name__))
@@ -159,23 +177,21 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
     else:
         strides = qst[:3] + kst[:3] + vst[:3] + out_strides[:3] + lse_strides
         cu_q = cu_k = total_q = total_k = 0
-    device = q.get_device()
     status = _C.forward(
         q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
         0 if lse is None else lse.data_ptr(),
-        batch, seqlen_q, seqlen_k, qs[-2], ks[-2], qs[-1], strides, _DTYPES[q.dtype], causal,
+        batch, seqlen_q, seqlen_k, qs[-2], ks[-2], qs[-1], *strides, _DTYPES[q.dtype], causal,
         scale, window_left, window_right, softcap, cu_q, cu_k, total_q, total_k,
-        _raw_stream(device))
+        _raw_stream(q.get_device()))
     if status:
         raise error_for(status)
 
 
 def _contiguous_strides(shape):
-    strides, step = [], 1
-    for extent in reversed(shape):
-        strides.append(step)
-        step *= extent
-    return tuple(reversed(strides))
+    """Element strides of a contiguous tensor of `shape` (3-D or 4-D)."""
+    if len(shape) == 4:
+        return (shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1)
+    return (shape[1] * shape[2], shape[2], 1)
 
 
 def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap,

@@ -94,9 +94,18 @@ def test_validate_args_rejects_unknown_fields():
 
 
 def test_strides_must_be_fourteen_ints():
-    a = dense()
     with pytest.raises(ValueError, match="14 ints"):
-        _C.validate(a["q"], a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, (1, 2, 3), 1,
+        flashcore.validate_args(**dense(strides=(1, 2, 3)))
+    a = dense()
+    with pytest.raises(ValueError, match="expected 35 positional arguments"):
+        _C.validate(a["q"], a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, 1, 2, 3, 1,
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0)
+
+
+def test_binding_rejects_a_non_integer_argument():
+    a = dense()
+    with pytest.raises(TypeError):
+        _C.validate("q", a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
                     False, 0.0, -1, -1, 0.0, 0, 0, 0, 0)
 
 
@@ -104,7 +113,7 @@ def test_strides_must_be_fourteen_ints():
 def test_forward_without_a_driver_says_so():
     a = dense()
     status = _C.forward(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
-                        a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0)
+                        *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0)
     assert status == flashcore.STATUS["NO_DRIVER"]
     with pytest.raises(flashcore.FlashCoreError, match="libcuda.so.1"):
         flashcore.check(status)
@@ -113,7 +122,7 @@ def test_forward_without_a_driver_says_so():
 def test_forward_checks_arguments_before_the_driver():
     # A bad argument is reported as such whether or not there is a GPU.
     a = dense()
-    status = _C.forward(0, a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, a["strides"], 1,
+    status = _C.forward(0, a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
                         False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0)
     assert status == flashcore.STATUS["NULL_POINTER"]
 
