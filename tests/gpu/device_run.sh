@@ -77,6 +77,18 @@ for stage in $stages; do
         t 60 "$gen" emit-cubin "$root/specs/default.yaml" "${sched[@]}" -o /tmp/v.cubin >/dev/null
         echo "== default $v: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
       done ;;
+    sanvar)
+      # compute-sanitizer on the new schedule variants (small shape with tails,
+      # several tiles per CTA for the persistent scheduler: 600 query rows x 4
+      # heads on a grid capped by the SMs).
+      for v in scheduler=static_persistent,epilogue=tma,overlap=true epilogue=tma; do
+        for tool in memcheck racecheck synccheck; do
+          echo "== $tool $v"
+          t 120 compute-sanitizer --tool $tool --error-exitcode 99 "$gen" run \
+            "$root/specs/bf16_d128_causal.yaml" --schedule="$v" --batch 3 --heads 4 \
+            --seqlen 600 --check-rows 0 --repeats 1 2>&1 | tail -3
+        done
+      done ;;
     pyinstall)
       t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
         --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;
