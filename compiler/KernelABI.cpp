@@ -14,6 +14,13 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
   const ProblemSpec &p = spec.problem;
   const ScheduleSpec &s = spec.schedule;
   KernelGeometry g;
+  if (p.kind == KernelKind::Combine) {
+    // A warp per (row, head), no shared memory (CombineKernel.cpp).
+    g.threadsPerCta = 32 * kCombineWarps;
+    g.entryRegisterCap = kMaxRegistersPerThread / 8 * 8;
+    g.elemBytes = dtypeBytes(p.dtype);
+    return g;
+  }
   g.threadsPerCta = kThreadsPerWarpgroup * (1 + s.consumerWarpgroups);
   // ptxas gives each thread at most 65536 / threads registers, allocated in
   // units of 8 per thread (256 per warp), and never more than 255.
@@ -72,10 +79,18 @@ const ParamInfo *kernelParams(KernelKind kind, int &count) {
       FLASHCORE_FORWARD_ABI(FLASHCORE_PARAM_INFO)
 #undef FLASHCORE_PARAM_INFO
   };
+  static const ParamInfo combine[] = {
+#define FLASHCORE_PARAM_INFO(e, name, type, doc) {name, ParamType::type},
+      FLASHCORE_COMBINE_ABI(FLASHCORE_PARAM_INFO)
+#undef FLASHCORE_PARAM_INFO
+  };
   switch (kind) {
   case KernelKind::Forward:
     count = kNumKernelParams;
     return forward;
+  case KernelKind::Combine:
+    count = kNumCombineParams;
+    return combine;
   }
   count = 0;
   return nullptr;
@@ -85,6 +100,8 @@ const char *kernelName(KernelKind kind) {
   switch (kind) {
   case KernelKind::Forward:
     return kKernelName;
+  case KernelKind::Combine:
+    return kCombineKernelName;
   }
   return "?";
 }

@@ -67,7 +67,18 @@ enum class ParamType { TensorMap, GlobalPtr, I32, F32, I64 };
   X(OutRowStride, "out_row_stride", I64, "")                                   \
   X(OutHeadStride, "out_head_stride", I64, "")                                 \
   X(LseBatchStride, "lse_batch_stride", I64, "LSE strides (row stride 1)")     \
-  X(LseHeadStride, "lse_head_stride", I64, "")
+  X(LseHeadStride, "lse_head_stride", I64, "")                                 \
+  X(CacheSeqlens, "cache_seqlens", GlobalPtr,                                  \
+    "i32[batch]: keys of each sequence (cache_seqlens kernels)")              \
+  X(QRows, "q_rows", I32,                                                      \
+    "rows of one Q load (block_m; pack_gqa: seqlen_q * heads_q / heads_kv)")   \
+  X(NumSplits, "num_splits", I32, "key-range splits (split_kv kernels)")       \
+  X(AccumRows, "accum_rows", I32,                                              \
+    "query rows of the workspace: batch * seqlen_q (varlen: total_q)")         \
+  X(OAccum, "o_accum", GlobalPtr,                                              \
+    "f32[num_splits][accum_rows][heads_q][head_dim] (split_kv)")               \
+  X(LseAccum, "lse_accum", GlobalPtr,                                          \
+    "f32[num_splits][accum_rows][heads_q] (split_kv)")
 
 enum KernelParam : int {
 #define FLASHCORE_PARAM_ENUM(e, name, type, doc) kParam##e,
@@ -75,6 +86,36 @@ enum KernelParam : int {
 #undef FLASHCORE_PARAM_ENUM
       kNumKernelParams
 };
+
+/// The combine kernel's parameters: it merges the split_kv forward's partial
+/// results, row by row, into O and the LSE.
+#define FLASHCORE_COMBINE_ABI(X)                                               \
+  X(OAccum, "o_accum", GlobalPtr, "as the forward wrote it")                   \
+  X(LseAccum, "lse_accum", GlobalPtr, "as the forward wrote it")               \
+  X(Out, "out", GlobalPtr, "O (dtype, element strides below)")                 \
+  X(Lse, "lse", GlobalPtr, "LSE (f32; null: not written)")                     \
+  X(NumSplits, "num_splits", I32, "")                                          \
+  X(AccumRows, "accum_rows", I32, "query rows (batch * seqlen_q, or total_q)") \
+  X(SeqlenQ, "seqlen_q", I32,                                                  \
+    "rows per sequence: row r is (r / seqlen_q, r % seqlen_q)")                \
+  X(HeadsQ, "heads_q", I32, "")                                                \
+  X(OutBatchStride, "out_batch_stride", I64, "O strides in elements")          \
+  X(OutRowStride, "out_row_stride", I64, "")                                   \
+  X(OutHeadStride, "out_head_stride", I64, "")                                 \
+  X(LseBatchStride, "lse_batch_stride", I64, "LSE strides (row stride 1)")     \
+  X(LseHeadStride, "lse_head_stride", I64, "")
+
+enum CombineParam : int {
+#define FLASHCORE_PARAM_ENUM(e, name, type, doc) kCombine##e,
+  FLASHCORE_COMBINE_ABI(FLASHCORE_PARAM_ENUM)
+#undef FLASHCORE_PARAM_ENUM
+      kNumCombineParams
+};
+
+/// Rows (warps) of one combine CTA: a warp merges one (row, head).
+inline constexpr int kCombineWarps = 4;
+/// Most splits a split_kv call may use (the runtime's heuristic stays below).
+inline constexpr int kMaxSplits = 128;
 
 struct ParamInfo {
   const char *name;
@@ -87,6 +128,7 @@ FLASHCORE_API const ParamInfo *kernelParams(KernelKind kind, int &count);
 /// The `.entry` name of a kind's kernel.
 FLASHCORE_API const char *kernelName(KernelKind kind);
 inline constexpr const char *kKernelName = "flashcore_attention_fwd";
+inline constexpr const char *kCombineKernelName = "flashcore_attention_combine";
 
 /// Hardware limits of sm_90 that the schedule is checked against.
 inline constexpr int kThreadsPerWarpgroup = 128;

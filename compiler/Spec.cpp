@@ -266,6 +266,28 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     FC_FAIL("problem.local",
             "false when causal is true (causal is the window (-1, 0))",
             "true");
+  if (p.kind == KernelKind::Combine) {
+    // A combine kernel merges rows of partial results: only dtype and
+    // head_dim shape it.
+    const std::pair<const char *, bool> flags[] = {
+        {"problem.causal", p.causal},         {"problem.local", p.local},
+        {"problem.softcap", p.softcap},       {"problem.varlen", p.varlen},
+        {"problem.cache_seqlens", p.cacheSeqlens},
+        {"problem.split_kv", p.splitKv},      {"problem.pack_gqa", p.packGqa}};
+    for (const auto &[field, on] : flags)
+      if (on)
+        FC_FAIL(field, "false for a combine kernel (it merges the partial "
+                       "results of any forward)",
+                "true");
+    // Its schedule is fixed (a warp per row, no shared memory): the schedule
+    // fields are not used, so their rules do not apply.
+    return std::nullopt;
+  }
+  if (p.cacheSeqlens && p.varlen)
+    FC_FAIL("problem.cache_seqlens",
+            "false when varlen is true (varlen sequences carry their own "
+            "key lengths in cu_seqlens_k)",
+            "true");
   if (p.softmaxScale &&
       (!std::isfinite(*p.softmaxScale) || *p.softmaxScale <= 0)) {
     std::ostringstream got;
@@ -304,6 +326,16 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             str(s.swizzle));
   if (s.producerWarps < 1 || s.producerWarps > 2)
     FC_FAIL("schedule.producer_warps", "1 or 2", str(s.producerWarps));
+
+  if (s.epilogue == EpilogueKind::Tma && (p.splitKv || p.packGqa))
+    FC_FAIL("schedule.epilogue",
+            std::string("registers when ") +
+                (p.splitKv ? "split_kv" : "pack_gqa") +
+                " is true (" +
+                (p.splitKv ? "partial results are fp32 rows of a workspace"
+                           : "a packed tile's rows belong to several heads") +
+                ")",
+            "tma");
 
   // Registers: setmaxnreg takes multiples of 8 in [24, 256].
   if (s.producerRegisters < 24 || s.producerRegisters > 256 ||

@@ -49,7 +49,13 @@ enum class DType { BF16, FP16 };
 
 /// What a kernel computes; each kind has its own kernel name and ABI
 /// (KernelABI.h).
-enum class KernelKind { Forward };
+enum class KernelKind {
+  /// Attention forward: O and LSE (with split_kv: one split's partial O and
+  /// LSE into a workspace).
+  Forward,
+  /// Split-KV's merge: O and LSE from the partial results of every split.
+  Combine,
+};
 
 /// How CTAs get their work tiles (TileScheduler.h).
 enum class SchedulerKind {
@@ -76,7 +82,7 @@ template <> struct EnumNames<DType> {
   static constexpr const char *names[] = {"bf16", "fp16"};
 };
 template <> struct EnumNames<KernelKind> {
-  static constexpr const char *names[] = {"forward"};
+  static constexpr const char *names[] = {"forward", "combine"};
 };
 template <> struct EnumNames<SchedulerKind> {
   static constexpr const char *names[] = {"single_tile", "static_persistent"};
@@ -102,7 +108,7 @@ FLASHCORE_API int dtypeBytes(DType dtype);
 /// of "required" means the field must be written in every spec.
 #define FLASHCORE_PROBLEM_FIELDS(X)                                            \
   X(kind, "kind", KernelKind, "forward",                                       \
-    "kernel kind: `forward` (attention forward, O and LSE)")                   \
+    "kernel kind: `forward` (O and LSE) or `combine` (split-KV's merge)")      \
   X(dtype, "dtype", DType, "required",                                         \
     "element type of Q, K, V and O: `bf16` or `fp16`")                         \
   X(headDim, "head_dim", int, "required",                                      \
@@ -115,6 +121,12 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "tanh soft-capping of the scores; the cap is a run-time argument")         \
   X(varlen, "varlen", bool, "false",                                           \
     "variable-length batches packed along the sequence (cu_seqlens)")          \
+  X(cacheSeqlens, "cache_seqlens", bool, "false",                              \
+    "per-sequence key lengths from an int32 device array (a KV cache)")        \
+  X(splitKv, "split_kv", bool, "false",                                        \
+    "the key range is split over CTAs; partial O and LSE go to a workspace")   \
+  X(packGqa, "pack_gqa", bool, "false",                                        \
+    "the query heads of one KV head share a tile (rows = head x query)")       \
   X(softmaxScale, "softmax_scale", std::optional<double>, "1/sqrt(head_dim)",  \
     "the scale `flashcore-gen run`/`bench` use (the runtime passes its own)")
 
@@ -164,6 +176,17 @@ struct ProblemSpec {
   /// Variable-length batches: Q, K, V packed along the sequence dimension,
   /// sequence boundaries from cu_seqlens_q / cu_seqlens_k at run time.
   bool varlen = false;
+  /// KV cache: sequence b has cache_seqlens[b] keys (an int32 device array)
+  /// out of the K/V tensors' seqlen_k rows.
+  bool cacheSeqlens = false;
+  /// Split-KV: a work tile's key blocks are cut into num_splits contiguous
+  /// ranges (a run-time argument), one per CTA; each writes its normalised
+  /// fp32 O and its LSE into a workspace that a `combine` kernel merges.
+  bool splitKv = false;
+  /// Pack-GQA: the heads_q / heads_kv query heads of a KV head (times
+  /// seqlen_q rows each, at most block_m in all) are the rows of one tile, so
+  /// K and V are read once per KV head.
+  bool packGqa = false;
   /// Default softmax scale baked into `flashcore-gen run`; the runtime always
   /// passes the caller's scale as a kernel argument. Unset: 1/sqrt(headDim).
   std::optional<double> softmaxScale;

@@ -3,17 +3,49 @@
 #include "compiler/TileSchedule.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 namespace flashcore {
 
 TileCoords tileCoords(int64_t t, int64_t mBlocks, int64_t heads,
-                      bool reverse) {
+                      int64_t batch, bool reverse) {
   TileCoords c;
   int64_t i = t % mBlocks;
   c.head = (t / mBlocks) % heads;
-  c.batch = t / (mBlocks * heads);
+  c.batch = (t / (mBlocks * heads)) % batch;
+  c.split = t / (mBlocks * heads * batch);
   c.mBlock = reverse ? mBlocks - 1 - i : i;
   return c;
+}
+
+int chooseNumSplits(int64_t tiles, int smCount, int64_t keyBlocks,
+                    int maxSplits) {
+  if (smCount <= 0 || tiles >= 0.8 * smCount || keyBlocks <= 4)
+    return 1;
+  int64_t limit = std::min<int64_t>({maxSplits, smCount, keyBlocks});
+  double best = 0;
+  std::vector<double> efficiency;
+  for (int64_t s = 1; s <= limit; ++s) {
+    double waves = double(tiles * s) / smCount;
+    double eff = waves / std::ceil(waves);
+    best = std::max(best, eff);
+    efficiency.push_back(eff);
+  }
+  for (int64_t s = 1; s <= limit; ++s)
+    if (efficiency[s - 1] >= 0.85 * best)
+      return int(s);
+  return 1;
+}
+
+bool choosePackGqa(int64_t seqlenQ, int64_t headsPerKvHead, int blockM) {
+  if (headsPerKvHead <= 1 || seqlenQ * headsPerKvHead > blockM)
+    return false;
+  auto roundUp = [](int64_t a, int64_t b) { return (a + b - 1) / b * b; };
+  double plain = double(seqlenQ) / double(roundUp(seqlenQ, blockM));
+  double packed = double(seqlenQ * headsPerKvHead) /
+                  double(roundUp(seqlenQ * headsPerKvHead, blockM));
+  return plain < 0.9 * packed;
 }
 
 int64_t persistentGridSize(int64_t tiles, int smCount, int ctasPerSm) {

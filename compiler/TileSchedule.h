@@ -5,12 +5,14 @@
 // enumerate tiles with exactly these formulas; the runtime sizes the grid
 // with them. Table-tested in tests/unit/TileScheduleTest.cpp.
 //
-// Linear order (static persistent): tile t of T = M * H * B, with M query
-// blocks, H heads and B sequences,
+// Linear order (static persistent): tile t of T = M * H * B * S, with M query
+// blocks, H heads (KV heads with pack_gqa), B sequences and S key-range
+// splits (1 unless split_kv),
 //
-//   i     = t mod M            (query block index, fastest: the M tiles of one
-//   head  = (t / M) mod H       head run on neighbouring CTAs and share K/V
-//   batch = t / (M * H)         in L2)
+//   i     = t mod M                (query block index, fastest: the M tiles of
+//   head  = (t / M) mod H           one head run on neighbouring CTAs and
+//   batch = (t / (M * H)) mod B     share K/V in L2)
+//   split = t / (M * H * B)
 //   m     = reverse ? M - 1 - i : i
 //
 // reverse (causal and local kernels) starts the longest query blocks first.
@@ -28,9 +30,10 @@
 namespace flashcore {
 
 struct TileCoords {
-  int64_t mBlock = 0, head = 0, batch = 0;
+  int64_t mBlock = 0, head = 0, batch = 0, split = 0;
   bool operator==(const TileCoords &o) const {
-    return mBlock == o.mBlock && head == o.head && batch == o.batch;
+    return mBlock == o.mBlock && head == o.head && batch == o.batch &&
+           split == o.split;
   }
 };
 
@@ -39,14 +42,38 @@ inline int64_t ceilBlocks(int64_t seqlen, int64_t rows) {
   return (seqlen + rows - 1) / rows;
 }
 
-/// Tiles of a call: M * H * B.
-inline int64_t numTiles(int64_t mBlocks, int64_t heads, int64_t batch) {
-  return mBlocks * heads * batch;
+/// Tiles of a call: M * H * B * S.
+inline int64_t numTiles(int64_t mBlocks, int64_t heads, int64_t batch,
+                        int64_t splits = 1) {
+  return mBlocks * heads * batch * splits;
 }
 
 /// Tile t of the linear order (see the file comment).
 FLASHCORE_API TileCoords tileCoords(int64_t t, int64_t mBlocks, int64_t heads,
-                                    bool reverse);
+                                    int64_t batch, bool reverse);
+
+/// The key blocks [begin, end) of split `split` of `splits` over the key
+/// blocks [nStart, nEnd) of a tile: contiguous ranges of
+/// ceil((nEnd - nStart) / splits) blocks (the last ones may be short or empty).
+inline void splitKeyBlocks(int64_t nStart, int64_t nEnd, int64_t split,
+                           int64_t splits, int64_t &begin, int64_t &end) {
+  int64_t per = (nEnd - nStart + splits - 1) / splits;
+  begin = nStart + split * per < nEnd ? nStart + split * per : nEnd;
+  end = begin + per < nEnd ? begin + per : nEnd;
+}
+
+/// FlashAttention-3's split heuristic, restated: no split when the tiles
+/// (nearly) fill the SMs or a tile has few key blocks; else the smallest
+/// number of splits whose wave efficiency (tiles * splits / SMs over its
+/// ceiling) is within 85 % of the best up to min(maxSplits, SMs, key blocks).
+FLASHCORE_API int chooseNumSplits(int64_t tiles, int smCount,
+                                  int64_t keyBlocks, int maxSplits);
+
+/// Whether packing the query heads of a KV head into one tile pays (FA3's
+/// rule: the packed tile's row efficiency beats the unpacked one's by 1/0.9),
+/// given that the packed rows fit one tile.
+FLASHCORE_API bool choosePackGqa(int64_t seqlenQ, int64_t headsPerKvHead,
+                                 int blockM);
 
 /// Whether a kernel of `problem` takes its query blocks longest first.
 inline bool reverseQueryBlocks(const ProblemSpec &problem) {

@@ -2,8 +2,11 @@
 
 #include "runtime/ArgValidation.h"
 #include "runtime/TensorMap.h"
+#include "compiler/KernelABI.h"
+#include "compiler/TileSchedule.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -117,17 +120,21 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args must point to a flashcore_attention_args, got: null");
   if (args->struct_size != sizeof(flashcore_attention_args) &&
+      args->struct_size != FLASHCORE_ATTENTION_ARGS_V2_SIZE &&
       args->struct_size != FLASHCORE_ATTENTION_ARGS_V1_SIZE)
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args->struct_size must be sizeof(flashcore_attention_args) "
                 "= " + str(sizeof(flashcore_attention_args)) +
                     " (call flashcore_attention_args_init) or the version-1 "
-                    "size " + str(FLASHCORE_ATTENTION_ARGS_V1_SIZE) +
+                    "/ version-2 size " + str(FLASHCORE_ATTENTION_ARGS_V1_SIZE) +
+                    " / " + str(FLASHCORE_ATTENTION_ARGS_V2_SIZE) +
                     ", got: " + str((long long)args->struct_size));
-  // Work on a full (version-2) copy: a version-1 caller gets the defaults.
+  // Work on a full (version-3) copy: an older caller gets the defaults.
   flashcore_attention_args full;
   std::memset(&full, 0, sizeof full);
   full.window_left = full.window_right = -1;
+  full.num_splits = 0;
+  full.pack_gqa = -1;
   std::memcpy(&full, args, args->struct_size);
   full.struct_size = sizeof full;
   call.args = full;
@@ -207,7 +214,32 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     }
   }
 
-  // Step 5. What the generator supports: ask the spec validator. Only
+  // Step 5. KV cache and split-KV (version-3 fields).
+  if (a.cache_seqlens) {
+    if (varlen)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "cache_seqlens must be null for a varlen call (cu_seqlens_k "
+                  "gives the key lengths), got: " +
+                      hexPointer(a.cache_seqlens));
+    if (reinterpret_cast<uintptr_t>(a.cache_seqlens) % 4)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "cache_seqlens must be 4-byte aligned, got: " +
+                      hexPointer(a.cache_seqlens));
+  }
+  if (a.num_splits < 0 || a.num_splits > kMaxSplits)
+    return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                "num_splits must be in [0, " + str(kMaxSplits) +
+                    "] (0 = FlashCore chooses), got: " + str(a.num_splits));
+  if (a.pack_gqa < -1 || a.pack_gqa > 1)
+    return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                "pack_gqa must be -1 (FlashCore chooses), 0 or 1, got: " +
+                    str(a.pack_gqa));
+  if (reinterpret_cast<uintptr_t>(a.workspace) % 16)
+    return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                "workspace must be 16-byte aligned, got: " +
+                    hexPointer(a.workspace));
+
+  // Step 6. What the generator supports: ask the spec validator. Only
   // problem-level rules are judged here; a schedule the dispatcher picks is
   // checked when it is picked. Masks follow FlashAttention: causal forces
   // window_right = 0, and causal with a left window is a local window.
@@ -292,11 +324,63 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   call.problem = spec.problem;
   call.softmaxScale = scale;
   call.headsPerKvHead = int32_t(a.heads_q / a.heads_kv);
+  resolveKernelShape(call, smCountHint());
   call.windowLeft = left;
   call.windowRight = right;
   call.softcap = a.softcap;
   message.clear();
   return FLASHCORE_STATUS_SUCCESS;
+}
+
+namespace {
+std::atomic<int> lastSmCount{132}; // H100 and H200
+} // namespace
+
+int smCountHint() { return lastSmCount.load(std::memory_order_relaxed); }
+void noteSmCount(int smCount) {
+  if (smCount > 0)
+    lastSmCount.store(smCount, std::memory_order_relaxed);
+}
+
+void resolveKernelShape(AttentionCall &call, int smCount) {
+  const flashcore_attention_args &a = call.args;
+  ProblemSpec &p = call.problem;
+  p.cacheSeqlens = a.cache_seqlens != nullptr;
+  // Pack-GQA: the query heads of a KV head in one tile, when they fit one
+  // (default) tile and FA3's efficiency rule says it pays; forced on or off
+  // by the caller.
+  const int blockM = defaultSchedule(p).blockM;
+  const int64_t ratio = call.headsPerKvHead;
+  const bool fits = ratio > 1 && a.seqlen_q * ratio <= blockM;
+  p.packGqa = a.pack_gqa == 1   ? fits
+              : a.pack_gqa == 0 ? false
+                                : fits && choosePackGqa(a.seqlen_q, ratio, blockM);
+  // Split-KV: FA3's wave-efficiency rule over the tiles of the call.
+  const int64_t tiles =
+      (p.packGqa ? 1 : ceilBlocks(a.seqlen_q, blockM)) *
+      (p.packGqa ? a.heads_kv : a.heads_q) * a.batch;
+  const int64_t keyBlocks = ceilBlocks(a.seqlen_k, defaultSchedule(p).blockN);
+  int64_t splits = a.num_splits > 0
+                       ? a.num_splits
+                       : chooseNumSplits(tiles, smCount, keyBlocks, kMaxSplits);
+  splits = std::max<int64_t>(1, std::min<int64_t>(splits, keyBlocks));
+  call.numSplits = int32_t(splits);
+  p.splitKv = splits > 1;
+}
+
+size_t workspaceBytes(const AttentionCall &call) {
+  if (!call.problem.splitKv)
+    return 0;
+  const flashcore_attention_args &a = call.args;
+  // O_accum (f32 [splits][rows][heads][d]) then LSE_accum, 16-byte aligned.
+  size_t rows = size_t(accumRows(call)) * size_t(a.heads_q) * call.numSplits;
+  size_t oBytes = rows * size_t(a.head_dim) * 4;
+  return oBytes + (rows * 4 + 15) / 16 * 16;
+}
+
+int64_t accumRows(const AttentionCall &call) {
+  const flashcore_attention_args &a = call.args;
+  return call.problem.varlen ? a.total_q : a.batch * a.seqlen_q;
 }
 
 flashcore_status_t checkPointerDevices(const flashcore_attention_args &a,
@@ -312,7 +396,9 @@ flashcore_status_t checkPointerDevices(const flashcore_attention_args &a,
       {"o", a.o},
       {"lse", a.lse},
       {"cu_seqlens_q", v2 ? a.cu_seqlens_q : nullptr},
-      {"cu_seqlens_k", v2 ? a.cu_seqlens_k : nullptr}};
+      {"cu_seqlens_k", v2 ? a.cu_seqlens_k : nullptr},
+      {"cache_seqlens", v2 ? a.cache_seqlens : nullptr},
+      {"workspace", v2 ? a.workspace : nullptr}};
   for (const auto &[name, ptr] : ptrs) {
     if (!ptr)
       continue;

@@ -36,10 +36,27 @@ struct AttentionCall {
   int32_t windowLeft = -1, windowRight = -1;
   /// The softcap (problem.softcap iff > 0).
   float softcap = 0;
+  /// Key-range splits (problem.splitKv iff > 1) and, in problem.packGqa /
+  /// cacheSeqlens, the kernel shape resolveKernelShape chose.
+  int32_t numSplits = 1;
   /// The arguments with every version-2 field present (a version-1 struct
   /// is copied in with the defaults of flashcore_attention_args_init).
   flashcore_attention_args args{};
 };
+
+/// Sets the problem's cache_seqlens / pack_gqa / split_kv flags and the
+/// number of splits for a call on a device of `smCount` SMs: the caller's
+/// num_splits / pack_gqa when given, else FA3's heuristics
+/// (compiler/TileSchedule.h).
+void resolveKernelShape(AttentionCall &call, int smCount);
+/// The SM count heuristics assume before the launch device is known: the
+/// last device a kernel was bound on (132 until then, H100/H200).
+int smCountHint();
+void noteSmCount(int smCount);
+/// Workspace bytes of a split call (0 otherwise) and its rows
+/// (batch * seqlen_q, or total_q).
+size_t workspaceBytes(const AttentionCall &call);
+int64_t accumRows(const AttentionCall &call);
 
 /// Checks `args` (everything but device residency). Returns
 /// FLASHCORE_STATUS_SUCCESS and fills `call`, or a status with `message`.

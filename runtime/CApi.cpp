@@ -66,6 +66,8 @@ void flashcore_attention_args_init(flashcore_attention_args *args) {
   args->struct_size = sizeof(*args);
   args->window_left = -1;
   args->window_right = -1;
+  args->num_splits = 0;
+  args->pack_gqa = -1;
 }
 
 void flashcore_attention_args_set_contiguous_strides(
@@ -88,7 +90,7 @@ void flashcore_attention_args_set_contiguous_strides(
       a->o_head_stride);
   a->lse_head_stride = a->seqlen_q;
   a->lse_batch_stride = a->heads_q * a->seqlen_q;
-  if (a->struct_size >= sizeof(*a) && a->cu_seqlens_q) {
+  if (a->struct_size >= FLASHCORE_ATTENTION_ARGS_V2_SIZE && a->cu_seqlens_q) {
     // Packed: the batch dimension is the packed sequence.
     set(a->total_q, a->heads_q, a->q_batch_stride, a->q_seq_stride,
         a->q_head_stride);
@@ -153,6 +155,8 @@ const char *flashcore_status_string(flashcore_status_t status) {
               "the softcap is negative, NaN or infinite")
     FC_STATUS(FLASHCORE_STATUS_INVALID_VARLEN,
               "the variable-length (cu_seqlens) arguments are inconsistent")
+    FC_STATUS(FLASHCORE_STATUS_INVALID_KV_CACHE,
+              "the KV-cache / split-KV arguments are inconsistent")
 #undef FC_STATUS
   }
   return "unknown flashcore status";
@@ -231,6 +235,28 @@ flashcore_attention_forward(flashcore_handle_t handle,
     std::string message;
     flashcore_status_t status =
         flashcore::attentionForward(handle->dispatcher, args, stream, message);
+    return finish(status, message);
+  });
+}
+
+flashcore_status_t
+flashcore_attention_workspace_size(flashcore_handle_t handle,
+                                   const flashcore_attention_args *args,
+                                   size_t *bytes) {
+  return guarded([&] {
+    if (!validHandle(handle))
+      return finish(FLASHCORE_STATUS_INVALID_HANDLE,
+                    "handle must come from flashcore_create, got: " +
+                        flashcore::hexPointer(handle));
+    if (!bytes)
+      return finish(FLASHCORE_STATUS_NULL_POINTER,
+                    "bytes must point to a size_t, got: null");
+    std::string message;
+    size_t size = 0;
+    flashcore_status_t status =
+        flashcore::attentionWorkspaceSize(args, size, message);
+    if (status == FLASHCORE_STATUS_SUCCESS)
+      *bytes = size;
     return finish(status, message);
   });
 }

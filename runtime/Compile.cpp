@@ -167,6 +167,7 @@ bool productionCompile(const CompileRequest &request, CompiledKernel &kernel,
   }
   AssembleOptions asmOptions;
   asmOptions.extraFlags = request.options.extraPtxasFlags;
+  asmOptions.kernelName = kernelName(spec.problem.kind);
   if (!dump.empty())
     asmOptions.reproDir = std::getenv("FLASHCORE_DUMP");
   AssembleResult assembled;

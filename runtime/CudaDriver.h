@@ -59,6 +59,8 @@ namespace cuda {
   X(cuPointerGetAttributes, 7000, "cuPointerGetAttributes", true)              \
   X(cuMemAlloc, 3020, "cuMemAlloc_v2", true)                                   \
   X(cuMemFree, 3020, "cuMemFree_v2", true)                                     \
+  X(cuMemAllocAsync, 11020, "cuMemAllocAsync", false)                          \
+  X(cuMemFreeAsync, 11020, "cuMemFreeAsync", false)                            \
   X(cuMemcpyHtoD, 3020, "cuMemcpyHtoD_v2", true)                               \
   X(cuMemcpyDtoH, 3020, "cuMemcpyDtoH_v2", true)                               \
   X(cuMemcpyDtoD, 3020, "cuMemcpyDtoD_v2", true)                               \

@@ -188,6 +188,8 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= (uint64_t(dispatchTable->seqlenClassOf(q.seqlenK)) & 0x1F) << 16;
   uint64_t ratio = q.gqaRatio < 1 ? 1 : uint64_t(q.gqaRatio);
   key |= (ratio & 0xFFFFFFFFull) << 21;
+  key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
+         uint64_t(p.packGqa) << 55;
   return key;
 }
 
@@ -205,6 +207,15 @@ KernelChoice *Dispatcher::resolve(const DispatchQuery &query,
   if (status != DispatchStatus::Ok)
     return nullptr;
   choice->geometry = computeGeometry(choice->spec);
+  if (choice->spec.problem.splitKv) {
+    AttentionSpec combine;
+    combine.problem.kind = KernelKind::Combine;
+    combine.problem.dtype = choice->spec.problem.dtype;
+    combine.problem.headDim = choice->spec.problem.headDim;
+    combine.schedule = defaultSchedule(combine.problem);
+    choice->combineSpec = combine;
+    choice->combineGeometry = computeGeometry(combine);
+  }
   std::lock_guard<std::mutex> lock(ownedMutex);
   owned.push_back(std::move(choice));
   if (generation.load() != before)

@@ -44,17 +44,24 @@ enum class DispatchStatus { Ok, InvalidSpec, SpecMismatch, Unsupported };
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
   CUfunction function = nullptr;
+  /// split_kv choices: the combine kernel loaded in the same context.
+  CUfunction combineFunction = nullptr;
   /// The device of the context (pointer residency is checked against it)
   /// and its SM count (persistent grids).
   int device = 0;
   int smCount = 0;
   std::shared_ptr<const CompiledKernel> kernel;
+  std::shared_ptr<const CompiledKernel> combineKernel;
 };
 
 /// The resolved choice for one dispatch class.
 struct KernelChoice {
   AttentionSpec spec;
   KernelGeometry geometry;
+  /// split_kv choices: the combine kernel that merges the splits (kind
+  /// combine, the same dtype and head_dim).
+  std::optional<AttentionSpec> combineSpec;
+  KernelGeometry combineGeometry;
   /// "flashcore_set_spec", "FLASHCORE_SPEC=<file>", "dispatch table entry
   /// 'bf16-d128' (specs/dispatch/table.yaml)" or "heuristics".
   std::string source;

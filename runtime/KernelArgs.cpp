@@ -54,10 +54,16 @@ thread_local EncodedMapCache encodedMaps;
 
 } // namespace
 
-KernelArgPack::KernelArgPack(KernelKind kind) : kernelKind(kind) {
+KernelArgPack::KernelArgPack(KernelKind kind) { reset(kind); }
+
+void KernelArgPack::reset(KernelKind kind) {
+  kernelKind = kind;
   table = kernelParams(kind, count);
-  for (int i = 0; i < kMaxParams; ++i)
+  for (int i = 0; i < kMaxParams; ++i) {
     mapIndex[i] = -1;
+    set[i] = false;
+  }
+  numMaps = 0;
 }
 
 bool KernelArgPack::typed(int index, ParamType type) const {

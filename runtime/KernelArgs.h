@@ -25,6 +25,8 @@ public:
   static constexpr int kMaxParams = 32;
 
   explicit KernelArgPack(KernelKind kind = KernelKind::Forward);
+  /// Forgets every argument and takes `kind`'s table (cheap: no copies).
+  void reset(KernelKind kind);
 
   void setTensorMap(int index, const TensorMapDesc &desc);
   void setPointer(int index, const void *value);

@@ -320,11 +320,11 @@ bool ModuleCache::getFunction(const cuda::DriverApi &d, CUcontext ctx,
     if (!jitLoadModule(d, kernel.ptx, entry.module, infoLog, error))
       return false;
   }
-  CUresult rc =
-      d.cuModuleGetFunctionFn(&entry.function, entry.module, kKernelName);
+  const char *name = kernelName(kernel.spec.problem.kind);
+  CUresult rc = d.cuModuleGetFunctionFn(&entry.function, entry.module, name);
   if (rc != CUDA_SUCCESS) {
-    error = cuda::callError(d, "cuModuleGetFunction", rc) + " for '" +
-            kKernelName + "'";
+    error = cuda::callError(d, "cuModuleGetFunction", rc) + " for '" + name +
+            "'";
     d.cuModuleUnloadFn(entry.module);
     return false;
   }

@@ -10,6 +10,17 @@
 
 namespace flashcore {
 
+void LaunchPlan::setWorkspace(void *workspace) {
+  auto *bytes = static_cast<unsigned char *>(workspace);
+  for (int i = 0; i < numLaunches; ++i) {
+    KernelArgPack &args = launches[i].args;
+    bool forward = args.kind() == KernelKind::Forward;
+    args.setPointer(forward ? int(kParamOAccum) : int(kCombineOAccum), bytes);
+    args.setPointer(forward ? int(kParamLseAccum) : int(kCombineLseAccum),
+                    bytes ? bytes + lseAccumOffset : nullptr);
+  }
+}
+
 void LaunchPlan::setPersistentGrid(int smCount) {
   for (int i = 0; i < numLaunches; ++i)
     if (launches[i].persistentTiles > 0)
@@ -22,16 +33,29 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
                               const AttentionSpec &spec,
                               const KernelGeometry &g, LaunchPlan &plan,
                               std::string &message) {
-  plan = LaunchPlan();
-  KernelLaunch &launch = plan.add();
+  plan.clear();
+  KernelLaunch &launch = plan.add(spec.problem.kind);
   KernelArgPack &args = launch.args;
-  int64_t queryBlocks = numQueryBlocks(spec, a.seqlen_q);
+  const ProblemSpec &problem = spec.problem;
+  const bool pack = problem.packGqa;
+  const int64_t splits = problem.splitKv ? call.numSplits : 1;
+  // Pack-GQA: one tile holds the seqlen_q x (heads_q / heads_kv) rows of a
+  // KV head.
+  const int64_t packedRows = a.seqlen_q * call.headsPerKvHead;
+  if (pack && packedRows > spec.schedule.blockM) {
+    message = "internal error: pack_gqa needs seqlen_q * heads_q / heads_kv = " +
+              std::to_string(packedRows) + " <= block_m = " +
+              std::to_string(spec.schedule.blockM);
+    return FLASHCORE_STATUS_INTERNAL_ERROR;
+  }
+  int64_t queryBlocks = pack ? 1 : numQueryBlocks(spec, a.seqlen_q);
+  int64_t tileHeads = pack ? a.heads_kv : a.heads_q;
   if (spec.schedule.scheduler == SchedulerKind::StaticPersistent) {
-    launch.persistentTiles = numTiles(queryBlocks, a.heads_q, a.batch);
+    launch.persistentTiles = numTiles(queryBlocks, tileHeads, a.batch, splits);
     launch.grid[0] = 0; // setPersistentGrid
   } else {
-    launch.grid[0] = unsigned(queryBlocks);
-    launch.grid[1] = unsigned(a.heads_q);
+    launch.grid[0] = unsigned(queryBlocks * splits);
+    launch.grid[1] = unsigned(tileHeads);
     launch.grid[2] = unsigned(a.batch);
   }
   launch.threadsPerCta = unsigned(g.threadsPerCta);
@@ -77,6 +101,12 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
       operand("o", a.o, rowsQ, a.heads_q, a.o_seq_stride, a.o_head_stride,
               batchStride(a.o_batch_stride, rowsQ, a.o_seq_stride),
               g.oBoxRows)};
+  if (pack) {
+    // A (cols, seqlen_q, heads per KV head) box: packed row = head * seqlen_q
+    // + query row.
+    maps[0].boxRows = a.seqlen_q;
+    maps[0].boxHeads = call.headsPerKvHead;
+  }
   const bool tmaStore = spec.schedule.epilogue == EpilogueKind::Tma;
   const int mapParams[4] = {kParamTmaQ, kParamTmaK, kParamTmaV, kParamTmaO};
   for (int i = 0; i < 4; ++i) {
@@ -117,7 +147,43 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   args.setI64(kParamLseBatchStride,
               a.lse && !varlen ? a.lse_batch_stride : 0);
   args.setI64(kParamLseHeadStride, a.lse ? a.lse_head_stride : 0);
+  args.setPointer(kParamCacheSeqlens, problem.cacheSeqlens ? a.cache_seqlens
+                                                           : nullptr);
+  args.setI32(kParamQRows, int32_t(pack ? packedRows : spec.schedule.blockM));
+  args.setI32(kParamNumSplits, int32_t(splits));
+  args.setI32(kParamAccumRows, int32_t(problem.splitKv ? accumRows(call) : 0));
+  args.setPointer(kParamOAccum, nullptr);
+  args.setPointer(kParamLseAccum, nullptr);
   if (!args.complete(message))
+    return FLASHCORE_STATUS_INTERNAL_ERROR;
+  if (!problem.splitKv)
+    return FLASHCORE_STATUS_SUCCESS;
+
+  // Split-KV: the workspace and the combine launch (a warp per (row, head)).
+  plan.workspaceBytes = workspaceBytes(call);
+  plan.lseAccumOffset = size_t(accumRows(call)) * size_t(a.heads_q) *
+                        size_t(splits) * size_t(a.head_dim) * 4;
+  KernelLaunch &merge = plan.add(KernelKind::Combine);
+  KernelArgPack &c = merge.args;
+  const int64_t rows = accumRows(call);
+  const int64_t items = rows * a.heads_q;
+  merge.grid[0] = unsigned((items + kCombineWarps - 1) / kCombineWarps);
+  merge.threadsPerCta = 32 * kCombineWarps;
+  merge.dynamicSmemBytes = 0;
+  c.setPointer(kCombineOAccum, nullptr);
+  c.setPointer(kCombineLseAccum, nullptr);
+  c.setPointer(kCombineOut, a.o);
+  c.setPointer(kCombineLse, a.lse);
+  c.setI32(kCombineNumSplits, int32_t(splits));
+  c.setI32(kCombineAccumRows, int32_t(rows));
+  c.setI32(kCombineSeqlenQ, int32_t(varlen ? rows : a.seqlen_q));
+  c.setI32(kCombineHeadsQ, int32_t(a.heads_q));
+  c.setI64(kCombineOutBatchStride, varlen ? 0 : a.o_batch_stride);
+  c.setI64(kCombineOutRowStride, a.o_seq_stride);
+  c.setI64(kCombineOutHeadStride, a.o_head_stride);
+  c.setI64(kCombineLseBatchStride, a.lse && !varlen ? a.lse_batch_stride : 0);
+  c.setI64(kCombineLseHeadStride, a.lse ? a.lse_head_stride : 0);
+  if (!c.complete(message))
     return FLASHCORE_STATUS_INTERNAL_ERROR;
   return FLASHCORE_STATUS_SUCCESS;
 }
@@ -322,25 +388,84 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   if (bound) {
     globalKernelCache().noteFastHit();
   } else {
-    std::shared_ptr<const CompiledKernel> kernel = globalKernelCache().get(
-        choice->spec, launchCompileOptions(), message);
-    if (!kernel)
-      return FLASHCORE_STATUS_COMPILE_ERROR;
-    CUfunction function = nullptr;
-    if (!globalModuleCache().getFunction(*d, ctx, *kernel, function, message))
-      return FLASHCORE_STATUS_CUDA_ERROR;
-    bound = choice->bind(contextKey,
-                         BoundKernel{function, device, smCount, kernel});
-  }
-
-  // Step 6. Launch: every kernel of the plan, in order, on the stream.
-  plan.setPersistentGrid(bound->smCount);
-  for (int i = 0; i < plan.numLaunches; ++i) {
-    status = launchKernel(*d, bound->function, plan.launches[i], stream,
-                          message);
+    // The choice's kernels: the forward, and for split-KV its combine.
+    BoundKernel b{nullptr, nullptr, device, smCount, nullptr, nullptr};
+    auto load = [&](const AttentionSpec &spec, CUfunction &function,
+                    std::shared_ptr<const CompiledKernel> &kernel) {
+      kernel = globalKernelCache().get(spec, launchCompileOptions(), message);
+      if (!kernel)
+        return FLASHCORE_STATUS_COMPILE_ERROR;
+      if (!globalModuleCache().getFunction(*d, ctx, *kernel, function, message))
+        return FLASHCORE_STATUS_CUDA_ERROR;
+      return FLASHCORE_STATUS_SUCCESS;
+    };
+    status = load(choice->spec, b.function, b.kernel);
+    if (status == FLASHCORE_STATUS_SUCCESS && choice->combineSpec)
+      status = load(*choice->combineSpec, b.combineFunction, b.combineKernel);
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
+    noteSmCount(smCount);
+    bound = choice->bind(contextKey, b);
   }
+
+  // Step 6. The workspace of a split call: the caller's, else stream-ordered
+  // memory of the call's stream (freed on it after the launches).
+  plan.setPersistentGrid(bound->smCount);
+  CUdeviceptr owned = 0;
+  if (plan.workspaceBytes > 0) {
+    if (a.workspace) {
+      if (a.workspace_bytes < plan.workspaceBytes) {
+        message = "workspace_bytes must be >= " +
+                  std::to_string(plan.workspaceBytes) +
+                  " (flashcore_attention_workspace_size), got: " +
+                  std::to_string(a.workspace_bytes);
+        return FLASHCORE_STATUS_INVALID_KV_CACHE;
+      }
+      plan.setWorkspace(a.workspace);
+    } else {
+      if (!d->cuMemAllocAsyncFn || !d->cuMemFreeAsyncFn) {
+        message = "the CUDA driver has no cuMemAllocAsync (needs CUDA 11.2+): "
+                  "pass a workspace of flashcore_attention_workspace_size "
+                  "bytes";
+        return FLASHCORE_STATUS_CUDA_ERROR;
+      }
+      CUresult rc = d->cuMemAllocAsyncFn(&owned, plan.workspaceBytes, stream);
+      if (rc != CUDA_SUCCESS) {
+        message = cuda::callError(*d, "cuMemAllocAsync", rc) + " of " +
+                  std::to_string(plan.workspaceBytes) + " workspace bytes";
+        return FLASHCORE_STATUS_CUDA_ERROR;
+      }
+      plan.setWorkspace(reinterpret_cast<void *>(owned));
+    }
+  }
+
+  // Step 7. Launch: every kernel of the plan, in order, on the stream.
+  for (int i = 0; i < plan.numLaunches; ++i) {
+    CUfunction f = plan.launches[i].args.kind() == KernelKind::Combine
+                       ? bound->combineFunction
+                       : bound->function;
+    status = launchKernel(*d, f, plan.launches[i], stream, message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      break;
+  }
+  if (owned) {
+    CUresult rc = d->cuMemFreeAsyncFn(owned, stream);
+    if (rc != CUDA_SUCCESS && status == FLASHCORE_STATUS_SUCCESS) {
+      message = cuda::callError(*d, "cuMemFreeAsync", rc);
+      status = FLASHCORE_STATUS_CUDA_ERROR;
+    }
+  }
+  return status;
+}
+
+flashcore_status_t attentionWorkspaceSize(const flashcore_attention_args *args,
+                                          size_t &bytes,
+                                          std::string &message) {
+  AttentionCall call;
+  flashcore_status_t status = validateAttentionArgs(args, call, message);
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return status;
+  bytes = workspaceBytes(call);
   return FLASHCORE_STATUS_SUCCESS;
 }
 

@@ -54,9 +54,29 @@ struct LaunchPlan {
   KernelLaunch launches[kMaxLaunches];
   size_t workspaceBytes = 0;
 
-  KernelLaunch &add() { return launches[numLaunches++]; }
+  /// Starts the next launch, of `kind` (no copies: the slot is reset).
+  KernelLaunch &add(KernelKind kind) {
+    KernelLaunch &l = launches[numLaunches++];
+    l.grid[0] = 0;
+    l.grid[1] = l.grid[2] = 1;
+    l.threadsPerCta = l.dynamicSmemBytes = 0;
+    l.persistentTiles = 0;
+    l.args.reset(kind);
+    return l;
+  }
+  /// Empties the plan.
+  void clear() {
+    numLaunches = 0;
+    workspaceBytes = 0;
+    lseAccumOffset = 0;
+  }
   /// Sets the grid of every persistent launch for a device of `smCount` SMs.
   void setPersistentGrid(int smCount);
+  /// Points every launch's workspace parameters (split-KV's O_accum and
+  /// LSE_accum) into `workspace` (workspaceBytes of device memory).
+  void setWorkspace(void *workspace);
+  /// Byte offset of LSE_accum in the workspace.
+  size_t lseAccumOffset = 0;
 };
 
 /// Builds the plan for validated `args` (see validateAttentionArgs) and the
@@ -66,6 +86,10 @@ flashcore_status_t planLaunch(const flashcore_attention_args &args,
                               const AttentionSpec &spec,
                               const KernelGeometry &geometry, LaunchPlan &plan,
                               std::string &message);
+
+/// The workspace a forward call of `args` needs (0 when it does not split).
+flashcore_status_t attentionWorkspaceSize(const flashcore_attention_args *args,
+                                          size_t &bytes, std::string &message);
 
 /// Runs one forward call end to end. `dispatcher` picks the spec.
 flashcore_status_t attentionForward(const Dispatcher &dispatcher,

@@ -80,7 +80,8 @@ bool planTensorMap(const TensorMapDesc &d, TensorMapPlan &plan,
     dense = bytes * uint64_t(dims[i + 1]);
   }
 
-  // Box: one swizzle span of columns, `boxRows` rows, one head, one batch.
+  // Box: one swizzle span of columns, `boxRows` rows, `boxHeads` heads, one
+  // batch.
   if (d.swizzleBytes != 32 && d.swizzleBytes != 64 && d.swizzleBytes != 128) {
     error = n + " swizzle must be 32, 64 or 128 bytes, got: " +
             str(d.swizzleBytes);
@@ -100,9 +101,14 @@ bool planTensorMap(const TensorMapDesc &d, TensorMapPlan &plan,
     error = n + " box rows must be in [1, 256], got: " + str(d.boxRows);
     return false;
   }
+  if (d.boxHeads < 1 || d.boxHeads > kTmaMaxBox || d.boxHeads > d.heads) {
+    error = n + " box heads must be in [1, min(256, heads = " + str(d.heads) +
+            ")], got: " + str(d.boxHeads);
+    return false;
+  }
   plan.box[0] = cuuint32_t(d.boxCols);
   plan.box[1] = cuuint32_t(d.boxRows);
-  plan.box[2] = 1;
+  plan.box[2] = cuuint32_t(d.boxHeads);
   plan.box[3] = 1;
 
   plan.dataType = d.dtype == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16

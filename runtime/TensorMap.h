@@ -38,9 +38,9 @@ struct TensorMapDesc {
   DType dtype = DType::BF16;
   int64_t headDim = 0, seqlen = 0, heads = 0, batch = 0;
   int64_t rowStride = 0, headStride = 0, batchStride = 0;
-  /// Box: columns (elements, = swizzle / elem_bytes) and rows (block_m for Q,
-  /// block_n for K and V).
-  int64_t boxCols = 0, boxRows = 0;
+  /// Box: columns (elements, = swizzle / elem_bytes), rows (block_m for Q,
+  /// block_n for K and V) and heads (1; pack_gqa's Q: heads_q / heads_kv).
+  int64_t boxCols = 0, boxRows = 0, boxHeads = 1;
   /// 32, 64 or 128.
   int swizzleBytes = 128;
 };

@@ -7,9 +7,8 @@ using namespace mlir;
 
 namespace flashcore {
 
-Value Epilogue::row(const TileContext &ctx, int r) {
-  return e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
-               thread.tileRow[r]);
+RowCoords Epilogue::row(const TileContext &ctx, int r) {
+  return ctx.row(e, args, thread.tileRow[r]);
 }
 
 void Epilogue::store(const TileContext &ctx, const ConsumerResult &result) {
@@ -23,13 +22,13 @@ void Epilogue::store(const TileContext &ctx, const ConsumerResult &result) {
 void Epilogue::storeOutputFromRegisters(const TileContext &ctx,
                                         const Accumulator &o) {
   for (int r = 0; r < 2; ++r) {
-    Value rowIndex = row(ctx, r);
-    e.ifThen(e.lt(rowIndex, ctx.seqlenQ), [&] {
+    RowCoords rc = row(ctx, r);
+    e.ifThen(rc.valid, [&] {
       Value base = e.add(
           e.mul(e.ext64(ctx.tile.batch), args[kParamOutBatchStride]),
-          e.add(e.mul(e.ext64(e.add(ctx.rowOffsetQ, rowIndex)),
+          e.add(e.mul(e.ext64(e.add(ctx.rowOffsetQ, rc.seq)),
                       args[kParamOutRowStride]),
-                e.mul(e.ext64(ctx.tile.head), args[kParamOutHeadStride])));
+                e.mul(e.ext64(rc.head), args[kParamOutHeadStride])));
       base = e.add(base, e.ext64(thread.colBase));
       for (int i = 0; i < o.size(); i += 2) {
         if (fragmentRow(i) != r)
@@ -51,12 +50,12 @@ void Epilogue::storeLse(const TileContext &ctx, const Value lse[2]) {
   Value quadLeader = e.eq(thread.colBase, e.i32(0));
   e.ifThen(e.andi(hasLse, quadLeader), [&] {
     for (int r = 0; r < 2; ++r) {
-      Value rowIndex = row(ctx, r);
-      e.ifThen(e.lt(rowIndex, ctx.seqlenQ), [&] {
+      RowCoords rc = row(ctx, r);
+      e.ifThen(rc.valid, [&] {
         Value idx = e.add(
             e.add(e.mul(e.ext64(ctx.tile.batch), args[kParamLseBatchStride]),
-                  e.mul(e.ext64(ctx.tile.head), args[kParamLseHeadStride])),
-            e.ext64(e.add(ctx.rowOffsetQ, rowIndex)));
+                  e.mul(e.ext64(rc.head), args[kParamLseHeadStride])),
+            e.ext64(e.add(ctx.rowOffsetQ, rc.seq)));
         Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.f32T,
                                         lsePtr, ValueRange{idx});
         LLVM::StoreOp::create(e.b, e.loc, lse[r], ptr, /*alignment=*/4);
@@ -172,12 +171,69 @@ private:
   }
 };
 
+/// split_kv: the split's normalised O as fp32 pairs (64-bit stores) and its
+/// LSE into the workspace, at [split][accum row][head] (KernelABI.h).
+class PartialEpilogue : public Epilogue {
+public:
+  using Epilogue::Epilogue;
+
+  void store(const TileContext &ctx, const ConsumerResult &result) override {
+    OnlineSoftmax softmax(e, args[kParamScaleLog2]);
+    OnlineSoftmax::Final f = softmax.finish(result.stats);
+    Accumulator o = result.o.scaleRows(e, f.inverseSum[0], f.inverseSum[1]);
+    const int d = e.spec.problem.headDim;
+    Type pairT = VectorType::get({2}, e.f32T);
+    Value quadLeader = e.eq(thread.colBase, e.i32(0));
+    for (int r = 0; r < 2; ++r) {
+      RowCoords rc = row(ctx, r);
+      e.ifThen(rc.valid, [&] {
+        // Row of the workspace: batch * seqlen_q + query (varlen: the packed
+        // row).
+        Value accumRow =
+            e.spec.problem.varlen
+                ? e.add(ctx.rowOffsetQ, rc.seq)
+                : e.add(e.mul(ctx.tile.batch, args[kParamSeqlenQ]), rc.seq);
+        Value slot = e.add(
+            e.mul(e.ext64(e.add(e.mul(ctx.tile.split, args[kParamAccumRows]),
+                                accumRow)),
+                  e.ext64(args[kParamHeadsQ])),
+            e.ext64(rc.head));
+        Value base = e.add(e.mul(slot, e.i64(d)), e.ext64(thread.colBase));
+        for (int i = 0; i < o.size(); i += 2) {
+          if (fragmentRow(i) != r)
+            continue;
+          Value pair = LLVM::UndefOp::create(e.b, e.loc, pairT);
+          pair = LLVM::InsertElementOp::create(e.b, e.loc, pair, o.values[i],
+                                               e.i32(0));
+          pair = LLVM::InsertElementOp::create(e.b, e.loc, pair,
+                                               o.values[i + 1], e.i32(1));
+          Value ptr = LLVM::GEPOp::create(
+              e.b, e.loc, e.globalPtrT, e.f32T, args[kParamOAccum],
+              ValueRange{e.add(base, e.i64(fragmentCol(i)))});
+          LLVM::StoreOp::create(e.b, e.loc, pair, ptr, /*alignment=*/8);
+        }
+        e.ifThen(quadLeader, [&] {
+          Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.f32T,
+                                          args[kParamLseAccum],
+                                          ValueRange{slot});
+          LLVM::StoreOp::create(e.b, e.loc, f.lse[r], ptr, /*alignment=*/4);
+        });
+      });
+    }
+  }
+
+protected:
+  void storeOutput(const TileContext &, const Accumulator &) override {}
+};
+
 } // namespace
 
 std::unique_ptr<Epilogue> Epilogue::create(KernelEmitter &e,
                                            const KernelArgs &args,
                                            const SharedStorage &smem,
                                            const ConsumerThread &thread) {
+  if (e.spec.problem.splitKv)
+    return std::make_unique<PartialEpilogue>(e, args, smem, thread);
   switch (e.spec.schedule.epilogue) {
   case EpilogueKind::Registers:
     return std::make_unique<RegisterEpilogue>(e, args, smem, thread);

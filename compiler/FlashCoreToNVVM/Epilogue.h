@@ -14,7 +14,9 @@
 //              unit). Varlen tiles that end inside their sequence's last
 //              query block use the register path for that block.
 //
-// The LSE is always stored from registers (one fp32 per row).
+// The LSE is always stored from registers (one fp32 per row). A split_kv
+// forward's epilogue is `partial` whatever the field says: the split's
+// normalised O (fp32) and LSE go to the workspace for the combine kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,7 +37,7 @@ public:
   virtual ~Epilogue() = default;
 
   /// Normalises and stores the tile's O and LSE.
-  void store(const TileContext &ctx, const ConsumerResult &result);
+  virtual void store(const TileContext &ctx, const ConsumerResult &result);
   /// After the last tile (outstanding bulk stores complete).
   virtual void finish() {}
 
@@ -49,8 +51,8 @@ protected:
   /// The register store of O (rows below seqlen_q only).
   void storeOutputFromRegisters(const TileContext &ctx, const Accumulator &o);
   void storeLse(const TileContext &ctx, const mlir::Value lse[2]);
-  /// Absolute query row of the thread's fragment row r.
-  mlir::Value row(const TileContext &ctx, int r);
+  /// Coordinates of the thread's fragment row r.
+  RowCoords row(const TileContext &ctx, int r);
 
   KernelEmitter &e;
   const KernelArgs &args;

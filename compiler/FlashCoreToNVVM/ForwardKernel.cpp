@@ -69,9 +69,9 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
     func.setArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName(),
                     b.getUnitAttr());
   }
-  if (spec.problem().kind == KernelKind::Forward)
-    func.setArgAttr(kParamOut, LLVM::LLVMDialect::getNoAliasAttrName(),
-                    b.getUnitAttr());
+  func.setArgAttr(spec.problem().kind == KernelKind::Forward ? int(kParamOut)
+                                                            : int(kCombineOut),
+                  LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
 
   KernelGeometry geo = computeGeometry(spec);
   func->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -179,11 +179,17 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   }
 }
 
+void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
+                       const ValidatedSpec &spec); // CombineKernel.cpp
+
 void emitKernelBody(OpBuilder &b, LLVM::LLVMFuncOp func,
                     const ValidatedSpec &spec) {
   switch (spec.problem().kind) {
   case KernelKind::Forward:
     emitForwardKernel(b, func, spec);
+    break;
+  case KernelKind::Combine:
+    emitCombineKernel(b, func, spec);
     break;
   }
   OpBuilder::InsertionGuard guard(b);

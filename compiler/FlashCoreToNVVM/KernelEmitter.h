@@ -165,6 +165,7 @@ public:
   void mbarrierInitFence();
   void mbarrierArrive(mlir::Value bar);
   void mbarrierArriveExpectTx(mlir::Value bar, int bytes);
+  void mbarrierArriveExpectTx(mlir::Value bar, mlir::Value bytes);
   void mbarrierWait(mlir::Value bar, mlir::Value parity);
 
   //===--------------------------------------------------------------------===//

@@ -36,8 +36,12 @@ void KernelEmitter::mbarrierArrive(Value bar) {
 }
 
 void KernelEmitter::mbarrierArriveExpectTx(Value bar, int bytes) {
+  mbarrierArriveExpectTx(bar, i32(bytes));
+}
+
+void KernelEmitter::mbarrierArriveExpectTx(Value bar, Value bytes) {
   NVVM::MBarrierArriveExpectTxOp::create(b, loc, /*res=*/Type(), bar,
-                                         i32(bytes), NVVM::MemScopeKind::CTA,
+                                         bytes, NVVM::MemScopeKind::CTA,
                                          /*relaxed=*/false,
                                          /*predicate=*/Value());
 }

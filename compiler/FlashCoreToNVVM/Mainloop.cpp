@@ -19,10 +19,11 @@ static Value loadSeqlenBound(KernelEmitter &e, Value cuSeqlens, Value index) {
 
 TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
                               const WorkTile &tile) {
+  const ProblemSpec &p = e.spec.problem;
   TileContext c;
   c.tile = tile;
-  c.kvHead = e.divu(tile.head, a[kParamHeadsPerKvHead]);
-  if (e.spec.problem.varlen) {
+  c.kvHead = p.packGqa ? tile.head : e.divu(tile.head, a[kParamHeadsPerKvHead]);
+  if (p.varlen) {
     Value next = e.add(tile.batch, e.i32(1));
     c.rowOffsetQ = loadSeqlenBound(e, a[kParamCuSeqlensQ], tile.batch);
     c.rowOffsetK = loadSeqlenBound(e, a[kParamCuSeqlensK], tile.batch);
@@ -36,12 +37,50 @@ TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
   } else {
     c.rowOffsetQ = c.rowOffsetK = e.i32(0);
     c.seqlenQ = a[kParamSeqlenQ];
-    c.seqlenK = a[kParamSeqlenK];
+    c.seqlenK = p.cacheSeqlens
+                    ? loadSeqlenBound(e, a[kParamCacheSeqlens], tile.batch)
+                    : a[kParamSeqlenK];
     c.tmaBatch = tile.batch;
+  }
+  if (p.packGqa) {
+    c.qRow = c.rowOffsetQ;
+    c.qHead = e.mul(c.kvHead, a[kParamHeadsPerKvHead]);
+  } else {
+    c.qRow = e.add(c.rowOffsetQ,
+                   e.mul(tile.mBlock, e.i32(e.spec.schedule.blockM)));
+    c.qHead = tile.head;
   }
   c.blocks = KeyBlockRange::forQueryBlock(e, a, tile.mBlock, c.seqlenQ,
                                           c.seqlenK);
+  if (p.splitKv) {
+    // splitKeyBlocks of TileSchedule.h: contiguous ranges of ceil(n / S).
+    Value n = e.sub(c.blocks.nEnd, c.blocks.nStart);
+    Value splits = a[kParamNumSplits];
+    Value per = e.divs(e.add(n, e.sub(splits, e.i32(1))), splits);
+    Value begin = e.mins(e.add(c.blocks.nStart, e.mul(tile.split, per)),
+                         c.blocks.nEnd);
+    c.blocks.nStart = begin;
+    c.blocks.nEnd = e.mins(e.add(begin, per), c.blocks.nEnd);
+  }
   return c;
+}
+
+RowCoords TileContext::row(KernelEmitter &e, const KernelArgs &a,
+                           Value tileRow) const {
+  RowCoords r;
+  if (e.spec.problem.packGqa) {
+    // The Q box is (cols, seqlen_q rows, heads) in that order in shared
+    // memory: packed row = head * seqlen_q + query row.
+    Value rowsPerHead = a[kParamSeqlenQ];
+    r.seq = e.remu(tileRow, rowsPerHead);
+    r.head = e.add(qHead, e.divu(tileRow, rowsPerHead));
+    r.valid = e.andi(e.lt(tileRow, a[kParamQRows]), e.lt(r.seq, seqlenQ));
+  } else {
+    r.seq = e.add(e.mul(tile.mBlock, e.i32(e.spec.schedule.blockM)), tileRow);
+    r.head = tile.head;
+    r.valid = e.lt(r.seq, seqlenQ);
+  }
+  return r;
 }
 
 ConsumerThread ConsumerThread::make(KernelEmitter &e, Value tid,
@@ -97,12 +136,16 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
                   // A CTA's only tile loads Q into a fresh buffer.
                   if (loopsOverTiles(s))
                     e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
-                  e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
+                  // A packed Q box has q_rows rows (seqlen_q x heads).
+                  if (e.spec.problem.packGqa)
+                    e.mbarrierArriveExpectTx(
+                        smem.qFull(),
+                        e.mul(args[kParamQRows],
+                              e.i32(e.spec.problem.headDim * e.geo.elemBytes)));
+                  else
+                    e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
                   e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(),
-                                s.blockM,
-                                e.add(ctx.rowOffsetQ,
-                                      e.mul(ctx.tile.mBlock, e.i32(s.blockM))),
-                                ctx.tile.head, ctx.tmaBatch);
+                                s.blockM, ctx.qRow, ctx.qHead, ctx.tmaBatch);
                 }
                 return e.forLoop(
                     ctx.blocks.nStart, ctx.blocks.nEnd, unchanged,
@@ -177,10 +220,9 @@ Accumulator ConsumerMainloop::prepareScores(const TileContext &ctx,
 
 ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
                                              PipelineState kv, Value qPhase) {
-  const int blockM = e.spec.schedule.blockM;
   Value rows[2];
   for (int r = 0; r < 2; ++r)
-    rows[r] = e.add(e.mul(ctx.tile.mBlock, e.i32(blockM)), thread.tileRow[r]);
+    rows[r] = ctx.row(e, args, thread.tileRow[r]).seq;
   RowMask mask = RowMask::forRows(e, args, rows, ctx.seqlenQ, ctx.seqlenK);
 
   // Step 1. Wait for Q.

@@ -28,10 +28,19 @@
 
 namespace flashcore {
 
+/// Where row `tileRow` of a work tile is: its query row within the sequence,
+/// its query head, and whether it is a row of the call at all.
+struct RowCoords {
+  mlir::Value seq, head, valid;
+};
+
 /// A work tile's sequence facts, the same on the producer and the consumers.
 struct TileContext {
   WorkTile tile;
   mlir::Value kvHead;
+  /// The Q box's row and head coordinates (pack_gqa: row 0 of the first
+  /// query head of the KV head).
+  mlir::Value qRow, qHead;
   /// This sequence's lengths, where its rows start in the (packed) tensors,
   /// and the batch coordinate of the tensor maps (0 for varlen).
   mlir::Value seqlenQ, seqlenK, rowOffsetQ, rowOffsetK, tmaBatch;
@@ -42,6 +51,11 @@ struct TileContext {
 
   static TileContext make(KernelEmitter &e, const KernelArgs &args,
                           const WorkTile &tile);
+  /// The coordinates of a tile row (non-packed: query row mBlock * block_m +
+  /// tileRow of the tile's head; pack_gqa: head qHead + tileRow / seqlen_q,
+  /// query row tileRow % seqlen_q).
+  RowCoords row(KernelEmitter &e, const KernelArgs &args,
+                mlir::Value tileRow) const;
 };
 
 /// Where a consumer thread sits: its warpgroup (0-based), warp, lane, the

@@ -9,17 +9,38 @@ namespace flashcore {
 
 namespace {
 
+/// Heads of the tile space: query heads, or KV heads with pack_gqa.
+static Value tileHeads(KernelEmitter &e, const KernelArgs &args) {
+  return e.spec.problem.packGqa
+             ? e.divu(args[kParamHeadsQ], args[kParamHeadsPerKvHead])
+             : args[kParamHeadsQ];
+}
+
+/// Query blocks of the tile space (one with pack_gqa: the packed rows fit).
+static Value queryBlocks(KernelEmitter &e, const KernelArgs &args) {
+  return e.spec.problem.packGqa
+             ? e.i32(1)
+             : e.ceilDiv(args[kParamSeqlenQ], e.spec.schedule.blockM);
+}
+
 class SingleTileScheduler : public TileScheduler {
 public:
-  SingleTileScheduler(KernelEmitter &e) : e(e) {}
+  SingleTileScheduler(KernelEmitter &e, const KernelArgs &args)
+      : e(e), args(args) {}
 
   SmallVector<Value> forEachTile(ValueRange carried,
                                  const TileBody &body) override {
     WorkTile t;
     Value bx = e.blockIdx(0);
+    // grid.x = splits * query blocks, query blocks fastest.
+    Value mBlocks = e.spec.problem.splitKv
+                        ? e.divu(e.gridDimX(), args[kParamNumSplits])
+                        : e.gridDimX();
+    Value i = e.spec.problem.splitKv ? e.remu(bx, mBlocks) : bx;
+    t.split = e.spec.problem.splitKv ? e.divu(bx, mBlocks) : e.i32(0);
     t.mBlock = reverseQueryBlocks(e.spec.problem)
-                   ? e.sub(e.sub(e.gridDimX(), e.i32(1)), bx)
-                   : bx;
+                   ? e.sub(e.sub(mBlocks, e.i32(1)), i)
+                   : i;
     t.head = e.blockIdx(1);
     t.batch = e.blockIdx(2);
     return body(t, carried);
@@ -27,10 +48,11 @@ public:
 
 private:
   KernelEmitter &e;
+  const KernelArgs &args;
 };
 
 /// tileCoords of TileSchedule.h, with the loop t = blockIdx.x; t < T;
-/// t += gridDim.x.
+/// t += gridDim.x; the split index is the slowest coordinate.
 class StaticPersistentScheduler : public TileScheduler {
 public:
   StaticPersistentScheduler(KernelEmitter &e, const KernelArgs &args)
@@ -38,9 +60,13 @@ public:
 
   SmallVector<Value> forEachTile(ValueRange carried,
                                  const TileBody &body) override {
-    Value mBlocks = e.ceilDiv(args[kParamSeqlenQ], e.spec.schedule.blockM);
-    Value tilesPerBatch = e.mul(mBlocks, args[kParamHeadsQ]);
-    Value tiles = e.mul(tilesPerBatch, args[kParamBatch]);
+    Value mBlocks = queryBlocks(e, args);
+    Value heads = tileHeads(e, args);
+    Value tilesPerBatch = e.mul(mBlocks, heads);
+    Value tilesPerSplit = e.mul(tilesPerBatch, args[kParamBatch]);
+    Value tiles = e.spec.problem.splitKv
+                      ? e.mul(tilesPerSplit, args[kParamNumSplits])
+                      : tilesPerSplit;
     Value stride = e.gridDimX();
     const bool reverse = reverseQueryBlocks(e.spec.problem);
     SmallVector<Value> inits = {e.blockIdx(0)};
@@ -51,8 +77,10 @@ public:
           Value t = c[0];
           WorkTile w;
           Value i = e.remu(t, mBlocks);
-          w.head = e.remu(e.divu(t, mBlocks), args[kParamHeadsQ]);
-          w.batch = e.divu(t, tilesPerBatch);
+          w.head = e.remu(e.divu(t, mBlocks), heads);
+          w.batch = e.remu(e.divu(t, tilesPerBatch), args[kParamBatch]);
+          w.split = e.spec.problem.splitKv ? e.divu(t, tilesPerSplit)
+                                           : e.i32(0);
           w.mBlock = reverse ? e.sub(e.sub(mBlocks, e.i32(1)), i) : i;
           SmallVector<Value> next = {e.add(t, stride)};
           SmallVector<Value> state = body(w, c.drop_front());
@@ -73,7 +101,7 @@ std::unique_ptr<TileScheduler> TileScheduler::create(KernelEmitter &e,
                                                      const KernelArgs &args) {
   switch (e.spec.schedule.scheduler) {
   case SchedulerKind::SingleTile:
-    return std::make_unique<SingleTileScheduler>(e);
+    return std::make_unique<SingleTileScheduler>(e, args);
   case SchedulerKind::StaticPersistent:
     return std::make_unique<StaticPersistentScheduler>(e, args);
   }

@@ -5,13 +5,15 @@
 // producer and the consumers each run that loop (they see the same tiles in
 // the same order, so they need no communication beyond the pipelines):
 //
-//   single_tile        one tile per CTA, from blockIdx (x: query block,
-//                      reversed for causal/local kernels, y: head, z: batch)
+//   single_tile        one tile per CTA, from blockIdx (x: split * query
+//                      blocks + query block, reversed for causal/local
+//                      kernels, y: head, z: batch)
 //   static_persistent  grid = min(tiles, SMs); CTA c takes tiles c, c + G,
 //                      ... of the linear order of compiler/TileSchedule.h
 //
-// forEachTile threads loop-carried values (pipeline states) through the
-// tiles. A split index for split-KV comes with that kernel kind.
+// The head of a tile is a query head, or with pack_gqa a KV head (whose query
+// heads share the tile); the split index is 0 unless split_kv. forEachTile
+// threads loop-carried values (pipeline states) through the tiles.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +27,7 @@
 namespace flashcore {
 
 struct WorkTile {
-  mlir::Value mBlock, head, batch;
+  mlir::Value mBlock, head, batch, split;
 };
 
 class TileScheduler {

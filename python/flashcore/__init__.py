@@ -21,7 +21,7 @@ from ._errors import STATUS, FlashCoreError, FlashCoreTypeError, FlashCoreValueE
 
 __version__ = _C.version()
 
-_TORCH_NAMES = ("flash_attn_func", "flash_attn_varlen_func")
+_TORCH_NAMES = ("flash_attn_func", "flash_attn_varlen_func", "flash_attn_with_kvcache")
 
 
 def version():
@@ -58,7 +58,8 @@ def validate_args(**kwargs):
     a = dict(q=0, k=0, v=0, o=0, lse=0, batch=0, seqlen_q=0, seqlen_k=0, heads_q=0,
              heads_kv=0, head_dim=0, strides=(0,) * 14, dtype=0, causal=False,
              softmax_scale=0.0, window_left=-1, window_right=-1, softcap=0.0,
-             cu_seqlens_q=0, cu_seqlens_k=0, total_q=0, total_k=0)
+             cu_seqlens_q=0, cu_seqlens_k=0, total_q=0, total_k=0, cache_seqlens=0,
+             num_splits=0, pack_gqa=-1, workspace=0, workspace_bytes=0)
     unknown = set(kwargs) - set(a)
     if unknown:
         raise TypeError("validate_args got unknown arguments: %s" % ", ".join(sorted(unknown)))
@@ -72,7 +73,9 @@ def validate_args(**kwargs):
     check(_C.validate(*(a[n] for n in names), *strides, a["dtype"],
                       bool(a["causal"]), float(a["softmax_scale"]), a["window_left"],
                       a["window_right"], float(a["softcap"]), a["cu_seqlens_q"],
-                      a["cu_seqlens_k"], a["total_q"], a["total_k"]), "validate_args")
+                      a["cu_seqlens_k"], a["total_q"], a["total_k"], a["cache_seqlens"],
+                      a["num_splits"], a["pack_gqa"], a["workspace"],
+                      a["workspace_bytes"]), "validate_args")
 
 
 def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None, return_lse=True,
@@ -89,7 +92,8 @@ def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None, ret
         out = q.new_empty(q.shape)
     if lse is None and return_lse:
         lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
-    fi._forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta)
+    fi._forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
+                     split=fi._NO_SPLIT)
     return out, lse
 
 

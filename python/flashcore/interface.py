@@ -27,7 +27,7 @@ import torch
 from . import _C
 from ._errors import error_for
 
-__all__ = ["flash_attn_func", "flash_attn_varlen_func"]
+__all__ = ["flash_attn_func", "flash_attn_varlen_func", "flash_attn_with_kvcache"]
 
 _DTYPES = {torch.bfloat16: _C.DTYPE_BF16, torch.float16: _C.DTYPE_FP16}
 
@@ -138,9 +138,9 @@ def _unsupported(**kwargs):
 
 
 def _common_args(head_dim, softmax_scale, window_size, softcap, num_splits, attention_chunk):
-    if num_splits is not None and num_splits > 1:
-        raise NotImplementedError(
-            "flashcore: num_splits > 1 (split-KV) is not supported yet, got: %d" % num_splits)
+    if num_splits is None or num_splits < 0 or num_splits > _C.MAX_SPLITS:
+        raise ValueError("num_splits must be in [0, %d] (0 = FlashCore chooses, 1 = no split), "
+                         "got: %r" % (_C.MAX_SPLITS, num_splits))
     if attention_chunk:
         raise NotImplementedError(
             "flashcore: attention_chunk is not supported yet, got: %d" % attention_chunk)
@@ -165,9 +165,28 @@ def _direct(q, k, v):
 # The launch (one implementation behind the ops and the direct path)
 #===------------------------------------------------------------------------===#
 
+class _Split:
+    """How a call may split its key range: num_splits (0 = FlashCore chooses,
+    1 = no split), pack_gqa (-1 = FlashCore chooses, 0, 1) and an optional
+    int32 cache_seqlens tensor (a KV cache)."""
+    __slots__ = ("num_splits", "pack_gqa", "cache_seqlens")
+
+    def __init__(self, num_splits=1, pack_gqa=-1, cache_seqlens=None):
+        self.num_splits, self.pack_gqa, self.cache_seqlens = num_splits, pack_gqa, cache_seqlens
+
+
+_NO_SPLIT = _Split()
+
+
+def _pack_flag(pack_gqa):
+    return -1 if pack_gqa is None else (1 if pack_gqa else 0)
+
+
 def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, seqlen_k, causal,
-            scale, window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None):
-    """One flashcore_attention_forward on torch's current stream of q's device."""
+            scale, window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None,
+            split=_NO_SPLIT):
+    """One flashcore_attention_forward on torch's current stream of q's device. A call that
+    may split gets its workspace from torch's allocator (sized by the C API)."""
     qs, ks, qst, kst, vst = meta
     if cu_seqlens_q is not None:  # packed (total, heads, head_dim): no batch strides
         strides = (0, qst[0], qst[1], 0, kst[0], kst[1], 0, vst[0], vst[1], 0, out_strides[0],
@@ -177,12 +196,21 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
     else:
         strides = qst[:3] + kst[:3] + vst[:3] + out_strides[:3] + lse_strides
         cu_q = cu_k = total_q = total_k = 0
-    status = _C.forward(
-        q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
-        0 if lse is None else lse.data_ptr(),
-        batch, seqlen_q, seqlen_k, qs[-2], ks[-2], qs[-1], *strides, _DTYPES[q.dtype], causal,
-        scale, window_left, window_right, softcap, cu_q, cu_k, total_q, total_k,
-        _raw_stream(q.get_device()))
+    args = [q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
+            0 if lse is None else lse.data_ptr(),
+            batch, seqlen_q, seqlen_k, qs[-2], ks[-2], qs[-1], *strides, _DTYPES[q.dtype], causal,
+            scale, window_left, window_right, softcap, cu_q, cu_k, total_q, total_k,
+            0 if split.cache_seqlens is None else split.cache_seqlens.data_ptr(),
+            split.num_splits, split.pack_gqa, 0, 0]
+    workspace = None
+    if split.num_splits != 1:
+        status, size = _C.workspace_size(*args)
+        if status:
+            raise error_for(status)
+        if size:
+            workspace = torch.empty(size, dtype=torch.uint8, device=q.device)
+            args[-2], args[-1] = workspace.data_ptr(), size
+    status = _C.forward(*args, _raw_stream(q.get_device()))
     if status:
         raise error_for(status)
 
@@ -195,7 +223,7 @@ def _contiguous_strides(shape):
 
 
 def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap,
-                  meta=None, out_strides=None):
+                  meta=None, out_strides=None, split=_NO_SPLIT):
     """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None)."""
     meta = meta or _check_qkv(q, k, v, 4)
     qs, ks = meta[0], meta[1]
@@ -209,11 +237,12 @@ def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, s
         return
     lse_strides = (0, 0) if lse is None else lse.stride()[:2]
     _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides, batch, seqlen_q,
-            seqlen_k, causal, scale, window_left, window_right, softcap)
+            seqlen_k, causal, scale, window_left, window_right, softcap, split=split)
 
 
 def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                 causal, scale, window_left, window_right, softcap, meta=None, out_strides=None):
+                 causal, scale, window_left, window_right, softcap, meta=None, out_strides=None,
+                 split=_NO_SPLIT):
     """Packed (total, heads, head_dim) forward into `out` and `lse` ((heads, total_q))."""
     meta = meta or _check_qkv(q, k, v, 3)
     if meta[0][0] == 0 or max_seqlen_q == 0:
@@ -226,7 +255,7 @@ def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k
     lse_strides = (0, 0) if lse is None else (0, lse.stride(0))
     _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides,
             cu_seqlens_q.shape[0] - 1, int(max_seqlen_q), int(max_seqlen_k), causal, scale,
-            window_left, window_right, softcap, cu_seqlens_q, cu_seqlens_k)
+            window_left, window_right, softcap, cu_seqlens_q, cu_seqlens_k, split)
 
 
 def _backward_message(name):
@@ -267,21 +296,23 @@ def _register_no_backward(op, name, num_inputs):
 
 @torch.library.custom_op("flashcore::flash_attn_fwd", mutates_args=(), device_types="cuda")
 def _flash_attn_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, softmax_scale: float,
-                    causal: bool, window_left: int, window_right: int,
-                    softcap: float) -> tuple[torch.Tensor, torch.Tensor]:
+                    causal: bool, window_left: int, window_right: int, softcap: float,
+                    num_splits: int, pack_gqa: int) -> tuple[torch.Tensor, torch.Tensor]:
     out = q.new_empty(q.shape)
     lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
-    _forward_into(q, k, v, out, lse, causal, softmax_scale, window_left, window_right, softcap)
+    _forward_into(q, k, v, out, lse, causal, softmax_scale, window_left, window_right, softcap,
+                  split=_Split(num_splits, pack_gqa))
     return out, lse
 
 
 @_flash_attn_fwd.register_fake
-def _flash_attn_fwd_fake(q, k, v, softmax_scale, causal, window_left, window_right, softcap):
+def _flash_attn_fwd_fake(q, k, v, softmax_scale, causal, window_left, window_right, softcap,
+                         num_splits, pack_gqa):
     return (q.new_empty(q.shape),
             q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32))
 
 
-_register_no_backward(_flash_attn_fwd, "flash_attn_func", 8)
+_register_no_backward(_flash_attn_fwd, "flash_attn_func", 10)
 
 
 @torch.library.custom_op("flashcore::flash_attn_varlen_fwd", mutates_args=(), device_types="cuda")
@@ -289,22 +320,48 @@ def _flash_attn_varlen_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                            cu_seqlens_q: torch.Tensor, cu_seqlens_k: torch.Tensor,
                            max_seqlen_q: int, max_seqlen_k: int, softmax_scale: float,
                            causal: bool, window_left: int, window_right: int,
-                           softcap: float) -> tuple[torch.Tensor, torch.Tensor]:
+                           softcap: float, num_splits: int,
+                           pack_gqa: int) -> tuple[torch.Tensor, torch.Tensor]:
     out = q.new_empty(q.shape)
     lse = q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32)
     _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                 causal, softmax_scale, window_left, window_right, softcap)
+                 causal, softmax_scale, window_left, window_right, softcap,
+                 split=_Split(num_splits, pack_gqa))
     return out, lse
 
 
 @_flash_attn_varlen_fwd.register_fake
 def _flash_attn_varlen_fwd_fake(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
-                                softmax_scale, causal, window_left, window_right, softcap):
+                                softmax_scale, causal, window_left, window_right, softcap,
+                                num_splits, pack_gqa):
     return (q.new_empty(q.shape),
             q.new_empty((q.shape[1], q.shape[0]), dtype=torch.float32))
 
 
-_register_no_backward(_flash_attn_varlen_fwd, "flash_attn_varlen_func", 12)
+_register_no_backward(_flash_attn_varlen_fwd, "flash_attn_varlen_func", 14)
+
+
+@torch.library.custom_op("flashcore::flash_attn_kvcache_fwd", mutates_args=(),
+                         device_types="cuda")
+def _flash_attn_kvcache_fwd(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                            cache_seqlens: torch.Tensor, softmax_scale: float, causal: bool,
+                            window_left: int, window_right: int, softcap: float,
+                            num_splits: int, pack_gqa: int) -> tuple[torch.Tensor, torch.Tensor]:
+    out = q.new_empty(q.shape)
+    lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
+    _forward_into(q, k_cache, v_cache, out, lse, causal, softmax_scale, window_left,
+                  window_right, softcap, split=_Split(num_splits, pack_gqa, cache_seqlens))
+    return out, lse
+
+
+@_flash_attn_kvcache_fwd.register_fake
+def _flash_attn_kvcache_fwd_fake(q, k_cache, v_cache, cache_seqlens, softmax_scale, causal,
+                                 window_left, window_right, softcap, num_splits, pack_gqa):
+    return (q.new_empty(q.shape),
+            q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32))
+
+
+_register_no_backward(_flash_attn_kvcache_fwd, "flash_attn_with_kvcache", 11)
 
 
 #===------------------------------------------------------------------------===#
@@ -322,23 +379,27 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
     dimension. Causal is aligned to the bottom right; window_size=(left, right) is a sliding
     window (-1: unbounded); softcap > 0 caps the scores with tanh. Returns out (batch,
     seqlen_q, heads, head_dim), and with return_attn_probs=True (out, softmax_lse) with
-    softmax_lse (batch, heads, seqlen_q) fp32, natural log. pack_gqa, deterministic and
-    sm_margin are accepted and change nothing (the forward is deterministic).
+    softmax_lse (batch, heads, seqlen_q) fp32, natural log. num_splits (1: no split, 0:
+    FlashCore chooses, n: split-KV into n ranges) and pack_gqa (None: FlashCore chooses)
+    shape the kernel; deterministic and sm_margin are accepted and change nothing (the
+    forward is deterministic).
     """
     if qv is not None or q_descale is not None or k_descale is not None or v_descale is not None:
         _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
     meta = _check_qkv(q, k, v, 4)
     scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
                                            num_splits, attention_chunk)
+    pack = _pack_flag(pack_gqa)
     if not _direct(q, k, v):
         out, lse = torch.ops.flashcore.flash_attn_fwd(q, k, v, scale, bool(causal), left, right,
-                                                      cap)
+                                                      cap, int(num_splits), pack)
         return (out, lse) if return_attn_probs else out
     qs = meta[0]
     out = q.new_empty(qs)
     lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_attn_probs else None
     _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
-                  _contiguous_strides(qs))
+                  _contiguous_strides(qs),
+                  _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
     return (out, lse) if return_attn_probs else out
 
 
@@ -373,14 +434,85 @@ def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
             raise ValueError("%s must be >= 0, got: %d" % (name, value))
     scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
                                            num_splits, attention_chunk)
+    pack = _pack_flag(pack_gqa)
     if not _direct(q, k, v):
         out, lse = torch.ops.flashcore.flash_attn_varlen_fwd(
             q, k, v, cu_seqlens_q, cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), scale,
-            bool(causal), left, right, cap)
+            bool(causal), left, right, cap, int(num_splits), pack)
         return (out, lse) if return_attn_probs else out
     qs = meta[0]
     out = q.new_empty(qs)
     lse = q.new_empty((qs[1], qs[0]), dtype=torch.float32) if return_attn_probs else None
     _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
-                 bool(causal), scale, left, right, cap, meta, _contiguous_strides(qs))
+                 bool(causal), scale, left, right, cap, meta, _contiguous_strides(qs),
+                 _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
     return (out, lse) if return_attn_probs else out
+
+
+def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary_cos=None,
+                            rotary_sin=None, cache_seqlens=None, cache_batch_idx=None,
+                            cache_leftpad=None, page_table=None, cu_seqlens_q=None,
+                            cu_seqlens_k_new=None, max_seqlen_q=None, rotary_seqlens=None,
+                            q_descale=None, k_descale=None, v_descale=None, softmax_scale=None,
+                            causal=False, window_size=(-1, -1), attention_chunk=0, softcap=0.0,
+                            rotary_interleaved=True, scheduler_metadata=None, num_splits=0,
+                            pack_gqa=None, sm_margin=0, return_softmax_lse=False):
+    """Attention of new queries against a KV cache, FA3's ``flash_attn_with_kvcache``.
+
+    q: (batch, seqlen_q, heads, head_dim); k_cache, v_cache: (batch, seqlen_cache, heads_kv,
+    head_dim); cache_seqlens: int or int32 (batch,) tensor on q's device, the keys of each
+    sequence (0 allowed; default: all of seqlen_cache). Causal is aligned to each sequence's
+    cache end. num_splits: 0 = FlashCore chooses (split-KV with a combine kernel when the
+    tiles alone do not fill the GPU), 1 = no split, n = n splits; pack_gqa: None = FlashCore
+    chooses, True / False. Returns out, and with return_softmax_lse=True (out, softmax_lse)
+    with softmax_lse (batch, heads, seqlen_q).
+    Not supported yet (NotImplementedError): appending k / v into the cache, a paged cache
+    (page_table), rotary embeddings, cache_batch_idx, cache_leftpad, varlen queries
+    (cu_seqlens_q), qv and descales.
+    """
+    if (k is not None or v is not None or qv is not None or rotary_cos is not None
+            or rotary_sin is not None or cache_batch_idx is not None or cache_leftpad is not None
+            or page_table is not None or cu_seqlens_q is not None or cu_seqlens_k_new is not None
+            or rotary_seqlens is not None or q_descale is not None or k_descale is not None
+            or v_descale is not None or scheduler_metadata is not None):
+        _unsupported(k=k, v=v, qv=qv, rotary_cos=rotary_cos, rotary_sin=rotary_sin,
+                     cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
+                     page_table=page_table, cu_seqlens_q=cu_seqlens_q,
+                     cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
+                     q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
+                     scheduler_metadata=scheduler_metadata)
+    meta = _check_qkv(q, k_cache, v_cache, 4)
+    qs, ks = meta[0], meta[1]
+    if cache_seqlens is None:
+        cache_seqlens = ks[1]
+    if isinstance(cache_seqlens, int):
+        if cache_seqlens < 0 or cache_seqlens > ks[1]:
+            raise ValueError("cache_seqlens must be in [0, seqlen of k_cache %d], got: %d"
+                             % (ks[1], cache_seqlens))
+        cache_seqlens = torch.full((qs[0],), cache_seqlens, dtype=torch.int32, device=q.device)
+    elif isinstance(cache_seqlens, torch.Tensor):
+        if cache_seqlens.dtype != torch.int32:
+            raise TypeError("cache_seqlens must be an int or a torch.int32 tensor, got: %s"
+                            % cache_seqlens.dtype)
+        if not cache_seqlens.is_cuda or cache_seqlens.get_device() != q.get_device():
+            raise ValueError("cache_seqlens must be on q's device %s, got: %s"
+                             % (q.device, cache_seqlens.device))
+        if tuple(cache_seqlens.shape) != (qs[0],) or cache_seqlens.stride(0) != 1:
+            raise ValueError("cache_seqlens must be a contiguous (batch,) = (%d,) tensor, got: "
+                             "shape %s" % (qs[0], tuple(cache_seqlens.shape)))
+    else:
+        raise TypeError("cache_seqlens must be an int or a torch.int32 tensor, got: %s"
+                        % type(cache_seqlens).__name__)
+    scale, left, right, cap = _common_args(qs[-1], softmax_scale, window_size, softcap,
+                                           num_splits, attention_chunk)
+    pack = _pack_flag(pack_gqa)
+    if not _direct(q, k_cache, v_cache):
+        out, lse = torch.ops.flashcore.flash_attn_kvcache_fwd(
+            q, k_cache, v_cache, cache_seqlens, scale, bool(causal), left, right, cap,
+            int(num_splits), pack)
+        return (out, lse) if return_softmax_lse else out
+    out = q.new_empty(qs)
+    lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_softmax_lse else None
+    _forward_into(q, k_cache, v_cache, out, lse, bool(causal), scale, left, right, cap, meta,
+                  _contiguous_strides(qs), _Split(num_splits, pack, cache_seqlens))
+    return (out, lse) if return_softmax_lse else out

@@ -75,7 +75,7 @@ flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 12
 
 // -----
 
-// expected-error @+1 {{kind must be forward, got: backward}}
+// expected-error @+1 {{kind must be forward or combine, got: backward}}
 flashcore.attention_kernel @k spec = #flashcore.spec<kind = backward, dtype = bf16, head_dim = 128>
 
 // -----
@@ -83,3 +83,18 @@ flashcore.attention_kernel @k spec = #flashcore.spec<kind = backward, dtype = bf
 // Overlap keeps a second S accumulator and P live.
 // expected-error @+1 {{overlap must be false unless head_dim/2 + 3*block_n/4 + 32 <= consumer_registers}}
 flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 256, block_n = 128, consumer_registers = 240, overlap = true>
+
+// -----
+
+// expected-error @+1 {{causal must be false for a combine kernel}}
+flashcore.attention_kernel @k spec = #flashcore.spec<kind = combine, dtype = bf16, head_dim = 128, causal = true>
+
+// -----
+
+// expected-error @+1 {{epilogue must be registers when split_kv is true}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, split_kv = true, epilogue = tma>
+
+// -----
+
+// expected-error @+1 {{cache_seqlens must be false when varlen is true}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, varlen = true, cache_seqlens = true>

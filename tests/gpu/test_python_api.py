@@ -207,6 +207,122 @@ def test_varlen(torch, flashcore, fc):
     return {"pass": all_ok, "rows": rows}
 
 
+@check("flash_attn_with_kvcache: KV cache, split-KV, pack-GQA against fp64")
+def test_kvcache(torch, flashcore, fc):
+    rows, all_ok = [], True
+    cases = [
+        # dtype, B, Sq, cache capacity, Hq, Hkv, D, causal, num_splits, pack_gqa
+        ("bf16", 4, 1, 4096, 32, 8, 128, True, 0, None),     # auto: split + pack
+        ("bf16", 1, 1, 20000, 32, 8, 128, True, 0, None),    # batch 1, long cache
+        ("fp16", 3, 1, 3000, 16, 16, 128, True, 0, None),    # no GQA: split only
+        ("bf16", 2, 4, 2500, 32, 8, 128, True, 7, True),     # spec-decode rows, forced
+        ("bf16", 2, 1, 1000, 32, 8, 128, False, 1, False),   # neither
+        ("fp16", 2, 3, 2048, 8, 2, 64, True, 5, True),
+        ("bf16", 2, 1, 4096, 8, 1, 256, True, 0, None),      # MQA, head_dim 256
+    ]
+    for dt, b, sq, cap, h, hkv, d, causal, splits, pack in cases:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+        torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+        q = torch.randn(b, sq, h, d, device="cuda", dtype=dtype)
+        kc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        vc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        lens = torch.randint(max(sq, 1), cap + 1, (b,), dtype=torch.int32)
+        if b > 2:
+            lens[1] = 0  # an empty cache: O = 0, LSE = -inf
+        cache_seqlens = lens.cuda()
+        nan_block(torch, (b, sq, h, d), dtype)
+        out, lse = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=cache_seqlens,
+                                              causal=causal, num_splits=splits, pack_gqa=pack,
+                                              return_softmax_lse=True)
+        torch.cuda.synchronize()
+        scale = 1.0 / math.sqrt(d)
+        ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
+        ref_lse = torch.full((b, h, sq), -math.inf, dtype=torch.float64, device="cuda")
+        emu = torch.zeros_like(ref)
+        for i in range(b):
+            n = int(lens[i])
+            if n == 0:
+                continue
+            r, l = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale)
+            ref[i], ref_lse[i] = r, l
+            emu[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale, dtype)[0]
+        row = {"case": "%s B%d Sq%d cache%d H%d/%d d%d%s splits=%s pack=%s" % (
+            dt, b, sq, cap, h, hkv, d, " causal" if causal else "", splits, pack)}
+        row["rel_err"] = rel(out, ref)
+        row["bar_err"] = rel(emu, ref)
+        finite = torch.isfinite(ref_lse)
+        row["lse_max_abs"] = ((lse.double()[finite] - ref_lse[finite]).abs().max().item()
+                              if finite.any() else 0.0)
+        row["lse_inf_ok"] = bool(torch.equal(torch.isneginf(lse.double()), ~finite))
+        row["unwritten"] = int(torch.isnan(out).sum().item())
+        ok = (row["unwritten"] == 0 and row["lse_inf_ok"] and row["lse_max_abs"] <= 5e-3
+              and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6))
+        row["pass"] = ok
+        all_ok &= ok
+        rows.append(row)
+        print("   ", json.dumps(row), flush=True)
+    # The same cache with num_splits 1 and forced splits: outputs agree to rounding.
+    q = torch.randn(2, 1, 32, 128, device="cuda", dtype=torch.bfloat16)
+    kc = torch.randn(2, 8192, 8, 128, device="cuda", dtype=torch.bfloat16)
+    vc = torch.randn_like(kc)
+    base = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=8000, num_splits=1, pack_gqa=False)
+    diffs = {}
+    for n in (2, 16, 64):
+        o = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=8000, num_splits=n, pack_gqa=True)
+        diffs[n] = (o.float() - base.float()).abs().max().item()
+    agree = all(x <= 2e-2 for x in diffs.values())
+    return {"pass": all_ok and agree, "rows": rows, "split_vs_unsplit_max_abs": diffs}
+
+
+@check("split-KV through flash_attn_func / flash_attn_varlen_func")
+def test_split_func(torch, flashcore, fc):
+    import itertools
+    q = torch.randn(1, 64, 16, 128, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(1, 6000, 4, 128, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn_like(k)
+    ref = reference(q[0], k[0], v[0], False, (-1, -1), 0.0, 128 ** -0.5)[0]
+    out = fc.flash_attn_func(q, k, v, num_splits=8)
+    e1 = rel(out[0], ref)
+    lens_q, lens_k = [1, 1, 1, 1], [3000, 10, 2500, 700]
+    cq = torch.tensor([0] + list(itertools.accumulate(lens_q)), dtype=torch.int32, device="cuda")
+    ck = torch.tensor([0] + list(itertools.accumulate(lens_k)), dtype=torch.int32, device="cuda")
+    qv = torch.randn(4, 16, 128, device="cuda", dtype=torch.bfloat16)
+    kv = torch.randn(sum(lens_k), 4, 128, device="cuda", dtype=torch.bfloat16)
+    vv = torch.randn_like(kv)
+    outv = fc.flash_attn_varlen_func(qv, kv, vv, cq, ck, 1, max(lens_k), causal=True,
+                                     num_splits=0)
+    refs = torch.cat([reference(qv[cq[i]:cq[i + 1]], kv[ck[i]:ck[i + 1]], vv[ck[i]:ck[i + 1]],
+                                True, (-1, -1), 0.0, 128 ** -0.5)[0] for i in range(4)])
+    e2 = rel(outv, refs)
+    return {"pass": e1 < 5e-3 and e2 < 5e-3, "dense_rel_err": e1, "varlen_decode_rel_err": e2}
+
+
+@check("CUDA graphs: one decode step captured, replayed as the cache grows")
+def test_decode_graph(torch, flashcore, fc):
+    b, h, hkv, d, cap = 4, 32, 8, 128, 8192
+    q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
+    kc = torch.randn(b, cap, hkv, d, device="cuda", dtype=torch.bfloat16)
+    vc = torch.randn_like(kc)
+    lens = torch.tensor([100, 2000, 50, 5000], dtype=torch.int32, device="cuda")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
+    torch.cuda.current_stream().wait_stream(stream)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        out = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
+    worst = 0.0
+    for step in range(4):
+        lens += 1 + step * 7
+        q.copy_(torch.randn_like(q))
+        g.replay()
+        torch.cuda.synchronize()
+        want = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
+        worst = max(worst, (out.float() - want.float()).abs().max().item())
+    return {"pass": worst == 0.0, "replays": 4, "max_diff_vs_eager": worst}
+
+
 @check("edge sizes: empty batch, no keys")
 def test_edges(torch, flashcore, fc):
     q = torch.randn(0, 16, 4, 64, device="cuda", dtype=torch.bfloat16)
@@ -264,7 +380,14 @@ def test_errors(torch, flashcore, fc):
         (ValueError, "softcap", lambda: fc.flash_attn_func(q, k, k, softcap=-1.0)),
         (NotImplementedError, "qv", lambda: fc.flash_attn_func(q, k, k, qv=q)),
         (NotImplementedError, "q_descale", lambda: fc.flash_attn_func(q, k, k, q_descale=q)),
-        (NotImplementedError, "num_splits > 1", lambda: fc.flash_attn_func(q, k, k, num_splits=4)),
+        (ValueError, "num_splits must be in [0, 128]", lambda: fc.flash_attn_func(q, k, k, num_splits=500)),
+        (NotImplementedError, "page_table", lambda: fc.flash_attn_with_kvcache(
+            q, k, k, page_table=cq)),
+        (NotImplementedError, "k is not supported", lambda: fc.flash_attn_with_kvcache(q, k, k, k=k, v=k)),
+        (TypeError, "cache_seqlens must be an int or a torch.int32", lambda: fc.flash_attn_with_kvcache(
+            q, k, k, cache_seqlens=cq.long()[:2])),
+        (ValueError, "cache_seqlens must be a contiguous (batch,)", lambda: fc.flash_attn_with_kvcache(
+            q, k, k, cache_seqlens=cq)),
         (NotImplementedError, "attention_chunk", lambda: fc.flash_attn_func(q, k, k, attention_chunk=64)),
         (NotImplementedError, "seqused_k", lambda: fc.flash_attn_varlen_func(
             qp, kp, kp, cq, cq, 64, 64, seqused_k=cq)),
@@ -411,8 +534,9 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    for test in (test_names, test_dense, test_varlen, test_edges, test_errors, test_autograd,
-                 test_compile, test_cuda_graph):
+    for test in (test_names, test_dense, test_varlen, test_kvcache, test_split_func,
+                 test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
+                 test_cuda_graph):
         test(torch, flashcore, fc)
     failed = [r["test"] for r in RESULTS if not r["pass"]]
     if args.json:

@@ -74,6 +74,10 @@ def test_valid_arguments_pass():
     (dict(softcap=-1.0), flashcore.FlashCoreValueError, "softcap"),
     (dict(cu_seqlens_q=0x60000), flashcore.FlashCoreValueError, "cu_seqlens"),
     (dict(strides=(1, 1, 1) * 4 + (1, 1)), flashcore.FlashCoreValueError, "stride"),
+    (dict(num_splits=500), flashcore.FlashCoreValueError, "num_splits must be in [0, 128]"),
+    (dict(pack_gqa=3), flashcore.FlashCoreValueError, "pack_gqa must be -1"),
+    (dict(cache_seqlens=0x70002), flashcore.FlashCoreValueError, "cache_seqlens must be 4-byte"),
+    (dict(workspace=0x70008), flashcore.FlashCoreValueError, "workspace must be 16-byte"),
 ])
 def test_bad_arguments_raise_naming_the_argument(overrides, error, needle):
     with pytest.raises(error) as info:
@@ -97,23 +101,24 @@ def test_strides_must_be_fourteen_ints():
     with pytest.raises(ValueError, match="14 ints"):
         flashcore.validate_args(**dense(strides=(1, 2, 3)))
     a = dense()
-    with pytest.raises(ValueError, match="expected 35 positional arguments"):
+    with pytest.raises(ValueError, match="expected 40 positional arguments"):
         _C.validate(a["q"], a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, 1, 2, 3, 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0)
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)
 
 
 def test_binding_rejects_a_non_integer_argument():
     a = dense()
     with pytest.raises(TypeError):
         _C.validate("q", a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0)
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)
 
 
 @pytest.mark.skipif(has_driver(), reason="a CUDA driver is installed here")
 def test_forward_without_a_driver_says_so():
     a = dense()
     status = _C.forward(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
-                        *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0)
+                        *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0,
+                        0, 0, -1, 0, 0, 0)
     assert status == flashcore.STATUS["NO_DRIVER"]
     with pytest.raises(flashcore.FlashCoreError, match="libcuda.so.1"):
         flashcore.check(status)
@@ -123,7 +128,7 @@ def test_forward_checks_arguments_before_the_driver():
     # A bad argument is reported as such whether or not there is a GPU.
     a = dense()
     status = _C.forward(0, a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
-                        False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0)
+                        False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0)
     assert status == flashcore.STATUS["NULL_POINTER"]
 
 
@@ -132,6 +137,22 @@ def test_bad_spec_override_is_reported_with_its_location():
         flashcore.set_spec("problem:\n  dtype: bf16\n  head_dim: 128\nschedule:\n  block_n: 300\n")
     assert info.value.status_name == "INVALID_SPEC"
     flashcore.set_spec(None)
+
+
+def test_workspace_size_of_a_split_call():
+    # Decode-shaped: 128 query rows against 4096 keys (32 key blocks), 8 heads.
+    b, sq, sk, h, d = 2, 128, 4096, 8, 64
+    strides = (sq * h * d, h * d, d) + (sk * h * d, h * d, d) * 2 + (sq * h * d, h * d, d) + (0, 0)
+    args = [0x10000, 0x20000, 0x30000, 0x40000, 0, b, sq, sk, h, h, d, *strides, _C.DTYPE_BF16,
+            False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0]
+    status, size = _C.workspace_size(*args, 4, 0, 0, 0)
+    assert status == 0
+    # 4 splits x (batch 2 x 128 rows) x 8 heads x (64 fp32 of O + 1 of LSE).
+    assert size == 4 * b * sq * h * d * 4 + 4 * b * sq * h * 4
+    assert _C.workspace_size(*args, 1, 0, 0, 0) == (0, 0)
+    # More splits than key blocks are capped at the key blocks (32).
+    status, capped = _C.workspace_size(*args, 100, 0, 0, 0)
+    assert capped == 32 * b * sq * h * d * 4 + 32 * b * sq * h * 4
 
 
 def test_cache_introspection_works_without_a_gpu():

@@ -346,14 +346,14 @@ TEST(KernelChoice, BindsOneFunctionPerContextFirstOneWins) {
   KernelChoice choice;
   auto fn = [](uintptr_t v) { return reinterpret_cast<CUfunction>(v); };
   EXPECT_EQ(choice.boundIn(1), nullptr);
-  BoundKernel *a = choice.bind(1, BoundKernel{fn(0x10), 0, 132, nullptr});
-  BoundKernel *b = choice.bind(2, BoundKernel{fn(0x20), 1, 132, nullptr});
+  BoundKernel *a = choice.bind(1, BoundKernel{fn(0x10), nullptr, 0, 132, nullptr, nullptr});
+  BoundKernel *b = choice.bind(2, BoundKernel{fn(0x20), nullptr, 1, 132, nullptr, nullptr});
   EXPECT_EQ(choice.boundIn(1), a);
   EXPECT_EQ(choice.boundIn(2), b);
   EXPECT_EQ(choice.boundIn(2)->function, fn(0x20));
   EXPECT_EQ(choice.boundIn(2)->device, 1);
   // A racing second load in the same context keeps the first function.
-  EXPECT_EQ(choice.bind(1, BoundKernel{fn(0x30), 0, 132, nullptr}), a);
+  EXPECT_EQ(choice.bind(1, BoundKernel{fn(0x30), nullptr, 0, 132, nullptr, nullptr}), a);
   EXPECT_EQ(choice.boundIn(1)->function, fn(0x10));
   EXPECT_EQ(choice.boundIn(3), nullptr);
 }

@@ -102,7 +102,7 @@ TEST(SpecFieldTable, EnumFieldsNameTheirValuesWhenWrong) {
   EXPECT_FALSE(parseSpec("problem:\n  kind: backward\n  dtype: bf16\n"
                          "  head_dim: 128\n",
                          "t.yaml", spec, diag));
-  EXPECT_EQ(diag.message, "kind must be forward, got: backward");
+  EXPECT_EQ(diag.message, "kind must be forward or combine, got: backward");
   EXPECT_EQ(diag.line, 2);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -12,7 +13,7 @@ using namespace flashcore;
 namespace {
 
 struct TileCase {
-  int64_t t, mBlocks, heads;
+  int64_t t, mBlocks, heads, batch;
   bool reverse;
   TileCoords want;
 };
@@ -21,22 +22,25 @@ class TileCoordsTest : public ::testing::TestWithParam<TileCase> {};
 
 TEST_P(TileCoordsTest, FollowsTheLinearOrder) {
   const TileCase &c = GetParam();
-  EXPECT_EQ(tileCoords(c.t, c.mBlocks, c.heads, c.reverse), c.want);
+  EXPECT_EQ(tileCoords(c.t, c.mBlocks, c.heads, c.batch, c.reverse), c.want);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, TileCoordsTest,
     ::testing::Values(
         // Query blocks run fastest, then heads, then the batch.
-        TileCase{0, 4, 3, false, {0, 0, 0}}, TileCase{3, 4, 3, false, {3, 0, 0}},
-        TileCase{4, 4, 3, false, {0, 1, 0}}, TileCase{11, 4, 3, false, {3, 2, 0}},
-        TileCase{12, 4, 3, false, {0, 0, 1}},
-        TileCase{23, 4, 3, false, {3, 2, 1}},
+        TileCase{0, 4, 3, 2, false, {0, 0, 0, 0}}, TileCase{3, 4, 3, 2, false, {3, 0, 0, 0}},
+        TileCase{4, 4, 3, 2, false, {0, 1, 0, 0}}, TileCase{11, 4, 3, 2, false, {3, 2, 0, 0}},
+        TileCase{12, 4, 3, 2, false, {0, 0, 1, 0}},
+        TileCase{23, 4, 3, 2, false, {3, 2, 1, 0}},
         // Causal / local: the longest query blocks (the last) first.
-        TileCase{0, 4, 3, true, {3, 0, 0}}, TileCase{3, 4, 3, true, {0, 0, 0}},
-        TileCase{13, 4, 3, true, {2, 0, 1}},
-        // One query block, one head.
-        TileCase{5, 1, 1, false, {0, 0, 5}}));
+        TileCase{0, 4, 3, 2, true, {3, 0, 0, 0}}, TileCase{3, 4, 3, 2, true, {0, 0, 0, 0}},
+        TileCase{13, 4, 3, 2, true, {2, 0, 1, 0}},
+        // One query block, one head, six sequences.
+        TileCase{5, 1, 1, 6, false, {0, 0, 5, 0}},
+        // Splits are the slowest coordinate.
+        TileCase{24, 4, 3, 2, false, {0, 0, 0, 1}},
+        TileCase{47, 4, 3, 2, false, {3, 2, 1, 1}}));
 
 TEST(TileSchedule, EveryTileOnceAcrossAPersistentGrid) {
   // CTA c of G takes c, c + G, ...: together they cover each tile once.
@@ -49,7 +53,8 @@ TEST(TileSchedule, EveryTileOnceAcrossAPersistentGrid) {
           for (int64_t cta = 0; cta < persistentGridSize(tiles, grid, 1); ++cta)
             for (int64_t t = cta; t < tiles;
                  t += persistentGridSize(tiles, grid, 1)) {
-              TileCoords c = tileCoords(t, mBlocks, heads, /*reverse=*/true);
+              TileCoords c = tileCoords(t, mBlocks, heads, batch,
+                                        /*reverse=*/true);
               ASSERT_TRUE(c.mBlock >= 0 && c.mBlock < mBlocks);
               ASSERT_TRUE(c.head >= 0 && c.head < heads);
               ASSERT_TRUE(c.batch >= 0 && c.batch < batch);
@@ -65,6 +70,48 @@ TEST(TileSchedule, PersistentGridIsTilesCappedBySlots) {
   EXPECT_EQ(persistentGridSize(1000, 132, 2), 264);
   EXPECT_EQ(persistentGridSize(0, 132, 1), 1); // never an empty grid
   EXPECT_EQ(persistentGridSize(10, 0, 1), 1);  // unknown SM count
+}
+
+TEST(TileSchedule, SplitsCoverTheKeyBlocksOnce) {
+  for (int64_t n : {1, 5, 64, 1000})
+    for (int64_t splits : {1, 2, 3, 7, 16}) {
+      int64_t covered = 0, previousEnd = 10;
+      for (int64_t s = 0; s < splits; ++s) {
+        int64_t b, e;
+        splitKeyBlocks(10, 10 + n, s, splits, b, e);
+        EXPECT_EQ(b, previousEnd);
+        EXPECT_LE(b, e);
+        covered += e - b;
+        previousEnd = e;
+      }
+      EXPECT_EQ(covered, n);
+    }
+}
+
+TEST(TileSchedule, SplitHeuristic) {
+  // Enough tiles to fill the SMs, or few key blocks: no split.
+  EXPECT_EQ(chooseNumSplits(132, 132, 1000, 128), 1);
+  EXPECT_EQ(chooseNumSplits(8, 132, 4, 128), 1);
+  // 8 tiles (batch 1, 8 KV heads packed) of 1024 key blocks: 15 splits fill
+  // 120 of 132 SMs (0.91 of the best, 33 splits = two full waves); 14 would
+  // be 0.85 - epsilon.
+  EXPECT_EQ(chooseNumSplits(8, 132, 1024, 128), 15);
+  // 48 tiles: the best is 11 splits (4 full waves); 5 (1.82 waves, 0.91) is
+  // the smallest within 85 % of it.
+  int s = chooseNumSplits(48, 132, 100, 128);
+  EXPECT_EQ(s, 5);
+  double waves = 48.0 * s / 132;
+  EXPECT_GE(waves / std::ceil(waves), 0.85 * 1.0 - 1e-9);
+  // Never more splits than key blocks.
+  EXPECT_LE(chooseNumSplits(1, 132, 6, 128), 6);
+}
+
+TEST(TileSchedule, PackGqaHeuristic) {
+  EXPECT_TRUE(choosePackGqa(1, 4, 128));    // decode: 4 rows instead of 1
+  EXPECT_TRUE(choosePackGqa(16, 4, 128));   // 64 packed rows
+  EXPECT_FALSE(choosePackGqa(1, 1, 128));   // no GQA
+  EXPECT_FALSE(choosePackGqa(64, 4, 128));  // 256 rows do not fit a tile
+  EXPECT_FALSE(choosePackGqa(128, 1, 128)); // full tiles already
 }
 
 TEST(TileSchedule, CeilBlocks) {

@@ -57,8 +57,10 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
     from ..interface import flash_attn_func as fa3
     _check_supported(dropout_p, s_aux, kwargs)
     calls["dense"] += 1
+    # num_splits 0: FlashCore picks split-KV (and pack-GQA) where the tiles
+    # alone would leave SMs idle, i.e. for decode steps against the cache.
     return fa3(q, k, v, softmax_scale=softmax_scale, causal=causal,
-               window_size=tuple(window_size), softcap=_softcap(softcap))
+               window_size=tuple(window_size), softcap=_softcap(softcap), num_splits=0)
 
 
 def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q=None,
@@ -83,7 +85,7 @@ def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q=Non
     calls["varlen"] += 1
     return fa3(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
                softmax_scale=softmax_scale, causal=causal, window_size=tuple(window_size),
-               softcap=_softcap(softcap))
+               softcap=_softcap(softcap), num_splits=0)
 
 
 _registered = False

@@ -81,7 +81,12 @@ typedef enum flashcore_status_t {
   /* Varlen arguments are inconsistent (one cu_seqlens pointer without the
      other, a misaligned one, total_q/total_k < 1 or below the maximum
      sequence length, or a non-zero reserved field). */
-  FLASHCORE_STATUS_INVALID_VARLEN = 23
+  FLASHCORE_STATUS_INVALID_VARLEN = 23,
+  /* KV-cache / split-KV arguments are inconsistent (cache_seqlens with
+     varlen or misaligned, num_splits out of [0, 128], pack_gqa not -1/0/1, a
+     workspace that is misaligned or smaller than
+     flashcore_attention_workspace_size says). */
+  FLASHCORE_STATUS_INVALID_KV_CACHE = 24
 } flashcore_status_t;
 
 typedef enum flashcore_dtype_t {
@@ -163,15 +168,42 @@ typedef struct flashcore_attention_args {
   const int32_t *cu_seqlens_k;
   int64_t total_q;
   int64_t total_k;
+
+  /* ---- Version 3 (version-1 and -2 struct sizes are still accepted: these
+     fields then take the values flashcore_attention_args_init sets). ---- */
+
+  /* KV cache (FlashAttention's flash_attn_with_kvcache): when set, sequence
+     b has cache_seqlens[b] keys (int32 device array of batch entries, 0
+     allowed, each <= seqlen_k) out of the seqlen_k rows of k and v. Causal
+     and windows align to each sequence's own key count. Not with varlen. */
+  const int32_t *cache_seqlens;
+  /* Split-KV: 0 = let FlashCore choose from the SM count, the tiles and the
+     key length (the default), 1 = no split, n in [2, 128] = n splits. A split
+     call writes partial results to a workspace and merges them with a second
+     kernel. */
+  int32_t num_splits;
+  /* Pack-GQA: -1 = let FlashCore choose (the default), 0 = off, 1 = on when
+     seqlen_q * heads_q / heads_kv fits one tile (else off). */
+  int32_t pack_gqa;
+  /* Device workspace for split-KV (16-byte aligned, at least
+     flashcore_attention_workspace_size bytes), or null: FlashCore then
+     allocates it stream-ordered (cuMemAllocAsync / cuMemFreeAsync on the
+     call's stream, capturable into CUDA graphs). */
+  void *workspace;
+  size_t workspace_bytes;
 } flashcore_attention_args;
 
 /* struct_size of a version-1 struct (everything before window_left). */
 #define FLASHCORE_ATTENTION_ARGS_V1_SIZE                                       \
   offsetof(flashcore_attention_args, window_left)
+/* struct_size of a version-2 struct (everything before cache_seqlens). */
+#define FLASHCORE_ATTENTION_ARGS_V2_SIZE                                       \
+  offsetof(flashcore_attention_args, cache_seqlens)
 
 /* Sets struct_size, zeroes everything else (softmax_scale 0 = the default)
-   and sets window_left = window_right = -1 (no window). dtype, sizes,
-   pointers and strides must still be filled in. */
+   and sets window_left = window_right = -1 (no window), num_splits = 0 and
+   pack_gqa = -1 (FlashCore chooses). dtype, sizes, pointers and strides must
+   still be filled in. */
 FLASHCORE_C_API void
 flashcore_attention_args_init(flashcore_attention_args *args);
 
@@ -268,6 +300,16 @@ flashcore_get_cache_stats(flashcore_cache_stats *stats);
 /* The disk cache directory in use ("" when the cache is memory-only). Valid
    for the life of the process. */
 FLASHCORE_C_API const char *flashcore_cache_directory(void);
+
+/* ---- Split-KV workspace (appended with the version-3 fields) ---------- */
+
+/* The workspace bytes flashcore_attention_forward needs for `args` (0 when
+   the call does not split), as chosen for the given args (num_splits 0 and
+   pack_gqa -1 are resolved as forward would resolve them). */
+FLASHCORE_C_API flashcore_status_t
+flashcore_attention_workspace_size(flashcore_handle_t handle,
+                                   const flashcore_attention_args *args,
+                                   size_t *bytes);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,111 @@
+"""Decode: one new token per sequence against a KV cache, bf16, head_dim 128,
+32 query heads, seqlen_q = 1, in one process on one GPU.
+
+Bandwidth = bytes of K and V read (batch * seqlen_k * heads_kv * head_dim * 2
+* 2) / time: the floor of decode is reading the cache once. Providers:
+FlashCore's flash_attn_with_kvcache (num_splits 0: its own split-KV and
+pack-GQA choice), FA3's flash_attn_with_kvcache (FA3_PATH, built with
+`fa3_build.sh ... decode`), cuDNN and FA2 through torch SDPA (enable_gqa). The
+device-to-device copy bandwidth of the same run is printed for reference.
+Before timing, FlashCore's output is compared with cuDNN's (or FA2's).
+
+  FA3_PATH=... python3 bench/decode_bench.py [--json out.json]
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "gpu"))
+import gpu_skip  # noqa: F401,E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import triton  # noqa: E402
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
+
+import flashcore  # noqa: E402
+
+ROWS = [(8, 1, 8192), (8, 1, 131072), (8, 8, 32768), (8, 64, 8192), (8, 128, 4096),
+        (32, 1, 8192), (32, 1, 131072), (32, 8, 32768), (32, 64, 8192), (32, 128, 4096)]
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    fa3 = None
+    if os.environ.get("FA3_PATH"):
+        sys.path.insert(0, os.environ["FA3_PATH"])
+        try:
+            import flash_attn_interface as fa3
+        except Exception as e:
+            print("FA3 not importable: %s" % e)
+    x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    copy_tbs = 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
+    del x, y
+    print("device %s, copy %.2f TB/s (read + write), FA3 %s" % (
+        torch.cuda.get_device_name(0), copy_tbs, "yes" if fa3 else "no"), flush=True)
+    h, d = 32, 128
+    rows = []
+    for hkv, b, sk in ROWS:
+        q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
+        kc = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
+        vc = torch.randn_like(kc)
+        lens = torch.full((b,), sk, dtype=torch.int32, device="cuda")
+        nbytes = 2 * kc.numel() * kc.element_size()
+        row = {"heads_kv": hkv, "batch": b, "seqlen_k": sk}
+        fns = {"flashcore": lambda: flashcore.flash_attn_with_kvcache(
+            q, kc, vc, cache_seqlens=lens, causal=True)}
+        if fa3 is not None:
+            fns["fa3"] = lambda: fa3.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens,
+                                                             causal=True, num_splits=0)
+        qt, kt, vt = q.transpose(1, 2), kc.transpose(1, 2), vc.transpose(1, 2)
+        for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
+                              ("fa2", SDPBackend.FLASH_ATTENTION)):
+            def sdpa(backend=backend):
+                with sdpa_kernel([backend]):
+                    return F.scaled_dot_product_attention(qt, kt, vt, enable_gqa=hkv != h)
+            fns[name] = sdpa
+        ours = fns["flashcore"]()
+        for peer in ("cudnn", "fa2"):
+            try:
+                theirs = fns[peer]().transpose(1, 2)
+                row["max_abs_vs_" + peer] = (ours.float() - theirs.float()).abs().max().item()
+                break
+            except Exception:
+                continue
+        for name, fn in fns.items():
+            try:
+                ms = bench(fn)
+                row[name + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
+                row[name + "_us"] = round(ms * 1e3, 1)
+            except Exception as e:
+                row[name + "_tbs"] = None
+                row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        del q, kc, vc
+        torch.cuda.empty_cache()
+    print("\n| KV heads | B | seqlen_k | FlashCore | FA3 | cuDNN | FA2 | FC/cuDNN | FC µs |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = (r["flashcore_tbs"] / r["cudnn_tbs"]
+                 if r.get("flashcore_tbs") and r.get("cudnn_tbs") else None)
+        print("| %d | %d | %dk | %s | %s | %s | %s | %s | %s |" % (
+            r["heads_kv"], r["batch"], r["seqlen_k"] // 1024, r.get("flashcore_tbs"),
+            r.get("fa3_tbs"), r.get("cudnn_tbs"), r.get("fa2_tbs"),
+            "%.2f" % ratio if ratio else None, r.get("flashcore_us")))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(0), "copy_tbs": copy_tbs,
+                       "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
