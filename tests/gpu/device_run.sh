@@ -93,7 +93,7 @@ for stage in $stages; do
       t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
         --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;
     pyapi)
-      t 600 python3 "$root/tests/gpu/test_python_api.py" --json "$out/pyapi.json" ;;
+      t ${PYAPI_T:-600} python3 "$root/tests/gpu/test_python_api.py" --json "$out/pyapi.json" ;;
     hf)
       t 600 python3 "$root/tests/gpu/test_transformers.py" --json "$out/hf.json" ;;
     hosttime)
@@ -101,7 +101,7 @@ for stage in $stages; do
     hfbench)
       t 600 python3 "$root/bench/hf_bench.py" --json "$out/hfbench.json" ;;
     decodebench)
-      t 300 python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ;;
+      t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ;;
     fa3)
       (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3 \
         ${FA3_MODE:-protocol} >/tmp/fa3.path 2>/tmp/fa3.err; echo $? >/tmp/fa3.rc) &
