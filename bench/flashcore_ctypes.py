@@ -40,6 +40,13 @@ class Library:
         self.path = path
         lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
         self.lib = lib
+        # The sized init writes exactly this struct's bytes; a library older
+        # than it has only the unsized one, which wrote the version-2 struct.
+        self._init_sized = hasattr(lib, "flashcore_attention_args_init_sized")
+        if self._init_sized:
+            lib.flashcore_attention_args_init_sized.argtypes = [
+                ctypes.POINTER(AttentionArgs), ctypes.c_size_t]
+            lib.flashcore_attention_args_init_sized.restype = None
         lib.flashcore_attention_args_init.argtypes = [ctypes.POINTER(AttentionArgs)]
         lib.flashcore_attention_args_init.restype = None
         lib.flashcore_last_error.restype = ctypes.c_char_p
@@ -64,7 +71,10 @@ class Library:
         into out on torch's current stream."""
         import torch
         a = AttentionArgs()
-        self.lib.flashcore_attention_args_init(ctypes.byref(a))
+        if self._init_sized:
+            self.lib.flashcore_attention_args_init_sized(ctypes.byref(a), ctypes.sizeof(a))
+        else:
+            self.lib.flashcore_attention_args_init(ctypes.byref(a))
         a.q, a.k, a.v, a.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
         a.batch, a.seqlen_q, a.heads_q, a.head_dim = q.shape
         a.seqlen_k, a.heads_kv = k.shape[1], k.shape[2]

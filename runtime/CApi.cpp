@@ -59,15 +59,27 @@ template <typename Body> flashcore_status_t guarded(Body body) {
 
 extern "C" {
 
-void flashcore_attention_args_init(flashcore_attention_args *args) {
-  if (!args)
+void flashcore_attention_args_init_sized(flashcore_attention_args *args,
+                                         size_t structSize) {
+  if (!args || (structSize != sizeof(*args) &&
+                structSize != FLASHCORE_ATTENTION_ARGS_V2_SIZE &&
+                structSize != FLASHCORE_ATTENTION_ARGS_V1_SIZE))
     return;
-  std::memset(args, 0, sizeof(*args));
-  args->struct_size = sizeof(*args);
-  args->window_left = -1;
-  args->window_right = -1;
-  args->num_splits = 0;
-  args->pack_gqa = -1;
+  flashcore_attention_args full;
+  std::memset(&full, 0, sizeof full);
+  full.struct_size = structSize;
+  full.window_left = -1;
+  full.window_right = -1;
+  full.num_splits = 0;
+  full.pack_gqa = -1;
+  std::memcpy(args, &full, structSize); // never past the caller's struct
+}
+
+// The exported name, for binaries built against a version-2 header (source
+// built against this one reaches _sized through the header's macro).
+#undef flashcore_attention_args_init
+void flashcore_attention_args_init(flashcore_attention_args *args) {
+  flashcore_attention_args_init_sized(args, FLASHCORE_ATTENTION_ARGS_V2_SIZE);
 }
 
 void flashcore_attention_args_set_contiguous_strides(

@@ -53,6 +53,45 @@ TEST(CApi, ArgsInitSetsStructSizeAndZeroesTheRest) {
   EXPECT_EQ(int(a.dtype), 0); // must be chosen explicitly
 }
 
+TEST(CApi, SizedInitWritesOnlyTheCallersStruct) {
+  // A version-2 caller's struct followed by bytes it owns: neither init may
+  // touch them (the unsized exported symbol serves version-2 binaries).
+  struct {
+    unsigned char args[sizeof(flashcore_attention_args)];
+  } buf;
+  const size_t v2 = FLASHCORE_ATTENTION_ARGS_V2_SIZE;
+  auto *a = reinterpret_cast<flashcore_attention_args *>(buf.args);
+  for (int variant = 0; variant < 2; ++variant) {
+    std::memset(buf.args, 0xab, sizeof buf.args);
+    if (variant == 0)
+      flashcore_attention_args_init_sized(a, v2);
+    else
+      (flashcore_attention_args_init)(a); // the exported function
+    EXPECT_EQ(a->struct_size, v2) << variant;
+    EXPECT_EQ(a->window_left, -1) << variant;
+    EXPECT_EQ(a->cu_seqlens_k, nullptr) << variant;
+    for (size_t i = v2; i < sizeof buf.args; ++i)
+      ASSERT_EQ(buf.args[i], 0xab) << "byte " << i << " variant " << variant;
+  }
+  // Version 1 likewise; an unknown size writes nothing.
+  std::memset(buf.args, 0xab, sizeof buf.args);
+  flashcore_attention_args_init_sized(a, FLASHCORE_ATTENTION_ARGS_V1_SIZE);
+  EXPECT_EQ(a->struct_size, FLASHCORE_ATTENTION_ARGS_V1_SIZE);
+  EXPECT_EQ(buf.args[FLASHCORE_ATTENTION_ARGS_V1_SIZE], 0xab);
+  std::memset(buf.args, 0xab, sizeof buf.args);
+  flashcore_attention_args_init_sized(a, 17);
+  EXPECT_EQ(buf.args[0], 0xab);
+  // The macro gives the full struct with the version-3 defaults.
+  flashcore_attention_args full;
+  std::memset(&full, 0xff, sizeof full);
+  flashcore_attention_args_init(&full);
+  EXPECT_EQ(full.struct_size, sizeof full);
+  EXPECT_EQ(full.num_splits, 0);
+  EXPECT_EQ(full.pack_gqa, -1);
+  EXPECT_EQ(full.cache_seqlens, nullptr);
+  EXPECT_EQ(full.workspace, nullptr);
+}
+
 TEST(CApi, ContiguousStridesDescribeBshdAndBhsLse) {
   flashcore_attention_args a = validArgs();
   EXPECT_EQ(a.q_head_stride, 64);

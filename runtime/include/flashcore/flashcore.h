@@ -203,7 +203,11 @@ typedef struct flashcore_attention_args {
 /* Sets struct_size, zeroes everything else (softmax_scale 0 = the default)
    and sets window_left = window_right = -1 (no window), num_splits = 0 and
    pack_gqa = -1 (FlashCore chooses). dtype, sizes, pointers and strides must
-   still be filled in. */
+   still be filled in. Source code compiled against this header calls
+   flashcore_attention_args_init_sized(args, sizeof *args) through the macro at
+   the end of this file; the exported function of this name serves binaries
+   built against a version-2 header and writes FLASHCORE_ATTENTION_ARGS_V2_SIZE
+   bytes only (struct_size = that size), never past their struct. */
 FLASHCORE_C_API void
 flashcore_attention_args_init(flashcore_attention_args *args);
 
@@ -310,6 +314,25 @@ FLASHCORE_C_API flashcore_status_t
 flashcore_attention_workspace_size(flashcore_handle_t handle,
                                    const flashcore_attention_args *args,
                                    size_t *bytes);
+
+/* ---- Sized initialisation (appended with the version-3 fields) -------- */
+
+/* flashcore_attention_args_init for a struct of `struct_size` bytes: writes
+   exactly that many bytes (the fields of that version, with their defaults)
+   and sets struct_size to it. struct_size must be sizeof(
+   flashcore_attention_args), FLASHCORE_ATTENTION_ARGS_V2_SIZE or
+   FLASHCORE_ATTENTION_ARGS_V1_SIZE; any other size writes nothing (the call
+   that follows then fails with FLASHCORE_STATUS_INVALID_STRUCT). For bindings
+   that declare the struct themselves (ctypes, cffi): pass their own size. */
+FLASHCORE_C_API void
+flashcore_attention_args_init_sized(flashcore_attention_args *args,
+                                    size_t struct_size);
+
+#ifndef FLASHCORE_NO_INIT_MACRO
+/* Callers' init writes their own struct's size, whatever the library's. */
+#define flashcore_attention_args_init(args)                                    \
+  flashcore_attention_args_init_sized((args), sizeof(*(args)))
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */
