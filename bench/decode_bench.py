@@ -4,7 +4,8 @@
 Bandwidth = bytes of K and V read (batch * seqlen_k * heads_kv * head_dim * 2
 * 2) / time: the floor of decode is reading the cache once. Providers:
 FlashCore's flash_attn_with_kvcache (num_splits 0: its own split-KV and
-pack-GQA choice), FA3's flash_attn_with_kvcache (FA3_PATH, built with
+pack-GQA choice; then paged caches of 16- and 256-row shuffled pages against
+the contiguous row), FA3's flash_attn_with_kvcache (FA3_PATH, built with
 `fa3_build.sh ... decode`), cuDNN and FA2 through torch SDPA (enable_gqa). The
 device-to-device copy bandwidth of the same run is printed for reference.
 Before timing, FlashCore's output is compared with cuDNN's (or FA2's).
@@ -28,6 +29,13 @@ import flashcore  # noqa: E402
 
 ROWS = [(8, 1, 8192), (8, 1, 131072), (8, 8, 32768), (8, 64, 8192), (8, 128, 4096),
         (32, 1, 8192), (32, 1, 131072), (32, 8, 32768), (32, 64, 8192), (32, 128, 4096)]
+
+
+PAGED_ROWS = [(8, 8, 32768), (8, 64, 8192), (32, 8, 32768)]
+
+
+def nbytes_of(b, sk, hkv, d):
+    return 2 * b * sk * hkv * d * 2
 
 
 def bench(fn):
@@ -92,6 +100,38 @@ def main():
         print(json.dumps(row), flush=True)
         del q, kc, vc
         torch.cuda.empty_cache()
+    # Paged caches: the same shapes cut into shuffled pages, FlashCore and FA3,
+    # against FlashCore's contiguous time of the row above.
+    paged_rows = []
+    for hkv, b, sk in PAGED_ROWS:
+        base = next(r for r in rows if (r["heads_kv"], r["batch"], r["seqlen_k"]) == (hkv, b, sk))
+        for page in (16, 256):
+            q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
+            cols = sk // page
+            pool_k = torch.randn(b * cols, page, hkv, d, device="cuda", dtype=torch.bfloat16)
+            pool_v = torch.randn_like(pool_k)
+            table = torch.randperm(b * cols, device="cuda").to(torch.int32).reshape(b, cols)
+            lens = torch.full((b,), sk, dtype=torch.int32, device="cuda")
+            row = {"heads_kv": hkv, "batch": b, "seqlen_k": sk, "page": page}
+            fns = {"flashcore": lambda: flashcore.flash_attn_with_kvcache(
+                q, pool_k, pool_v, cache_seqlens=lens, page_table=table, causal=True)}
+            if fa3 is not None:
+                fns["fa3"] = lambda: fa3.flash_attn_with_kvcache(
+                    q, pool_k, pool_v, cache_seqlens=lens, page_table=table, causal=True,
+                    num_splits=0)
+            for name, fn in fns.items():
+                try:
+                    ms = bench(fn)
+                    row[name + "_tbs"] = round(nbytes_of(b, sk, hkv, d) / (ms * 1e-3) / 1e12, 3)
+                except Exception as e:
+                    row[name + "_tbs"] = None
+                    row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+            if row.get("flashcore_tbs") and base.get("flashcore_tbs"):
+                row["paged_over_contiguous"] = round(row["flashcore_tbs"] / base["flashcore_tbs"], 3)
+            paged_rows.append(row)
+            print(json.dumps(row), flush=True)
+            del q, pool_k, pool_v
+            torch.cuda.empty_cache()
     print("\n| KV heads | B | seqlen_k | FlashCore | FA3 | cuDNN | FA2 | FC/cuDNN | FC µs |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -101,10 +141,16 @@ def main():
             r["heads_kv"], r["batch"], r["seqlen_k"] // 1024, r.get("flashcore_tbs"),
             r.get("fa3_tbs"), r.get("cudnn_tbs"), r.get("fa2_tbs"),
             "%.2f" % ratio if ratio else None, r.get("flashcore_us")))
+    print("\n| KV heads | B | seqlen_k | page | FlashCore | FA3 | paged / contiguous |")
+    print("|---|---|---|---|---|---|---|")
+    for r in paged_rows:
+        print("| %d | %d | %dk | %d | %s | %s | %s |" % (
+            r["heads_kv"], r["batch"], r["seqlen_k"] // 1024, r["page"], r.get("flashcore_tbs"),
+            r.get("fa3_tbs"), r.get("paged_over_contiguous")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(0), "copy_tbs": copy_tbs,
-                       "rows": rows}, f, indent=1)
+                       "rows": rows, "paged_rows": paged_rows}, f, indent=1)
 
 
 if __name__ == "__main__":

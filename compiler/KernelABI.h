@@ -10,6 +10,12 @@
 // signature from it (createKernelFunction), the runtime packs arguments by it
 // (runtime/KernelArgs.h) and encodes one tensor map per TensorMap row.
 //
+// Paged kernels (paged_kv) map K and V as (head_dim, page_size, heads_kv,
+// num_pages) with boxes of page_chunk_rows rows: a K/V block is block_n /
+// page_chunk_rows loads, each at (row % page_size, page_table[b][row /
+// page_size]); rows past the sequence load page num_pages, out of bounds, as
+// zeros (and so does any page index outside [0, num_pages)).
+//
 // Varlen kernels address the packed sequence: the tensor maps have batch
 // extent 1 and seqlen extent total_q / total_k, rows are offset by
 // cu_seqlens[b], and the O / LSE batch strides are 0.
@@ -78,7 +84,15 @@ enum class ParamType { TensorMap, GlobalPtr, I32, F32, I64 };
   X(OAccum, "o_accum", GlobalPtr,                                              \
     "f32[num_splits][accum_rows][heads_q][head_dim] (split_kv)")               \
   X(LseAccum, "lse_accum", GlobalPtr,                                          \
-    "f32[num_splits][accum_rows][heads_q] (split_kv)")
+    "f32[num_splits][accum_rows][heads_q] (split_kv)")                        \
+  X(PageTable, "page_table", GlobalPtr,                                        \
+    "i32[batch][page_table_stride]: page of each page_size key rows (paged)") \
+  X(PageTableStride, "page_table_stride", I64, "elements between rows")        \
+  X(PageSize, "page_size", I32, "key rows per page (paged_kv)")                \
+  X(PageChunkRows, "page_chunk_rows", I32,                                     \
+    "rows of one K/V load: gcd(page_size, block_n) (paged_kv)")                \
+  X(NumPages, "num_pages", I32,                                                \
+    "pages of the pools; the page coordinate of rows past the sequence")
 
 enum KernelParam : int {
 #define FLASHCORE_PARAM_ENUM(e, name, type, doc) kParam##e,

@@ -273,7 +273,8 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
         {"problem.causal", p.causal},         {"problem.local", p.local},
         {"problem.softcap", p.softcap},       {"problem.varlen", p.varlen},
         {"problem.cache_seqlens", p.cacheSeqlens},
-        {"problem.split_kv", p.splitKv},      {"problem.pack_gqa", p.packGqa}};
+        {"problem.split_kv", p.splitKv},      {"problem.pack_gqa", p.packGqa},
+        {"problem.paged_kv", p.pagedKv}};
     for (const auto &[field, on] : flags)
       if (on)
         FC_FAIL(field, "false for a combine kernel (it merges the partial "
@@ -287,6 +288,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     FC_FAIL("problem.cache_seqlens",
             "false when varlen is true (varlen sequences carry their own "
             "key lengths in cu_seqlens_k)",
+            "true");
+  if (p.pagedKv && p.varlen)
+    FC_FAIL("problem.paged_kv",
+            "false when varlen is true (a paged cache is addressed per "
+            "sequence through its page table)",
             "true");
   if (p.softmaxScale &&
       (!std::isfinite(*p.softmaxScale) || *p.softmaxScale <= 0)) {

@@ -127,6 +127,8 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "the key range is split over CTAs; partial O and LSE go to a workspace")   \
   X(packGqa, "pack_gqa", bool, "false",                                        \
     "the query heads of one KV head share a tile (rows = head x query)")       \
+  X(pagedKv, "paged_kv", bool, "false",                                        \
+    "K and V are page pools addressed through an int32 page table")           \
   X(softmaxScale, "softmax_scale", std::optional<double>, "1/sqrt(head_dim)",  \
     "the scale `flashcore-gen run`/`bench` use (the runtime passes its own)")
 
@@ -187,6 +189,10 @@ struct ProblemSpec {
   /// seqlen_q rows each, at most block_m in all) are the rows of one tile, so
   /// K and V are read once per KV head.
   bool packGqa = false;
+  /// Paged KV cache (vLLM / FA3 layout): K and V are pools of pages of
+  /// page_size rows; key row r of sequence b is row r % page_size of page
+  /// page_table[b][r / page_size]. Page size and table are run-time arguments.
+  bool pagedKv = false;
   /// Default softmax scale baked into `flashcore-gen run`; the runtime always
   /// passes the caller's scale as a kernel argument. Unset: 1/sqrt(headDim).
   std::optional<double> softmaxScale;

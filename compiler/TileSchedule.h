@@ -62,6 +62,30 @@ inline void splitKeyBlocks(int64_t nStart, int64_t nEnd, int64_t split,
   end = begin + per < nEnd ? begin + per : nEnd;
 }
 
+/// Paged KV: the rows of one TMA load of a K/V block of `blockN` rows when the
+/// cache is cut into pages of `pageSize` rows: gcd(pageSize, blockN), so a
+/// load never crosses a page (loads start at multiples of it, and it divides
+/// the page size) and a block is a whole number of loads. 0 for sizes < 1.
+inline int pageChunkRows(int64_t pageSize, int blockN) {
+  if (pageSize < 1 || blockN < 1)
+    return 0;
+  int64_t a = pageSize, b = blockN;
+  while (b) {
+    int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return int(a);
+}
+
+/// Where key row `row` of a sequence lives in a paged cache: page-table
+/// column row / pageSize, row row % pageSize of that page.
+inline void pagedRow(int64_t row, int64_t pageSize, int64_t &column,
+                     int64_t &rowInPage) {
+  column = row / pageSize;
+  rowInPage = row % pageSize;
+}
+
 /// FlashAttention-3's split heuristic, restated: no split when the tiles
 /// (nearly) fill the SMs or a tile has few key blocks; else the smallest
 /// number of splits whose wave efficiency (tiles * splits / SMs over its

@@ -120,16 +120,18 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args must point to a flashcore_attention_args, got: null");
   if (args->struct_size != sizeof(flashcore_attention_args) &&
+      args->struct_size != FLASHCORE_ATTENTION_ARGS_V3_SIZE &&
       args->struct_size != FLASHCORE_ATTENTION_ARGS_V2_SIZE &&
       args->struct_size != FLASHCORE_ATTENTION_ARGS_V1_SIZE)
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
                 "args->struct_size must be sizeof(flashcore_attention_args) "
                 "= " + str(sizeof(flashcore_attention_args)) +
                     " (call flashcore_attention_args_init) or the version-1 "
-                    "/ version-2 size " + str(FLASHCORE_ATTENTION_ARGS_V1_SIZE) +
-                    " / " + str(FLASHCORE_ATTENTION_ARGS_V2_SIZE) +
+                    "/ -2 / -3 size " + str(FLASHCORE_ATTENTION_ARGS_V1_SIZE) +
+                    " / " + str(FLASHCORE_ATTENTION_ARGS_V2_SIZE) + " / " +
+                    str(FLASHCORE_ATTENTION_ARGS_V3_SIZE) +
                     ", got: " + str((long long)args->struct_size));
-  // Work on a full (version-3) copy: an older caller gets the defaults.
+  // Work on a full (version-4) copy: an older caller gets the defaults.
   flashcore_attention_args full;
   std::memset(&full, 0, sizeof full);
   full.window_left = full.window_right = -1;
@@ -239,6 +241,49 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                 "workspace must be 16-byte aligned, got: " +
                     hexPointer(a.workspace));
 
+  // Step 5b. Paged KV cache (version-4 fields).
+  const bool paged = a.page_table != nullptr;
+  if (paged) {
+    if (varlen)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "page_table must be null for a varlen call (a paged cache is "
+                  "addressed per sequence), got: " +
+                      hexPointer(a.page_table));
+    if (reinterpret_cast<uintptr_t>(a.page_table) % 4)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "page_table must be 4-byte aligned, got: " +
+                      hexPointer(a.page_table));
+    if (a.page_size < 16 || a.page_size % 16 || a.page_size > kMaxSeqlen)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "page_size must be a positive multiple of 16, got: " +
+                      str(a.page_size));
+    if (a.num_pages < 1 || a.num_pages > kMaxSeqlen)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "num_pages must be in [1, 2^31 - 1], got: " +
+                      str(a.num_pages));
+    const int64_t columns = (a.seqlen_k + a.page_size - 1) / a.page_size;
+    if (a.batch > 1 && a.page_table_batch_stride < columns)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "page_table_batch_stride must be >= ceil(seqlen_k / "
+                  "page_size) = " + str(columns) + " (the table's columns), "
+                  "got: " + str(a.page_table_batch_stride));
+    if (a.page_table_batch_stride < 0 ||
+        a.page_table_batch_stride > kMaxSeqlen)
+      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                  "page_table_batch_stride must be in [0, 2^31 - 1], got: " +
+                      str(a.page_table_batch_stride));
+  } else if (a.page_size != 0 || a.num_pages != 0 ||
+             a.page_table_batch_stride != 0) {
+    return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                std::string(a.page_size ? "page_size"
+                            : a.num_pages ? "num_pages"
+                                          : "page_table_batch_stride") +
+                    " must be 0 when page_table is null, got: " +
+                    str(a.page_size     ? a.page_size
+                        : a.num_pages ? a.num_pages
+                                      : a.page_table_batch_stride));
+  }
+
   // Step 6. What the generator supports: ask the spec validator. Only
   // problem-level rules are judged here; a schedule the dispatcher picks is
   // checked when it is picked. Masks follow FlashAttention: causal forces
@@ -278,8 +323,11 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   // Step 7. Pointers and layouts. Varlen tensors are packed: the sequence
   // dimension spans total_q / total_k rows and there is no batch dimension.
   const int64_t rowsQ = varlen ? a.total_q : a.seqlen_q;
-  const int64_t rowsK = varlen ? a.total_k : a.seqlen_k;
+  // Paged K and V are pools: page_size rows per "batch" entry, num_pages
+  // entries.
+  const int64_t rowsK = varlen ? a.total_k : paged ? a.page_size : a.seqlen_k;
   const int64_t batches = varlen ? 1 : a.batch;
+  const int64_t kvBatches = paged ? a.num_pages : batches;
   Operand ops[5] = {
       {"q", a.q, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsQ, a.q_seq_stride},
@@ -288,11 +336,11 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
       {"k", a.k, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsK, a.k_seq_stride},
         {"head", a.heads_kv, a.k_head_stride},
-        {"batch", batches, a.k_batch_stride}}, 3},
+        {"batch", kvBatches, a.k_batch_stride}}, 3},
       {"v", a.v, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsK, a.v_seq_stride},
         {"head", a.heads_kv, a.v_head_stride},
-        {"batch", batches, a.v_batch_stride}}, 3},
+        {"batch", kvBatches, a.v_batch_stride}}, 3},
       {"o", a.o, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsQ, a.o_seq_stride},
         {"head", a.heads_q, a.o_head_stride},
@@ -346,6 +394,7 @@ void resolveKernelShape(AttentionCall &call, int smCount) {
   const flashcore_attention_args &a = call.args;
   ProblemSpec &p = call.problem;
   p.cacheSeqlens = a.cache_seqlens != nullptr;
+  p.pagedKv = a.page_table != nullptr;
   // Pack-GQA: the query heads of a KV head in one tile, when they fit one
   // (default) tile and FA3's efficiency rule says it pays; forced on or off
   // by the caller.
@@ -398,6 +447,7 @@ flashcore_status_t checkPointerDevices(const flashcore_attention_args &a,
       {"cu_seqlens_q", v2 ? a.cu_seqlens_q : nullptr},
       {"cu_seqlens_k", v2 ? a.cu_seqlens_k : nullptr},
       {"cache_seqlens", v2 ? a.cache_seqlens : nullptr},
+      {"page_table", v2 ? a.page_table : nullptr},
       {"workspace", v2 ? a.workspace : nullptr}};
   for (const auto &[name, ptr] : ptrs) {
     if (!ptr)

@@ -62,6 +62,7 @@ extern "C" {
 void flashcore_attention_args_init_sized(flashcore_attention_args *args,
                                          size_t structSize) {
   if (!args || (structSize != sizeof(*args) &&
+                structSize != FLASHCORE_ATTENTION_ARGS_V3_SIZE &&
                 structSize != FLASHCORE_ATTENTION_ARGS_V2_SIZE &&
                 structSize != FLASHCORE_ATTENTION_ARGS_V1_SIZE))
     return;

@@ -189,7 +189,7 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   uint64_t ratio = q.gqaRatio < 1 ? 1 : uint64_t(q.gqaRatio);
   key |= (ratio & 0xFFFFFFFFull) << 21;
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
-         uint64_t(p.packGqa) << 55;
+         uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56;
   return key;
 }
 

@@ -22,7 +22,10 @@ namespace flashcore {
 
 class KernelArgPack {
 public:
-  static constexpr int kMaxParams = 32;
+  /// The largest ABI table's parameter count (KernelABI.h).
+  static constexpr int kMaxParams =
+      kNumKernelParams > kNumCombineParams ? kNumKernelParams
+                                           : kNumCombineParams;
 
   explicit KernelArgPack(KernelKind kind = KernelKind::Forward);
   /// Forgets every argument and takes `kind`'s table (cheap: no copies).

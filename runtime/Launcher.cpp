@@ -101,6 +101,18 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
       operand("o", a.o, rowsQ, a.heads_q, a.o_seq_stride, a.o_head_stride,
               batchStride(a.o_batch_stride, rowsQ, a.o_seq_stride),
               g.oBoxRows)};
+  const bool paged = problem.pagedKv;
+  const int chunkRows =
+      paged ? pageChunkRows(a.page_size, spec.schedule.blockN) : 0;
+  if (paged) {
+    // Pools of num_pages pages of page_size rows; boxes of one chunk.
+    for (int i : {1, 2}) {
+      maps[i].seqlen = a.page_size;
+      maps[i].batch = a.num_pages;
+      maps[i].batchStride = i == 1 ? a.k_batch_stride : a.v_batch_stride;
+      maps[i].boxRows = chunkRows;
+    }
+  }
   if (pack) {
     // A (cols, seqlen_q, heads per KV head) box: packed row = head * seqlen_q
     // + query row.
@@ -154,6 +166,11 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   args.setI32(kParamAccumRows, int32_t(problem.splitKv ? accumRows(call) : 0));
   args.setPointer(kParamOAccum, nullptr);
   args.setPointer(kParamLseAccum, nullptr);
+  args.setPointer(kParamPageTable, paged ? a.page_table : nullptr);
+  args.setI64(kParamPageTableStride, paged ? a.page_table_batch_stride : 0);
+  args.setI32(kParamPageSize, int32_t(paged ? a.page_size : 0));
+  args.setI32(kParamPageChunkRows, chunkRows);
+  args.setI32(kParamNumPages, int32_t(paged ? a.num_pages : 0));
   if (!args.complete(message))
     return FLASHCORE_STATUS_INTERNAL_ERROR;
   if (!problem.splitKv)

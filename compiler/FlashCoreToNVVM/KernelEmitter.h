@@ -179,6 +179,13 @@ public:
   /// Stores a `rows`-row tile laid out like tmaLoadTile's from `src` to the
   /// tensor map (rows past the tensor's end are dropped by the TMA unit),
   /// then commits the bulk group.
+  /// Part of a tile: the boxes of a map whose box height is a run-time
+  /// part of the tile's `tileRows` rows, landing at row `tileRow` of every
+  /// column block of `dst` (paged K/V; tileRow * swizzle stays 1024-aligned
+  /// because box heights are multiples of 16).
+  void tmaLoadRows(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
+                   int tileRows, mlir::Value tileRow, mlir::Value row,
+                   mlir::Value head, mlir::Value batch);
   void tmaStoreTile(mlir::Value tensorMap, mlir::Value src, int rows,
                     mlir::Value row, mlir::Value head, mlir::Value batch);
   /// cp.async.bulk.wait_group.read 0: the shared memory of every committed

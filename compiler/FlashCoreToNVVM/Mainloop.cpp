@@ -37,8 +37,13 @@ TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
   } else {
     c.rowOffsetQ = c.rowOffsetK = e.i32(0);
     c.seqlenQ = a[kParamSeqlenQ];
+    // A cache length is clamped to [0, seqlen_k]: the rows (and, paged, the
+    // page-table columns) the call described are all a tile may touch.
     c.seqlenK = p.cacheSeqlens
-                    ? loadSeqlenBound(e, a[kParamCacheSeqlens], tile.batch)
+                    ? e.maxs(e.mins(loadSeqlenBound(e, a[kParamCacheSeqlens],
+                                                    tile.batch),
+                                    a[kParamSeqlenK]),
+                             e.i32(0))
                     : a[kParamSeqlenK];
     c.tmaBatch = tile.batch;
   }
@@ -109,10 +114,41 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
   Value full = isK ? smem.kFull(slot.stage) : smem.vFull(slot.stage);
   e.mbarrierWait(empty, e.xori(slot.phase, e.i32(1)));
   e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
-  e.tmaLoadTile(args[isK ? kParamTmaK : kParamTmaV],
-                isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage), full,
-                blockN, e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))),
-                ctx.kvHead, ctx.tmaBatch);
+  Value map = args[isK ? kParamTmaK : kParamTmaV];
+  Value dst = isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage);
+  if (!e.spec.problem.pagedKv) {
+    e.tmaLoadTile(map, dst, full, blockN,
+                  e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
+                  ctx.tmaBatch);
+    return;
+  }
+  // Paged: block_n / chunk loads of `chunk` rows, each inside one page
+  // (pageChunkRows, TileSchedule.h). A chunk past the sequence's keys reads
+  // no page-table entry and loads page num_pages: out of bounds, zeros, and
+  // still the chunk's bytes towards expect_tx.
+  Value chunk = args[kParamPageChunkRows];
+  Value pageSize = args[kParamPageSize];
+  Value tableRow = e.mul(e.ext64(ctx.tile.batch), args[kParamPageTableStride]);
+  e.forLoop(e.i32(0), e.divu(e.i32(blockN), chunk), ValueRange{},
+            [&](Value c, ValueRange) {
+              Value tileRow = e.mul(c, chunk);
+              Value key = e.add(e.mul(j, e.i32(blockN)), tileRow);
+              Value page = e.ifThenElse(
+                  e.lt(key, ctx.seqlenK), TypeRange{e.i32T},
+                  [&] {
+                    Value column = e.ext64(e.divu(key, pageSize));
+                    Value ptr = LLVM::GEPOp::create(
+                        e.b, e.loc, e.globalPtrT, e.i32T,
+                        args[kParamPageTable],
+                        ValueRange{e.add(tableRow, column)});
+                    return SmallVector<Value>{LLVM::LoadOp::create(
+                        e.b, e.loc, e.i32T, ptr, /*alignment=*/4)};
+                  },
+                  [&] { return SmallVector<Value>{args[kParamNumPages]}; })[0];
+              e.tmaLoadRows(map, dst, full, blockN, tileRow,
+                            e.remu(key, pageSize), ctx.kvHead, page);
+              return SmallVector<Value>{};
+            });
 }
 
 PipelineState ProducerMainloop::loadTile(const TileContext &ctx,

@@ -31,6 +31,22 @@ void KernelEmitter::tmaLoadTile(Value tensorMap, Value dst, Value bar,
   }
 }
 
+void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
+                                int tileRows, Value tileRow, Value row,
+                                Value head, Value batch) {
+  const int blockBytes = tileRows * spec.schedule.swizzle;
+  Value rowBytes = mul(tileRow, i32(spec.schedule.swizzle));
+  for (int c = 0; c < geo.columnBlocks; ++c) {
+    Value box = smemAt(dst, add(rowBytes, i32(c * blockBytes)));
+    SmallVector<Value> coords = {i32(c * geo.boxCols), row, head, batch};
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
+        /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
+        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
+        /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
+  }
+}
+
 void KernelEmitter::tmaStoreTile(Value tensorMap, Value src, int rows,
                                  Value row, Value head, Value batch) {
   const int blockBytes = rows * spec.schedule.swizzle;

@@ -20,6 +20,7 @@ CUDA-graph capture and replay work.
 Autograd: FlashCore has no backward kernel yet, so ``.backward()`` through
 these ops raises ``NotImplementedError`` naming the missing backward.
 """
+from typing import Optional
 import math
 
 import torch
@@ -53,9 +54,10 @@ def _shape(t):
     return tuple(t.shape)
 
 
-def _check_qkv(q, k, v, dims):
+def _check_qkv(q, k, v, dims, paged=False):
     """q, k, v: tensors of one supported dtype on one CUDA device, `dims`-D
-    with a contiguous last dimension and consistent shapes. Returns what the
+    with a contiguous last dimension and consistent shapes (paged: k and v are
+    page pools, their first dimension is not the batch). Returns what the
     launch needs, each tensor attribute read once (they cost host time):
     (q shape, k shape, q strides, k strides, v strides)."""
     T = torch.Tensor
@@ -68,12 +70,13 @@ def _check_qkv(q, k, v, dims):
                 and k.get_device() == device and v.get_device() == device
                 and len(qs) == dims and len(ks) == dims and ks == vs
                 and qst[-1] == 1 and kst[-1] == 1 and vst[-1] == 1 and ks[-1] == qs[-1]
-                and (dims == 3 or ks[0] == qs[0]) and ks[-2] >= 1 and qs[-2] % ks[-2] == 0):
+                and (dims == 3 or paged or ks[0] == qs[0]) and ks[-2] >= 1
+                and qs[-2] % ks[-2] == 0):
             return qs, ks, qst, kst, vst
-    return _explain(q, k, v, dims)
+    return _explain(q, k, v, dims, paged)
 
 
-def _explain(q, k, v, dims):
+def _explain(q, k, v, dims, paged=False):
     """The checks of _check_qkv one by one: raises naming the first argument
     that is wrong (or returns the metadata when nothing is)."""
     for name, t in (("q", q), ("k", k), ("v", v)):
@@ -103,7 +106,7 @@ def _explain(q, k, v, dims):
                              % (name, tuple(stride)))
     if ks != vs:
         raise ValueError("v must have k's shape %s, got: %s" % (tuple(ks), tuple(vs)))
-    if dims == 4 and ks[0] != qs[0]:
+    if dims == 4 and not paged and ks[0] != qs[0]:
         raise ValueError("k and v must have q's batch size %d (dimension 0), got: %d"
                          % (qs[0], ks[0]))
     if ks[-1] != qs[-1]:
@@ -127,6 +130,26 @@ def _check_cu_seqlens(name, t, q):
                          % (name, _shape(t)))
     if t.stride(0) != 1:
         raise ValueError("%s must be contiguous, got: stride %d" % (name, t.stride(0)))
+
+
+def _check_page_table(t, q, ks):
+    """A paged cache's table: int32 (batch, max_pages) on q's device, rows of
+    stride-1 columns; k_cache (num_pages, page_size, heads, d)."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError("page_table must be a torch.Tensor, got: %s" % type(t).__name__)
+    if t.dtype != torch.int32:
+        raise TypeError("page_table must be torch.int32, got: %s" % t.dtype)
+    if not t.is_cuda or t.get_device() != q.get_device():
+        raise ValueError("page_table must be on q's device %s, got: %s" % (q.device, t.device))
+    if t.dim() != 2 or t.shape[0] != q.shape[0] or t.shape[1] < 1:
+        raise ValueError("page_table must be 2-D (batch, max_pages) = (%d, >= 1), got: shape %s"
+                         % (q.shape[0], _shape(t)))
+    if t.stride(1) != 1:
+        raise ValueError("page_table must have contiguous rows (stride 1), got: strides %s"
+                         % (tuple(t.stride()),))
+    if ks[1] < 16 or ks[1] % 16:
+        raise ValueError("page_size (dimension 1 of a paged k_cache) must be a multiple of 16, "
+                         "got: %d" % ks[1])
 
 
 def _unsupported(**kwargs):
@@ -167,12 +190,14 @@ def _direct(q, k, v):
 
 class _Split:
     """How a call may split its key range: num_splits (0 = FlashCore chooses,
-    1 = no split), pack_gqa (-1 = FlashCore chooses, 0, 1) and an optional
-    int32 cache_seqlens tensor (a KV cache)."""
-    __slots__ = ("num_splits", "pack_gqa", "cache_seqlens")
+    1 = no split), pack_gqa (-1 = FlashCore chooses, 0, 1), an optional int32
+    cache_seqlens tensor (a KV cache) and an optional int32 (batch, max_pages)
+    page_table (a paged cache: k and v are (num_pages, page_size, heads, d))."""
+    __slots__ = ("num_splits", "pack_gqa", "cache_seqlens", "page_table")
 
-    def __init__(self, num_splits=1, pack_gqa=-1, cache_seqlens=None):
+    def __init__(self, num_splits=1, pack_gqa=-1, cache_seqlens=None, page_table=None):
         self.num_splits, self.pack_gqa, self.cache_seqlens = num_splits, pack_gqa, cache_seqlens
+        self.page_table = page_table
 
 
 _NO_SPLIT = _Split()
@@ -202,6 +227,12 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
             scale, window_left, window_right, softcap, cu_q, cu_k, total_q, total_k,
             0 if split.cache_seqlens is None else split.cache_seqlens.data_ptr(),
             split.num_splits, split.pack_gqa, 0, 0]
+    workspace_at = len(args) - 2
+    table = split.page_table
+    if table is None:
+        args += (0, 0, 0, 0)
+    else:  # page pools: (num_pages, page_size, heads, d)
+        args += (table.data_ptr(), table.stride(0), ks[1], ks[0])
     workspace = None
     if split.num_splits != 1:
         status, size = _C.workspace_size(*args)
@@ -209,7 +240,7 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
             raise error_for(status)
         if size:
             workspace = torch.empty(size, dtype=torch.uint8, device=q.device)
-            args[-2], args[-1] = workspace.data_ptr(), size
+            args[workspace_at], args[workspace_at + 1] = workspace.data_ptr(), size
     status = _C.forward(*args, _raw_stream(q.get_device()))
     if status:
         raise error_for(status)
@@ -228,6 +259,8 @@ def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, s
     meta = meta or _check_qkv(q, k, v, 4)
     qs, ks = meta[0], meta[1]
     batch, seqlen_q, seqlen_k = qs[0], qs[1], ks[1]
+    if split.page_table is not None:  # the keys the table addresses
+        seqlen_k = split.page_table.shape[1] * ks[1]
     if batch == 0 or seqlen_q == 0:
         return
     if seqlen_k == 0:  # no keys: FlashAttention's O = 0, LSE = -inf
@@ -344,24 +377,28 @@ _register_no_backward(_flash_attn_varlen_fwd, "flash_attn_varlen_func", 14)
 @torch.library.custom_op("flashcore::flash_attn_kvcache_fwd", mutates_args=(),
                          device_types="cuda")
 def _flash_attn_kvcache_fwd(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-                            cache_seqlens: torch.Tensor, softmax_scale: float, causal: bool,
+                            cache_seqlens: torch.Tensor, page_table: Optional[torch.Tensor],
+                            softmax_scale: float, causal: bool,
                             window_left: int, window_right: int, softcap: float,
                             num_splits: int, pack_gqa: int) -> tuple[torch.Tensor, torch.Tensor]:
     out = q.new_empty(q.shape)
     lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
+    paged = page_table is not None
     _forward_into(q, k_cache, v_cache, out, lse, causal, softmax_scale, window_left,
-                  window_right, softcap, split=_Split(num_splits, pack_gqa, cache_seqlens))
+                  window_right, softcap, meta=_check_qkv(q, k_cache, v_cache, 4, paged),
+                  split=_Split(num_splits, pack_gqa, cache_seqlens, page_table))
     return out, lse
 
 
 @_flash_attn_kvcache_fwd.register_fake
-def _flash_attn_kvcache_fwd_fake(q, k_cache, v_cache, cache_seqlens, softmax_scale, causal,
-                                 window_left, window_right, softcap, num_splits, pack_gqa):
+def _flash_attn_kvcache_fwd_fake(q, k_cache, v_cache, cache_seqlens, page_table, softmax_scale,
+                                 causal, window_left, window_right, softcap, num_splits,
+                                 pack_gqa):
     return (q.new_empty(q.shape),
             q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32))
 
 
-_register_no_backward(_flash_attn_kvcache_fwd, "flash_attn_with_kvcache", 11)
+_register_no_backward(_flash_attn_kvcache_fwd, "flash_attn_with_kvcache", 12)
 
 
 #===------------------------------------------------------------------------===#
@@ -460,35 +497,42 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary
     """Attention of new queries against a KV cache, FA3's ``flash_attn_with_kvcache``.
 
     q: (batch, seqlen_q, heads, head_dim); k_cache, v_cache: (batch, seqlen_cache, heads_kv,
-    head_dim); cache_seqlens: int or int32 (batch,) tensor on q's device, the keys of each
-    sequence (0 allowed; default: all of seqlen_cache). Causal is aligned to each sequence's
-    cache end. num_splits: 0 = FlashCore chooses (split-KV with a combine kernel when the
+    head_dim), or with page_table (int32 (batch, max_pages) on q's device, pages in any order)
+    page pools (num_pages, page_size, heads_kv, head_dim), page_size a multiple of 16, and
+    seqlen_cache = max_pages * page_size; a page index outside [0, num_pages) reads zeros.
+    cache_seqlens: int or int32 (batch,) tensor on q's device, the keys of each sequence
+    (0 allowed; default: all of seqlen_cache; larger values are clamped to it). Causal is
+    aligned to each sequence's cache end. num_splits: 0 = FlashCore chooses (split-KV with a combine kernel when the
     tiles alone do not fill the GPU), 1 = no split, n = n splits; pack_gqa: None = FlashCore
     chooses, True / False. Returns out, and with return_softmax_lse=True (out, softmax_lse)
     with softmax_lse (batch, heads, seqlen_q).
-    Not supported yet (NotImplementedError): appending k / v into the cache, a paged cache
-    (page_table), rotary embeddings, cache_batch_idx, cache_leftpad, varlen queries
+    Not supported yet (NotImplementedError): appending k / v into the cache, rotary embeddings, cache_batch_idx, cache_leftpad, varlen queries
     (cu_seqlens_q), qv and descales.
     """
     if (k is not None or v is not None or qv is not None or rotary_cos is not None
             or rotary_sin is not None or cache_batch_idx is not None or cache_leftpad is not None
-            or page_table is not None or cu_seqlens_q is not None or cu_seqlens_k_new is not None
+            or cu_seqlens_q is not None or cu_seqlens_k_new is not None
             or rotary_seqlens is not None or q_descale is not None or k_descale is not None
             or v_descale is not None or scheduler_metadata is not None):
         _unsupported(k=k, v=v, qv=qv, rotary_cos=rotary_cos, rotary_sin=rotary_sin,
                      cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
-                     page_table=page_table, cu_seqlens_q=cu_seqlens_q,
+                     cu_seqlens_q=cu_seqlens_q,
                      cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
                      q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
                      scheduler_metadata=scheduler_metadata)
-    meta = _check_qkv(q, k_cache, v_cache, 4)
+    paged = page_table is not None
+    meta = _check_qkv(q, k_cache, v_cache, 4, paged)
     qs, ks = meta[0], meta[1]
+    capacity = ks[1]
+    if paged:
+        _check_page_table(page_table, q, ks)
+        capacity = page_table.shape[1] * ks[1]
     if cache_seqlens is None:
-        cache_seqlens = ks[1]
+        cache_seqlens = capacity
     if isinstance(cache_seqlens, int):
-        if cache_seqlens < 0 or cache_seqlens > ks[1]:
-            raise ValueError("cache_seqlens must be in [0, seqlen of k_cache %d], got: %d"
-                             % (ks[1], cache_seqlens))
+        if cache_seqlens < 0 or cache_seqlens > capacity:
+            raise ValueError("cache_seqlens must be in [0, keys of the cache %d], got: %d"
+                             % (capacity, cache_seqlens))
         cache_seqlens = torch.full((qs[0],), cache_seqlens, dtype=torch.int32, device=q.device)
     elif isinstance(cache_seqlens, torch.Tensor):
         if cache_seqlens.dtype != torch.int32:
@@ -508,11 +552,11 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary
     pack = _pack_flag(pack_gqa)
     if not _direct(q, k_cache, v_cache):
         out, lse = torch.ops.flashcore.flash_attn_kvcache_fwd(
-            q, k_cache, v_cache, cache_seqlens, scale, bool(causal), left, right, cap,
-            int(num_splits), pack)
+            q, k_cache, v_cache, cache_seqlens, page_table, scale, bool(causal), left, right,
+            cap, int(num_splits), pack)
         return (out, lse) if return_softmax_lse else out
     out = q.new_empty(qs)
     lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_softmax_lse else None
     _forward_into(q, k_cache, v_cache, out, lse, bool(causal), scale, left, right, cap, meta,
-                  _contiguous_strides(qs), _Split(num_splits, pack, cache_seqlens))
+                  _contiguous_strides(qs), _Split(num_splits, pack, cache_seqlens, page_table))
     return (out, lse) if return_softmax_lse else out

@@ -63,10 +63,11 @@ flashcore_handle_t handleOrStatus(flashcore_status_t &status) {
 ///   dtype, causal, softmax_scale, window_left, window_right, softcap
 ///   cu_seqlens_q, cu_seqlens_k, total_q, total_k
 ///   cache_seqlens, num_splits, pack_gqa, workspace, workspace_bytes
+///   page_table, page_table_batch_stride, page_size, num_pages
 ///   stream                               (forward only)
 /// Read straight from the argument tuple with the CPython API: a warm eager
 /// call spends ~0.3 µs here instead of ~1.5 µs in per-argument casters.
-constexpr Py_ssize_t kNumArgs = 5 + 6 + 14 + 6 + 4 + 5;
+constexpr Py_ssize_t kNumArgs = 5 + 6 + 14 + 6 + 4 + 5 + 4;
 
 bool fillArgs(const py::args &args, Py_ssize_t expected,
               flashcore_attention_args &a) {
@@ -119,6 +120,10 @@ bool fillArgs(const py::args &args, Py_ssize_t expected,
   a.pack_gqa = static_cast<int32_t>(integer());
   a.workspace = ptr();
   a.workspace_bytes = static_cast<size_t>(integer());
+  a.page_table = static_cast<const int32_t *>(ptr());
+  a.page_table_batch_stride = integer();
+  a.page_size = integer();
+  a.num_pages = integer();
   if (PyErr_Occurred())
     throw py::error_already_set();
   return true;
@@ -216,7 +221,8 @@ PYBIND11_MODULE(_C, m) {
         "batch/head>, dtype, causal, softmax_scale, window_left, "
         "window_right, softcap, cu_seqlens_q, cu_seqlens_k, total_q, total_k, "
         "cache_seqlens, num_splits, pack_gqa, workspace, workspace_bytes, "
-        "stream) -> status: flashcore_attention_forward (41 ints/floats).");
+        "page_table, page_table_batch_stride, page_size, num_pages, "
+        "stream) -> status: flashcore_attention_forward (45 ints/floats).");
   m.def("validate", &validate,
         "validate(...forward's arguments without stream) -> status: "
         "flashcore_validate_attention_args (no GPU needed).");

@@ -98,3 +98,8 @@ flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 12
 
 // expected-error @+1 {{cache_seqlens must be false when varlen is true}}
 flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, varlen = true, cache_seqlens = true>
+
+// -----
+
+// expected-error @+1 {{paged_kv must be false when varlen is true}}
+flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, varlen = true, paged_kv = true>

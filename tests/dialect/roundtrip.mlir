@@ -2,12 +2,12 @@
 
 // Every field printed, defaults filled in from the problem.
 // CHECK-LABEL: flashcore.attention_kernel @minimal
-// CHECK-SAME: spec = <kind = forward, dtype = bf16, head_dim = 128, causal = false, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, block_m = 128, block_n = 128, stages = 2, swizzle = 128, consumer_warpgroups = 2, producer_warps = 1, producer_registers = 24, consumer_registers = 240, scheduler = single_tile, epilogue = registers, overlap = false>
+// CHECK-SAME: spec = <kind = forward, dtype = bf16, head_dim = 128, causal = false, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, paged_kv = false, block_m = 128, block_n = 128, stages = 2, swizzle = 128, consumer_warpgroups = 2, producer_warps = 1, producer_registers = 24, consumer_registers = 240, scheduler = single_tile, epilogue = registers, overlap = false>
 flashcore.attention_kernel @minimal spec = #flashcore.spec<dtype = bf16, head_dim = 128>
 
 // Fields in any order; explicit softmax_scale kept.
 // CHECK-LABEL: flashcore.attention_kernel @explicit
-// CHECK-SAME: dtype = fp16, head_dim = 64, causal = true, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, softmax_scale = 1.250000e-01, block_m = 192, block_n = 96, stages = 3, swizzle = 128, consumer_warpgroups = 3, producer_warps = 2, producer_registers = 32, consumer_registers = 160
+// CHECK-SAME: dtype = fp16, head_dim = 64, causal = true, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, paged_kv = false, softmax_scale = 1.250000e-01, block_m = 192, block_n = 96, stages = 3, swizzle = 128, consumer_warpgroups = 3, producer_warps = 2, producer_registers = 32, consumer_registers = 160
 flashcore.attention_kernel @explicit spec = #flashcore.spec<stages = 3, block_n = 96, head_dim = 64, dtype = fp16, causal = true, softmax_scale = 0.125, block_m = 192, producer_warps = 2>
 
 // head_dim 96 rows are 192 bytes: the default swizzle is 64.
@@ -37,3 +37,7 @@ flashcore.attention_kernel @decode spec = #flashcore.spec<dtype = bf16, head_dim
 // CHECK-LABEL: flashcore.attention_kernel @combine
 // CHECK-SAME: spec = <kind = combine, dtype = fp16, head_dim = 64
 flashcore.attention_kernel @combine spec = #flashcore.spec<kind = combine, dtype = fp16, head_dim = 64>
+// A paged KV cache.
+// CHECK-LABEL: flashcore.attention_kernel @paged
+// CHECK-SAME: cache_seqlens = true, split_kv = true, pack_gqa = true, paged_kv = true
+flashcore.attention_kernel @paged spec = #flashcore.spec<dtype = bf16, head_dim = 128, causal = true, cache_seqlens = true, split_kv = true, pack_gqa = true, paged_kv = true>

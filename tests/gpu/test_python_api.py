@@ -274,6 +274,119 @@ def test_kvcache(torch, flashcore, fc):
     return {"pass": all_ok and agree, "rows": rows, "split_vs_unsplit_max_abs": diffs}
 
 
+def to_pages(torch, cache, page, extra_pages=3):
+    """A contiguous (B, cap, H, D) cache as a pool of shuffled pages: returns
+    (pool (num_pages, page, H, D), page_table int32 (B, ceil(cap / page)))."""
+    b, cap, h, d = cache.shape
+    cols = -(-cap // page)
+    padded = cache.new_zeros(b, cols * page, h, d)
+    padded[:, :cap] = cache
+    num_pages = b * cols + extra_pages
+    perm = torch.randperm(num_pages, device=cache.device)[:b * cols]
+    pool = torch.randn(num_pages, page, h, d, device=cache.device, dtype=cache.dtype)
+    pool[perm] = padded.reshape(b * cols, page, h, d)
+    return pool, perm.reshape(b, cols).to(torch.int32).contiguous()
+
+
+@check("paged KV cache: shuffled pages of 16 / 64 / 256 rows against fp64 and contiguous")
+def test_paged(torch, flashcore, fc):
+    rows, all_ok = [], True
+    cases = [
+        # dtype, B, Sq, capacity, Hq, Hkv, D, causal, page, num_splits, pack_gqa
+        ("bf16", 4, 1, 3000, 32, 8, 128, True, 16, 0, None),
+        ("bf16", 3, 1, 5000, 32, 8, 128, True, 64, 0, None),
+        ("bf16", 2, 1, 9000, 32, 8, 128, True, 256, 0, None),
+        ("fp16", 2, 4, 2000, 16, 4, 128, True, 32, 5, True),
+        ("bf16", 3, 1, 1500, 8, 8, 64, False, 128, 1, False),
+        ("bf16", 2, 2, 2500, 8, 1, 256, True, 48, 0, None),   # d256: block_n 80, loads of 16
+    ]
+    for dt, b, sq, cap, h, hkv, d, causal, page, splits, pack in cases:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+        torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+        q = torch.randn(b, sq, h, d, device="cuda", dtype=dtype)
+        kc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        vc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        kp, table = to_pages(torch, kc, page)
+        vp = torch.randn_like(kp)  # pages no table entry names stay random
+        vp[table.flatten().long()] = to_pages_same(torch, vc, page, table)
+        lens = torch.randint(max(sq, 1), cap + 1, (b,), dtype=torch.int32)
+        lens[0] = min(cap, max(sq, 1))  # a short cache (1 key at seqlen_q 1)
+        if b > 2:
+            lens[2] = 0
+        cache_seqlens = lens.cuda()
+        nan_block(torch, (b, sq, h, d), dtype)
+        out, lse = fc.flash_attn_with_kvcache(q, kp, vp, cache_seqlens=cache_seqlens,
+                                              page_table=table, causal=causal,
+                                              num_splits=splits, pack_gqa=pack,
+                                              return_softmax_lse=True)
+        contiguous = fc.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=cache_seqlens,
+                                                causal=causal, num_splits=splits,
+                                                pack_gqa=pack)
+        torch.cuda.synchronize()
+        scale = 1.0 / math.sqrt(d)
+        ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
+        ref_lse = torch.full((b, h, sq), -math.inf, dtype=torch.float64, device="cuda")
+        emu = torch.zeros_like(ref)
+        for i in range(b):
+            n = int(lens[i])
+            if n == 0:
+                continue
+            r, l = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale)
+            ref[i], ref_lse[i] = r, l
+            emu[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale, dtype)[0]
+        row = {"case": "%s B%d Sq%d cache%d page%d H%d/%d d%d%s splits=%s pack=%s" % (
+            dt, b, sq, cap, page, h, hkv, d, " causal" if causal else "", splits, pack)}
+        row["rel_err"] = rel(out, ref)
+        row["bar_err"] = rel(emu, ref)
+        row["max_abs_vs_contiguous"] = (out.float() - contiguous.float()).abs().max().item()
+        finite = torch.isfinite(ref_lse)
+        row["lse_max_abs"] = ((lse.double()[finite] - ref_lse[finite]).abs().max().item()
+                              if finite.any() else 0.0)
+        row["lse_inf_ok"] = bool(torch.equal(torch.isneginf(lse.double()), ~finite))
+        row["unwritten"] = int(torch.isnan(out).sum().item())
+        ok = (row["unwritten"] == 0 and row["lse_inf_ok"] and row["lse_max_abs"] <= 5e-3
+              and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6)
+              and row["max_abs_vs_contiguous"] <= 2e-2)
+        row["pass"] = ok
+        all_ok &= ok
+        rows.append(row)
+        print("   ", json.dumps(row), flush=True)
+    # Page indices outside the pool read zeros: the call completes, writes every
+    # element, and equals the call whose bad pages hold zeros.
+    q = torch.randn(2, 1, 8, 128, device="cuda", dtype=torch.bfloat16)
+    kc = torch.randn(2, 512, 8, 128, device="cuda", dtype=torch.bfloat16)
+    kp, table = to_pages(torch, kc, 64)
+    bad = table.clone()
+    bad[0, 3], bad[1, 5] = kp.shape[0] + 7, -1
+    out_bad = fc.flash_attn_with_kvcache(q, kp, kp, cache_seqlens=512, page_table=bad)
+    zp = torch.cat([kp, kp.new_zeros(1, *kp.shape[1:])])
+    zero_table = table.clone()
+    zero_table[0, 3] = zero_table[1, 5] = kp.shape[0]
+    out_zero = fc.flash_attn_with_kvcache(q, zp, zp, cache_seqlens=512, page_table=zero_table)
+    torch.cuda.synchronize()
+    bad_pages = {"finite": bool(torch.isfinite(out_bad).all()),
+                 "max_abs_vs_zero_pages": (out_bad.float() - out_zero.float()).abs().max().item()}
+    all_ok &= bad_pages["finite"] and bad_pages["max_abs_vs_zero_pages"] <= 2e-2
+    errors = [
+        expect(ValueError, "page_size (dimension 1 of a paged k_cache) must be a multiple of 16",
+               fc.flash_attn_with_kvcache, q, kp[:, :40], kp[:, :40], page_table=table),
+        expect(TypeError, "page_table must be torch.int32", fc.flash_attn_with_kvcache,
+               q, kp, kp, page_table=table.long()),
+        expect(ValueError, "page_table must be 2-D (batch, max_pages)",
+               fc.flash_attn_with_kvcache, q, kp, kp, page_table=table[:1]),
+    ]
+    return {"pass": all_ok, "rows": rows, "bad_pages": bad_pages, "errors": errors}
+
+
+def to_pages_same(torch, cache, page, table):
+    """`cache` cut into the pages of `table` (the layout to_pages chose)."""
+    b, cap, h, d = cache.shape
+    cols = table.shape[1]
+    padded = cache.new_zeros(b, cols * page, h, d)
+    padded[:, :cap] = cache
+    return padded.reshape(b * cols, page, h, d)
+
+
 @check("split-KV through flash_attn_func / flash_attn_varlen_func")
 def test_split_func(torch, flashcore, fc):
     import itertools
@@ -381,7 +494,7 @@ def test_errors(torch, flashcore, fc):
         (NotImplementedError, "qv", lambda: fc.flash_attn_func(q, k, k, qv=q)),
         (NotImplementedError, "q_descale", lambda: fc.flash_attn_func(q, k, k, q_descale=q)),
         (ValueError, "num_splits must be in [0, 128]", lambda: fc.flash_attn_func(q, k, k, num_splits=500)),
-        (NotImplementedError, "page_table", lambda: fc.flash_attn_with_kvcache(
+        (ValueError, "page_table must be 2-D", lambda: fc.flash_attn_with_kvcache(
             q, k, k, page_table=cq)),
         (NotImplementedError, "k is not supported", lambda: fc.flash_attn_with_kvcache(q, k, k, k=k, v=k)),
         (TypeError, "cache_seqlens must be an int or a torch.int32", lambda: fc.flash_attn_with_kvcache(
@@ -534,7 +647,7 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    for test in (test_names, test_dense, test_varlen, test_kvcache, test_split_func,
+    for test in (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_split_func,
                  test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
                  test_cuda_graph):
         test(torch, flashcore, fc)

@@ -78,6 +78,18 @@ def test_valid_arguments_pass():
     (dict(pack_gqa=3), flashcore.FlashCoreValueError, "pack_gqa must be -1"),
     (dict(cache_seqlens=0x70002), flashcore.FlashCoreValueError, "cache_seqlens must be 4-byte"),
     (dict(workspace=0x70008), flashcore.FlashCoreValueError, "workspace must be 16-byte"),
+    (dict(page_table=0x70002, page_size=16, num_pages=4, page_table_batch_stride=8),
+     flashcore.FlashCoreValueError, "page_table must be 4-byte"),
+    (dict(page_table=0x70000, page_size=24, num_pages=4, page_table_batch_stride=8),
+     flashcore.FlashCoreValueError, "page_size must be a positive multiple of 16"),
+    (dict(page_table=0x70000, page_size=16, num_pages=0, page_table_batch_stride=8),
+     flashcore.FlashCoreValueError, "num_pages must be in [1"),
+    (dict(page_table=0x70000, page_size=16, num_pages=4, page_table_batch_stride=7),
+     flashcore.FlashCoreValueError, "page_table_batch_stride must be >= ceil(seqlen_k / page_size) = 8"),
+    (dict(page_size=16), flashcore.FlashCoreValueError, "page_size must be 0 when page_table is null"),
+    (dict(page_table=0x70000, page_size=16, num_pages=4, page_table_batch_stride=8,
+          cu_seqlens_q=0x60000, cu_seqlens_k=0x60100, total_q=256, total_k=256),
+     flashcore.FlashCoreValueError, "page_table must be null for a varlen call"),
 ])
 def test_bad_arguments_raise_naming_the_argument(overrides, error, needle):
     with pytest.raises(error) as info:
@@ -101,16 +113,16 @@ def test_strides_must_be_fourteen_ints():
     with pytest.raises(ValueError, match="14 ints"):
         flashcore.validate_args(**dense(strides=(1, 2, 3)))
     a = dense()
-    with pytest.raises(ValueError, match="expected 40 positional arguments"):
+    with pytest.raises(ValueError, match="expected 44 positional arguments"):
         _C.validate(a["q"], a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, 1, 2, 3, 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)  # 29 of 44
 
 
 def test_binding_rejects_a_non_integer_argument():
     a = dense()
     with pytest.raises(TypeError):
         _C.validate("q", a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.skipif(has_driver(), reason="a CUDA driver is installed here")
@@ -118,7 +130,7 @@ def test_forward_without_a_driver_says_so():
     a = dense()
     status = _C.forward(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
                         *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0,
-                        0, 0, -1, 0, 0, 0)
+                        0, 0, -1, 0, 0, 0, 0, 0, 0, 0)
     assert status == flashcore.STATUS["NO_DRIVER"]
     with pytest.raises(flashcore.FlashCoreError, match="libcuda.so.1"):
         flashcore.check(status)
@@ -128,7 +140,8 @@ def test_forward_checks_arguments_before_the_driver():
     # A bad argument is reported as such whether or not there is a GPU.
     a = dense()
     status = _C.forward(0, a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
-                        False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0)
+                        False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0,
+                        0)
     assert status == flashcore.STATUS["NULL_POINTER"]
 
 
@@ -145,13 +158,14 @@ def test_workspace_size_of_a_split_call():
     strides = (sq * h * d, h * d, d) + (sk * h * d, h * d, d) * 2 + (sq * h * d, h * d, d) + (0, 0)
     args = [0x10000, 0x20000, 0x30000, 0x40000, 0, b, sq, sk, h, h, d, *strides, _C.DTYPE_BF16,
             False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0]
-    status, size = _C.workspace_size(*args, 4, 0, 0, 0)
+    nopage = (0, 0, 0, 0)
+    status, size = _C.workspace_size(*args, 4, 0, 0, 0, *nopage)
     assert status == 0
     # 4 splits x (batch 2 x 128 rows) x 8 heads x (64 fp32 of O + 1 of LSE).
     assert size == 4 * b * sq * h * d * 4 + 4 * b * sq * h * 4
-    assert _C.workspace_size(*args, 1, 0, 0, 0) == (0, 0)
+    assert _C.workspace_size(*args, 1, 0, 0, 0, *nopage) == (0, 0)
     # More splits than key blocks are capped at the key blocks (32).
-    status, capped = _C.workspace_size(*args, 100, 0, 0, 0)
+    status, capped = _C.workspace_size(*args, 100, 0, 0, 0, *nopage)
     assert capped == 32 * b * sq * h * d * 4 + 32 * b * sq * h * 4
 
 

@@ -4,6 +4,7 @@
 #include "runtime/Dispatch.h"
 #include "runtime/Launcher.h"
 #include "runtime/Subprocess.h"
+#include "compiler/TileSchedule.h"
 
 #include "ScopedEnv.h"
 
@@ -292,6 +293,74 @@ TEST(LaunchPlan, PassesLseStridesWhenLseIsGiven) {
   EXPECT_EQ(args.pointer(kParamLse), a.lse);
   EXPECT_EQ(args.i64(kParamLseHeadStride), 300);
   EXPECT_EQ(args.i64(kParamLseBatchStride), 12 * 300);
+}
+
+/// Decode against a paged cache: batch 2, one query token, 32 / 8 heads,
+/// d128, pools of 40 pages of `pageSize` rows, tables of 10 columns.
+flashcore_attention_args pagedArgs(int64_t pageSize) {
+  const int64_t pages = 40, columns = 10;
+  flashcore_attention_args a = contiguousArgs(
+      fakePtr(0x10000), fakePtr(0x100000), fakePtr(0x900000),
+      fakePtr(0x40000), /*batch=*/2, /*seqlenQ=*/1,
+      /*seqlenK=*/columns * pageSize, /*headsQ=*/32, /*headsKv=*/8,
+      /*headDim=*/128, FLASHCORE_DTYPE_BF16, /*causal=*/true, 0.0f);
+  // (num_pages, page_size, heads_kv, d) pools.
+  for (int64_t *s : {&a.k_batch_stride, &a.v_batch_stride})
+    *s = pageSize * 8 * 128;
+  a.cache_seqlens = static_cast<const int32_t *>(fakePtr(0x60000));
+  a.page_table = static_cast<const int32_t *>(fakePtr(0x70000));
+  a.page_table_batch_stride = columns;
+  a.page_size = pageSize;
+  a.num_pages = pages;
+  return a;
+}
+
+TEST(LaunchPlan, PagedCacheMapsPagePoolsInChunksOfOnePage) {
+  for (int64_t pageSize : {16, 64, 256}) {
+    flashcore_attention_args a = pagedArgs(pageSize);
+    Planned p = plan(a);
+    ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+    EXPECT_TRUE(p.spec.problem.pagedKv);
+    const KernelArgPack &args = p.plan.launches[0].args;
+    const int chunk = pageChunkRows(pageSize, p.spec.schedule.blockN);
+    EXPECT_EQ(chunk, std::min<int64_t>(pageSize, 128));
+    for (int map : {int(kParamTmaK), int(kParamTmaV)}) {
+      const TensorMapDesc *kv = args.tensorMap(map);
+      ASSERT_NE(kv, nullptr);
+      EXPECT_EQ(kv->seqlen, pageSize);
+      EXPECT_EQ(kv->batch, 40);
+      EXPECT_EQ(kv->batchStride, pageSize * 8 * 128);
+      EXPECT_EQ(kv->boxRows, chunk);
+    }
+    // Q keeps the batch of sequences.
+    EXPECT_EQ(args.tensorMap(kParamTmaQ)->batch, 2);
+    EXPECT_EQ(args.pointer(kParamPageTable), a.page_table);
+    EXPECT_EQ(args.i64(kParamPageTableStride), 10);
+    EXPECT_EQ(args.i32(kParamPageSize), int32_t(pageSize));
+    EXPECT_EQ(args.i32(kParamPageChunkRows), chunk);
+    EXPECT_EQ(args.i32(kParamNumPages), 40);
+    EXPECT_EQ(args.i32(kParamSeqlenK), int32_t(10 * pageSize));
+  }
+}
+
+TEST(LaunchPlan, UnpagedCallsPassNoPageTable) {
+  Planned p = plan(gqaArgs());
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+  EXPECT_FALSE(p.spec.problem.pagedKv);
+  const KernelArgPack &args = p.plan.launches[0].args;
+  EXPECT_EQ(args.pointer(kParamPageTable), nullptr);
+  EXPECT_EQ(args.i32(kParamPageChunkRows), 0);
+}
+
+TEST(LaunchPlan, PagedPoolStridesAreCheckedAgainstThePages) {
+  // A page stride smaller than one page's rows overlaps pages.
+  flashcore_attention_args a = pagedArgs(64);
+  a.k_batch_stride = 63 * 8 * 128;
+  AttentionCall call;
+  std::string message;
+  EXPECT_EQ(validateAttentionArgs(&a, call, message),
+            FLASHCORE_STATUS_OVERLAPPING_STRIDES);
+  EXPECT_EQ(message.rfind("k ", 0), 0u) << message;
 }
 
 } // namespace

@@ -114,6 +114,36 @@ TEST(TileSchedule, PackGqaHeuristic) {
   EXPECT_FALSE(choosePackGqa(128, 1, 128)); // full tiles already
 }
 
+TEST(TileSchedule, PagedLoadsStayInsideOnePage) {
+  // (page size, block_n) -> rows per load, as the paged producer issues them.
+  struct Row {
+    int64_t page;
+    int blockN, rows;
+  } table[] = {{16, 128, 16},  {32, 128, 32},  {64, 128, 64}, {128, 128, 128},
+               {256, 128, 128}, {16, 80, 16},  {64, 80, 16},  {256, 80, 16},
+               {64, 96, 32},   {128, 96, 32},  {48, 128, 16}, {0, 128, 0}};
+  for (const Row &r : table)
+    EXPECT_EQ(pageChunkRows(r.page, r.blockN), r.rows)
+        << "page " << r.page << " block_n " << r.blockN;
+  // Every load of every block of a 4-block range lies in one page, and the
+  // loads of a block tile it exactly.
+  for (int64_t page : {16, 32, 48, 64, 128, 256})
+    for (int blockN : {80, 96, 128, 176}) {
+      int chunk = pageChunkRows(page, blockN);
+      ASSERT_GT(chunk, 0);
+      ASSERT_EQ(blockN % chunk, 0);
+      for (int64_t j = 0; j < 4; ++j)
+        for (int c = 0; c < blockN / chunk; ++c) {
+          int64_t first = j * blockN + c * chunk, last = first + chunk - 1;
+          int64_t col0, in0, col1, in1;
+          pagedRow(first, page, col0, in0);
+          pagedRow(last, page, col1, in1);
+          EXPECT_EQ(col0, col1) << page << " " << blockN << " " << first;
+          EXPECT_EQ(in1 - in0, chunk - 1);
+        }
+    }
+}
+
 TEST(TileSchedule, CeilBlocks) {
   EXPECT_EQ(ceilBlocks(1, 128), 1);
   EXPECT_EQ(ceilBlocks(128, 128), 1);

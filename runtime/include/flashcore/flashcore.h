@@ -85,7 +85,8 @@ typedef enum flashcore_status_t {
   /* KV-cache / split-KV arguments are inconsistent (cache_seqlens with
      varlen or misaligned, num_splits out of [0, 128], pack_gqa not -1/0/1, a
      workspace that is misaligned or smaller than
-     flashcore_attention_workspace_size says). */
+     flashcore_attention_workspace_size says, a paged cache's page_table,
+     page_size, num_pages or page_table_batch_stride out of range). */
   FLASHCORE_STATUS_INVALID_KV_CACHE = 24
 } flashcore_status_t;
 
@@ -174,8 +175,10 @@ typedef struct flashcore_attention_args {
 
   /* KV cache (FlashAttention's flash_attn_with_kvcache): when set, sequence
      b has cache_seqlens[b] keys (int32 device array of batch entries, 0
-     allowed, each <= seqlen_k) out of the seqlen_k rows of k and v. Causal
-     and windows align to each sequence's own key count. Not with varlen. */
+     allowed, each <= seqlen_k; the kernel clamps a value outside [0,
+     seqlen_k] into it, so no row past seqlen_k is read) out of the seqlen_k
+     rows of k and v. Causal and windows align to each sequence's own key
+     count. Not with varlen. */
   const int32_t *cache_seqlens;
   /* Split-KV: 0 = let FlashCore choose from the SM count, the tiles and the
      key length (the default), 1 = no split, n in [2, 128] = n splits. A split
@@ -191,6 +194,25 @@ typedef struct flashcore_attention_args {
      call's stream, capturable into CUDA graphs). */
   void *workspace;
   size_t workspace_bytes;
+
+  /* ---- Version 4 (version-1 to -3 struct sizes are still accepted: no
+     paging). ---- */
+
+  /* Paged KV cache (vLLM's and FlashAttention's layout): when page_table is
+     set, k and v are pools of num_pages pages of page_size rows,
+     (num_pages, page_size, heads_kv, head_dim) by their strides
+     (k_batch_stride / v_batch_stride = the page stride, k_seq_stride /
+     v_seq_stride = the row stride), and key row r of sequence b is row
+     r % page_size of page page_table[b * page_table_batch_stride +
+     r / page_size] (int32 device array; pages in any order, shared or not).
+     seqlen_k is the most keys a sequence has (the table's columns times
+     page_size, or fewer); cache_seqlens, when set, gives each sequence's own.
+     page_size must be a multiple of 16. A page index outside [0, num_pages)
+     reads as zeros: nothing outside the pools is read. Not with varlen. */
+  const int32_t *page_table;
+  int64_t page_table_batch_stride;
+  int64_t page_size;
+  int64_t num_pages;
 } flashcore_attention_args;
 
 /* struct_size of a version-1 struct (everything before window_left). */
@@ -199,6 +221,9 @@ typedef struct flashcore_attention_args {
 /* struct_size of a version-2 struct (everything before cache_seqlens). */
 #define FLASHCORE_ATTENTION_ARGS_V2_SIZE                                       \
   offsetof(flashcore_attention_args, cache_seqlens)
+/* struct_size of a version-3 struct (everything before page_table). */
+#define FLASHCORE_ATTENTION_ARGS_V3_SIZE                                       \
+  offsetof(flashcore_attention_args, page_table)
 
 /* Sets struct_size, zeroes everything else (softmax_scale 0 = the default)
    and sets window_left = window_right = -1 (no window), num_splits = 0 and
@@ -320,8 +345,8 @@ flashcore_attention_workspace_size(flashcore_handle_t handle,
 /* flashcore_attention_args_init for a struct of `struct_size` bytes: writes
    exactly that many bytes (the fields of that version, with their defaults)
    and sets struct_size to it. struct_size must be sizeof(
-   flashcore_attention_args), FLASHCORE_ATTENTION_ARGS_V2_SIZE or
-   FLASHCORE_ATTENTION_ARGS_V1_SIZE; any other size writes nothing (the call
+   flashcore_attention_args) or FLASHCORE_ATTENTION_ARGS_V3_SIZE, _V2_SIZE or
+   _V1_SIZE; any other size writes nothing (the call
    that follows then fails with FLASHCORE_STATUS_INVALID_STRUCT). For bindings
    that declare the struct themselves (ctypes, cffi): pass their own size. */
 FLASHCORE_C_API void
