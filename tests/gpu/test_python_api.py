@@ -94,6 +94,32 @@ def nan_block(torch, shape, dtype):
     return ptr
 
 
+def score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype):
+    """Fills `row` with a KV-cache call's errors against the fp64 reference of
+    each sequence's first lens[i] keys (and the input-dtype emulation as the
+    bar); returns whether it passes."""
+    b, sq, h, d = q.shape
+    scale = 1.0 / math.sqrt(d)
+    ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
+    ref_lse = torch.full((b, h, sq), -math.inf, dtype=torch.float64, device="cuda")
+    emu = torch.zeros_like(ref)
+    for i in range(b):
+        n = int(lens[i])
+        if n == 0:
+            continue
+        ref[i], ref_lse[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale)
+        emu[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale, dtype)[0]
+    row["rel_err"] = rel(out, ref)
+    row["bar_err"] = rel(emu, ref)
+    finite = torch.isfinite(ref_lse)
+    row["lse_max_abs"] = ((lse.double()[finite] - ref_lse[finite]).abs().max().item()
+                          if finite.any() else 0.0)
+    row["lse_inf_ok"] = bool(torch.equal(torch.isneginf(lse.double()), ~finite))
+    row["unwritten"] = int(torch.isnan(out).sum().item())
+    return (row["unwritten"] == 0 and row["lse_inf_ok"] and row["lse_max_abs"] <= 5e-3
+            and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6))
+
+
 @check("flash_attn_func matches fp64 and the peers")
 def test_dense(torch, flashcore, fc):
     rows = []
@@ -235,28 +261,9 @@ def test_kvcache(torch, flashcore, fc):
                                               causal=causal, num_splits=splits, pack_gqa=pack,
                                               return_softmax_lse=True)
         torch.cuda.synchronize()
-        scale = 1.0 / math.sqrt(d)
-        ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
-        ref_lse = torch.full((b, h, sq), -math.inf, dtype=torch.float64, device="cuda")
-        emu = torch.zeros_like(ref)
-        for i in range(b):
-            n = int(lens[i])
-            if n == 0:
-                continue
-            r, l = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale)
-            ref[i], ref_lse[i] = r, l
-            emu[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale, dtype)[0]
         row = {"case": "%s B%d Sq%d cache%d H%d/%d d%d%s splits=%s pack=%s" % (
             dt, b, sq, cap, h, hkv, d, " causal" if causal else "", splits, pack)}
-        row["rel_err"] = rel(out, ref)
-        row["bar_err"] = rel(emu, ref)
-        finite = torch.isfinite(ref_lse)
-        row["lse_max_abs"] = ((lse.double()[finite] - ref_lse[finite]).abs().max().item()
-                              if finite.any() else 0.0)
-        row["lse_inf_ok"] = bool(torch.equal(torch.isneginf(lse.double()), ~finite))
-        row["unwritten"] = int(torch.isnan(out).sum().item())
-        ok = (row["unwritten"] == 0 and row["lse_inf_ok"] and row["lse_max_abs"] <= 5e-3
-              and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6))
+        ok = score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype)
         row["pass"] = ok
         all_ok &= ok
         rows.append(row)
@@ -323,29 +330,10 @@ def test_paged(torch, flashcore, fc):
                                                 causal=causal, num_splits=splits,
                                                 pack_gqa=pack)
         torch.cuda.synchronize()
-        scale = 1.0 / math.sqrt(d)
-        ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
-        ref_lse = torch.full((b, h, sq), -math.inf, dtype=torch.float64, device="cuda")
-        emu = torch.zeros_like(ref)
-        for i in range(b):
-            n = int(lens[i])
-            if n == 0:
-                continue
-            r, l = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale)
-            ref[i], ref_lse[i] = r, l
-            emu[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0, scale, dtype)[0]
         row = {"case": "%s B%d Sq%d cache%d page%d H%d/%d d%d%s splits=%s pack=%s" % (
             dt, b, sq, cap, page, h, hkv, d, " causal" if causal else "", splits, pack)}
-        row["rel_err"] = rel(out, ref)
-        row["bar_err"] = rel(emu, ref)
         row["max_abs_vs_contiguous"] = (out.float() - contiguous.float()).abs().max().item()
-        finite = torch.isfinite(ref_lse)
-        row["lse_max_abs"] = ((lse.double()[finite] - ref_lse[finite]).abs().max().item()
-                              if finite.any() else 0.0)
-        row["lse_inf_ok"] = bool(torch.equal(torch.isneginf(lse.double()), ~finite))
-        row["unwritten"] = int(torch.isnan(out).sum().item())
-        ok = (row["unwritten"] == 0 and row["lse_inf_ok"] and row["lse_max_abs"] <= 5e-3
-              and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6)
+        ok = (score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype)
               and row["max_abs_vs_contiguous"] <= 2e-2)
         row["pass"] = ok
         all_ok &= ok
