@@ -275,6 +275,38 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
   return result;
 }
 
+// Both loops carry O (head_dim / 2 f32), then the softmax state, then what
+// each loop needs more (the serial loop: the ring state; the overlapped loop:
+// P and two ring states); both return O, softmax state, ring state.
+
+/// O and the softmax state at the front of `values`.
+static std::pair<Accumulator, OnlineSoftmax::State>
+carriedOAndStats(ValueRange values, int headDim) {
+  const int oCount = headDim / 2;
+  Accumulator o;
+  o.n = headDim;
+  o.values.assign(values.begin(), values.begin() + oCount);
+  return {o, OnlineSoftmax::State::from(values, oCount)};
+}
+
+/// O and the softmax state, followed by `kv`: the loops' result layout.
+static SmallVector<Value> packResult(const Accumulator &o,
+                                     const OnlineSoftmax::State &stats,
+                                     const PipelineState &kv) {
+  SmallVector<Value> v(o.values.begin(), o.values.end());
+  stats.appendTo(v);
+  kv.appendTo(v);
+  return v;
+}
+
+static ConsumerResult unpackResult(ValueRange values, int headDim) {
+  ConsumerResult r;
+  std::tie(r.o, r.stats) = carriedOAndStats(values, headDim);
+  r.kv = PipelineState::from(
+      values, headDim / 2 + OnlineSoftmax::State::kNumValues);
+  return r;
+}
+
 /// Carried values of the serial loop: O, softmax state, ring state.
 ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
                                             const RowMask &mask,
@@ -282,20 +314,16 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
   const int d = e.spec.problem.headDim;
   const int stages = e.spec.schedule.stages;
   OnlineSoftmax softmax(e, args[kParamScaleLog2]);
-  const int oCount = d / 2;
-  SmallVector<Value> inits = Accumulator::zeros(e, d).values;
-  OnlineSoftmax::State::initial(e).appendTo(inits);
-  kv.appendTo(inits);
+  SmallVector<Value> inits =
+      packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
 
   SmallVector<Value> out = e.forLoop(
       ctx.blocks.nStart, ctx.blocks.nEnd, inits,
       [&](Value j, ValueRange carried) {
-        Accumulator o;
-        o.n = d;
-        o.values.assign(carried.begin(), carried.begin() + oCount);
-        OnlineSoftmax::State stats = OnlineSoftmax::State::from(carried, oCount);
-        PipelineState slot = PipelineState::from(
-            carried, oCount + OnlineSoftmax::State::kNumValues);
+        ConsumerResult c = unpackResult(carried, d);
+        Accumulator o = c.o;
+        OnlineSoftmax::State stats = c.stats;
+        PipelineState slot = c.kv;
 
         e.mbarrierWait(smem.kFull(slot.stage), slot.phase);
         Accumulator scores = issueQK(slot);
@@ -317,18 +345,9 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         gemm.wait(0);
         release(smem.vEmpty(slot.stage));
 
-        SmallVector<Value> next(o.values.begin(), o.values.end());
-        stats.appendTo(next);
-        slot.advance(e, stages).appendTo(next);
-        return next;
+        return packResult(o, stats, slot.advance(e, stages));
       });
-
-  ConsumerResult r;
-  r.o.n = d;
-  r.o.values.assign(out.begin(), out.begin() + oCount);
-  r.stats = OnlineSoftmax::State::from(out, oCount);
-  r.kv = PipelineState::from(out, oCount + OnlineSoftmax::State::kNumValues);
-  return r;
+  return unpackResult(out, d);
 }
 
 /// FA3's intra-warpgroup overlap. Block j's Q·Kᵀ is issued before block
@@ -359,9 +378,19 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
   SmallVector<Type> types(oCount, e.f32T);
   types.append(kStats, e.f32T);
   types.append(kState, e.i32T);
-  SmallVector<Value> empty = Accumulator::zeros(e, d).values;
-  OnlineSoftmax::State::initial(e).appendTo(empty);
-  kv.appendTo(empty);
+  SmallVector<Value> empty =
+      packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
+  // The loop's carried P and ring states, after O and the softmax state.
+  auto carriedP = [&](ValueRange c) {
+    PackedOperand p;
+    p.kSteps = blockN / kWgmmaK;
+    p.regs.assign(c.begin() + oCount + kStats,
+                  c.begin() + oCount + kStats + pCount);
+    return p;
+  };
+  auto carriedSlot = [&](ValueRange c, int which) { // 0: P's V, 1: next K
+    return PipelineState::from(c, oCount + kStats + pCount + which * kState);
+  };
 
   SmallVector<Value> out = e.ifThenElse(
       e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), types,
@@ -385,18 +414,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         SmallVector<Value> loop = e.forLoop(
             e.add(ctx.blocks.nStart, e.i32(1)), ctx.blocks.nEnd, inits,
             [&](Value j, ValueRange c) {
-              Accumulator o;
-              o.n = d;
-              o.values.assign(c.begin(), c.begin() + oCount);
-              OnlineSoftmax::State st = OnlineSoftmax::State::from(c, oCount);
-              PackedOperand pPrev;
-              pPrev.kSteps = blockN / kWgmmaK;
-              pPrev.regs.assign(c.begin() + oCount + kStats,
-                                c.begin() + oCount + kStats + pCount);
-              PipelineState vSlot =
-                  PipelineState::from(c, oCount + kStats + pCount);
-              PipelineState kSlot =
-                  PipelineState::from(c, oCount + kStats + pCount + kState);
+              auto [o, st] = carriedOAndStats(c, d);
+              PackedOperand pPrev = carriedP(c);
+              PipelineState vSlot = carriedSlot(c, 0);
+              PipelineState kSlot = carriedSlot(c, 1);
 
               e.mbarrierWait(smem.kFull(kSlot.stage), kSlot.phase);
               Accumulator s = issueQK(kSlot);
@@ -425,17 +446,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
             });
 
         // Tail: the last block's P·V.
-        Accumulator o;
-        o.n = d;
-        o.values.assign(loop.begin(), loop.begin() + oCount);
-        OnlineSoftmax::State st = OnlineSoftmax::State::from(loop, oCount);
-        PackedOperand pLast;
-        pLast.kSteps = blockN / kWgmmaK;
-        pLast.regs.assign(loop.begin() + oCount + kStats,
-                          loop.begin() + oCount + kStats + pCount);
-        PipelineState vSlot = PipelineState::from(loop, oCount + kStats + pCount);
-        PipelineState kSlot =
-            PipelineState::from(loop, oCount + kStats + pCount + kState);
+        auto [o, st] = carriedOAndStats(loop, d);
+        PackedOperand pLast = carriedP(loop);
+        PipelineState vSlot = carriedSlot(loop, 0);
+        PipelineState kSlot = carriedSlot(loop, 1);
         e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
         gemm.fence();
         o = gemm.issueRS(pLast, vOperand(vSlot), o);
@@ -444,19 +458,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         o.values = e.fenceOperands(o.values);
         release(smem.vEmpty(vSlot.stage));
 
-        SmallVector<Value> result(o.values.begin(), o.values.end());
-        st.appendTo(result);
-        kSlot.appendTo(result);
-        return result;
+        return packResult(o, st, kSlot);
       },
       [&] { return empty; });
-
-  ConsumerResult r;
-  r.o.n = d;
-  r.o.values.assign(out.begin(), out.begin() + oCount);
-  r.stats = OnlineSoftmax::State::from(out, oCount);
-  r.kv = PipelineState::from(out, oCount + kStats);
-  return r;
+  return unpackResult(out, d);
 }
 
 } // namespace flashcore

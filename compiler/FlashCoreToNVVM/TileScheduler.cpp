@@ -23,6 +23,14 @@ static Value queryBlocks(KernelEmitter &e, const KernelArgs &args) {
              : e.ceilDiv(args[kParamSeqlenQ], e.spec.schedule.blockM);
 }
 
+/// The query block of linear index i: longest first for causal and local
+/// kernels (reverseQueryBlocks).
+static Value orderedQueryBlock(KernelEmitter &e, Value mBlocks, Value i) {
+  return reverseQueryBlocks(e.spec.problem)
+             ? e.sub(e.sub(mBlocks, e.i32(1)), i)
+             : i;
+}
+
 class SingleTileScheduler : public TileScheduler {
 public:
   SingleTileScheduler(KernelEmitter &e, const KernelArgs &args)
@@ -38,9 +46,7 @@ public:
                         : e.gridDimX();
     Value i = e.spec.problem.splitKv ? e.remu(bx, mBlocks) : bx;
     t.split = e.spec.problem.splitKv ? e.divu(bx, mBlocks) : e.i32(0);
-    t.mBlock = reverseQueryBlocks(e.spec.problem)
-                   ? e.sub(e.sub(mBlocks, e.i32(1)), i)
-                   : i;
+    t.mBlock = orderedQueryBlock(e, mBlocks, i);
     t.head = e.blockIdx(1);
     t.batch = e.blockIdx(2);
     return body(t, carried);
@@ -68,7 +74,6 @@ public:
                       ? e.mul(tilesPerSplit, args[kParamNumSplits])
                       : tilesPerSplit;
     Value stride = e.gridDimX();
-    const bool reverse = reverseQueryBlocks(e.spec.problem);
     SmallVector<Value> inits = {e.blockIdx(0)};
     inits.append(carried.begin(), carried.end());
     SmallVector<Value> out = e.whileLoop(
@@ -81,7 +86,7 @@ public:
           w.batch = e.remu(e.divu(t, tilesPerBatch), args[kParamBatch]);
           w.split = e.spec.problem.splitKv ? e.divu(t, tilesPerSplit)
                                            : e.i32(0);
-          w.mBlock = reverse ? e.sub(e.sub(mBlocks, e.i32(1)), i) : i;
+          w.mBlock = orderedQueryBlock(e, mBlocks, i);
           SmallVector<Value> next = {e.add(t, stride)};
           SmallVector<Value> state = body(w, c.drop_front());
           next.append(state.begin(), state.end());
