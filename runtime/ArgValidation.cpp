@@ -46,6 +46,17 @@ flashcore_status_t fail(flashcore_status_t status, std::string &message,
   return status;
 }
 
+/// SUCCESS, or `status` with "<name> must be <bytes>-byte aligned, got: p".
+flashcore_status_t checkAligned(flashcore_status_t status,
+                                std::string &message, const char *name,
+                                const void *ptr, int64_t bytes) {
+  if (reinterpret_cast<uintptr_t>(ptr) % uintptr_t(bytes) == 0)
+    return FLASHCORE_STATUS_SUCCESS;
+  return fail(status, message,
+              std::string(name) + " must be " + str(bytes) +
+                  "-byte aligned, got: " + hexPointer(ptr));
+}
+
 flashcore_status_t checkStrides(const Operand &op, std::string &message) {
   // Sign and granularity of the strides that are used (extent > 1).
   for (int i = 0; i < op.numOuter; ++i) {
@@ -200,10 +211,9 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     for (const auto &[name, ptr] :
          {std::pair<const char *, const void *>{"cu_seqlens_q", a.cu_seqlens_q},
           {"cu_seqlens_k", a.cu_seqlens_k}})
-      if (reinterpret_cast<uintptr_t>(ptr) % 4)
-        return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
-                    std::string(name) + " must be 4-byte aligned, got: " +
-                        hexPointer(ptr));
+      if (flashcore_status_t s = checkAligned(FLASHCORE_STATUS_INVALID_VARLEN,
+                                              message, name, ptr, 4))
+        return s;
     for (const auto &[name, total, longest] :
          {std::tuple<const char *, int64_t, int64_t>{"total_q", a.total_q,
                                                      a.seqlen_q},
@@ -223,10 +233,10 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                   "cache_seqlens must be null for a varlen call (cu_seqlens_k "
                   "gives the key lengths), got: " +
                       hexPointer(a.cache_seqlens));
-    if (reinterpret_cast<uintptr_t>(a.cache_seqlens) % 4)
-      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                  "cache_seqlens must be 4-byte aligned, got: " +
-                      hexPointer(a.cache_seqlens));
+    if (flashcore_status_t s =
+            checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                         "cache_seqlens", a.cache_seqlens, 4))
+      return s;
   }
   if (a.num_splits < 0 || a.num_splits > kMaxSplits)
     return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
@@ -236,10 +246,9 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
                 "pack_gqa must be -1 (FlashCore chooses), 0 or 1, got: " +
                     str(a.pack_gqa));
-  if (reinterpret_cast<uintptr_t>(a.workspace) % 16)
-    return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                "workspace must be 16-byte aligned, got: " +
-                    hexPointer(a.workspace));
+  if (flashcore_status_t s = checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE,
+                                          message, "workspace", a.workspace, 16))
+    return s;
 
   // Step 5b. Paged KV cache (version-4 fields).
   const bool paged = a.page_table != nullptr;
@@ -249,10 +258,10 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                   "page_table must be null for a varlen call (a paged cache is "
                   "addressed per sequence), got: " +
                       hexPointer(a.page_table));
-    if (reinterpret_cast<uintptr_t>(a.page_table) % 4)
-      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                  "page_table must be 4-byte aligned, got: " +
-                      hexPointer(a.page_table));
+    if (flashcore_status_t s =
+            checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
+                         "page_table", a.page_table, 4))
+      return s;
     if (a.page_size < 16 || a.page_size % 16 || a.page_size > kMaxSeqlen)
       return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
                   "page_size must be a positive multiple of 16, got: " +
@@ -356,10 +365,10 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
       return fail(FLASHCORE_STATUS_NULL_POINTER, message,
                   std::string(op.name) + " must be a device pointer, got: null");
     }
-    if (reinterpret_cast<uintptr_t>(op.ptr) % op.alignment)
-      return fail(FLASHCORE_STATUS_MISALIGNED_POINTER, message,
-                  std::string(op.name) + " must be " + str(op.alignment) +
-                      "-byte aligned, got: " + hexPointer(op.ptr));
+    if (flashcore_status_t s =
+            checkAligned(FLASHCORE_STATUS_MISALIGNED_POINTER, message, op.name,
+                         op.ptr, op.alignment))
+      return s;
   }
   for (const Operand &op : ops) {
     if (!op.ptr)
@@ -417,14 +426,20 @@ void resolveKernelShape(AttentionCall &call, int smCount) {
   p.splitKv = splits > 1;
 }
 
+// The workspace: O_accum (f32 [splits][rows][heads][d]) then LSE_accum (f32
+// [splits][rows][heads]), 16-byte aligned.
+static size_t accumSlots(const AttentionCall &call) {
+  return size_t(accumRows(call)) * size_t(call.args.heads_q) * call.numSplits;
+}
+
+size_t lseAccumOffset(const AttentionCall &call) {
+  return accumSlots(call) * size_t(call.args.head_dim) * 4;
+}
+
 size_t workspaceBytes(const AttentionCall &call) {
   if (!call.problem.splitKv)
     return 0;
-  const flashcore_attention_args &a = call.args;
-  // O_accum (f32 [splits][rows][heads][d]) then LSE_accum, 16-byte aligned.
-  size_t rows = size_t(accumRows(call)) * size_t(a.heads_q) * call.numSplits;
-  size_t oBytes = rows * size_t(a.head_dim) * 4;
-  return oBytes + (rows * 4 + 15) / 16 * 16;
+  return lseAccumOffset(call) + (accumSlots(call) * 4 + 15) / 16 * 16;
 }
 
 int64_t accumRows(const AttentionCall &call) {

@@ -57,6 +57,8 @@ void noteSmCount(int smCount);
 /// (batch * seqlen_q, or total_q).
 size_t workspaceBytes(const AttentionCall &call);
 int64_t accumRows(const AttentionCall &call);
+/// Where LSE_accum starts in the workspace (after O_accum), in bytes.
+size_t lseAccumOffset(const AttentionCall &call);
 
 /// Checks `args` (everything but device residency). Returns
 /// FLASHCORE_STATUS_SUCCESS and fills `call`, or a status with `message`.

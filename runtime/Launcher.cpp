@@ -105,11 +105,11 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   const int chunkRows =
       paged ? pageChunkRows(a.page_size, spec.schedule.blockN) : 0;
   if (paged) {
-    // Pools of num_pages pages of page_size rows; boxes of one chunk.
+    // Pools of num_pages pages of page_size rows (the batch stride is the
+    // page stride); boxes of one chunk.
     for (int i : {1, 2}) {
       maps[i].seqlen = a.page_size;
       maps[i].batch = a.num_pages;
-      maps[i].batchStride = i == 1 ? a.k_batch_stride : a.v_batch_stride;
       maps[i].boxRows = chunkRows;
     }
   }
@@ -178,8 +178,7 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
 
   // Split-KV: the workspace and the combine launch (a warp per (row, head)).
   plan.workspaceBytes = workspaceBytes(call);
-  plan.lseAccumOffset = size_t(accumRows(call)) * size_t(a.heads_q) *
-                        size_t(splits) * size_t(a.head_dim) * 4;
+  plan.lseAccumOffset = lseAccumOffset(call);
   KernelLaunch &merge = plan.add(KernelKind::Combine);
   KernelArgPack &c = merge.args;
   const int64_t rows = accumRows(call);

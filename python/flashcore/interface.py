@@ -383,9 +383,9 @@ def _flash_attn_kvcache_fwd(q: torch.Tensor, k_cache: torch.Tensor, v_cache: tor
                             num_splits: int, pack_gqa: int) -> tuple[torch.Tensor, torch.Tensor]:
     out = q.new_empty(q.shape)
     lse = q.new_empty((q.shape[0], q.shape[2], q.shape[1]), dtype=torch.float32)
-    paged = page_table is not None
     _forward_into(q, k_cache, v_cache, out, lse, causal, softmax_scale, window_left,
-                  window_right, softcap, meta=_check_qkv(q, k_cache, v_cache, 4, paged),
+                  window_right, softcap,
+                  meta=_check_qkv(q, k_cache, v_cache, 4, page_table is not None),
                   split=_Split(num_splits, pack_gqa, cache_seqlens, page_table))
     return out, lse
 

@@ -1,7 +1,7 @@
 """The skip decision every GPU script makes first (exit code 77 = skipped).
 
 Importing it also makes `import flashcore` work in the scripts (see
-_find_flashcore). `torch_or_skip(min_devices)` returns the torch module, or None after printing
+_find_flashcore). `torch_or_skip(min_devices, custom_op)` returns the torch module, or None after printing
 why the script is skipped: "skipped: no CUDA device" where there is none (also
 when torch is missing and nvidia-smi finds no GPU), else what is missing.
 """
@@ -27,7 +27,9 @@ def _find_flashcore():
 _find_flashcore()
 
 
-def torch_or_skip(min_devices=1):
+def torch_or_skip(min_devices=1, custom_op=False):
+    """custom_op: also skip when torch lacks torch.library.custom_op (< 2.4),
+    which FlashCore's PyTorch ops need."""
     try:
         import torch
     except ImportError:
@@ -43,5 +45,8 @@ def torch_or_skip(min_devices=1):
         return None
     if found < min_devices:
         print("skipped: needs %d CUDA devices, found %d" % (min_devices, found))
+        return None
+    if custom_op and not hasattr(torch.library, "custom_op"):
+        print("skipped: torch %s has no torch.library.custom_op (needs >= 2.4)" % torch.__version__)
         return None
     return torch

@@ -281,18 +281,25 @@ def test_kvcache(torch, flashcore, fc):
     return {"pass": all_ok and agree, "rows": rows, "split_vs_unsplit_max_abs": diffs}
 
 
-def to_pages(torch, cache, page, extra_pages=3):
-    """A contiguous (B, cap, H, D) cache as a pool of shuffled pages: returns
-    (pool (num_pages, page, H, D), page_table int32 (B, ceil(cap / page)))."""
-    b, cap, h, d = cache.shape
+def shuffled_table(torch, b, cap, page, extra_pages=3):
+    """A page table int32 (B, ceil(cap / page)) naming distinct pages of a pool
+    of b * ceil(cap / page) + extra_pages pages in random order."""
     cols = -(-cap // page)
+    num_pages = b * cols + extra_pages
+    perm = torch.randperm(num_pages, device="cuda")[:b * cols]
+    return perm.reshape(b, cols).to(torch.int32).contiguous(), num_pages
+
+
+def to_pages(torch, cache, page, table, num_pages):
+    """A contiguous (B, cap, H, D) cache as a pool (num_pages, page, H, D) laid
+    out by `table`; the pages no table entry names hold random values."""
+    b, cap, h, d = cache.shape
+    cols = table.shape[1]
     padded = cache.new_zeros(b, cols * page, h, d)
     padded[:, :cap] = cache
-    num_pages = b * cols + extra_pages
-    perm = torch.randperm(num_pages, device=cache.device)[:b * cols]
     pool = torch.randn(num_pages, page, h, d, device=cache.device, dtype=cache.dtype)
-    pool[perm] = padded.reshape(b * cols, page, h, d)
-    return pool, perm.reshape(b, cols).to(torch.int32).contiguous()
+    pool[table.flatten().long()] = padded.reshape(b * cols, page, h, d)
+    return pool
 
 
 @check("paged KV cache: shuffled pages of 16 / 64 / 256 rows against fp64 and contiguous")
@@ -313,9 +320,9 @@ def test_paged(torch, flashcore, fc):
         q = torch.randn(b, sq, h, d, device="cuda", dtype=dtype)
         kc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
         vc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
-        kp, table = to_pages(torch, kc, page)
-        vp = torch.randn_like(kp)  # pages no table entry names stay random
-        vp[table.flatten().long()] = to_pages_same(torch, vc, page, table)
+        table, num_pages = shuffled_table(torch, b, cap, page)
+        kp = to_pages(torch, kc, page, table, num_pages)
+        vp = to_pages(torch, vc, page, table, num_pages)
         lens = torch.randint(max(sq, 1), cap + 1, (b,), dtype=torch.int32)
         lens[0] = min(cap, max(sq, 1))  # a short cache (1 key at seqlen_q 1)
         if b > 2:
@@ -343,7 +350,8 @@ def test_paged(torch, flashcore, fc):
     # element, and equals the call whose bad pages hold zeros.
     q = torch.randn(2, 1, 8, 128, device="cuda", dtype=torch.bfloat16)
     kc = torch.randn(2, 512, 8, 128, device="cuda", dtype=torch.bfloat16)
-    kp, table = to_pages(torch, kc, 64)
+    table, num_pages = shuffled_table(torch, 2, 512, 64)
+    kp = to_pages(torch, kc, 64, table, num_pages)
     bad = table.clone()
     bad[0, 3], bad[1, 5] = kp.shape[0] + 7, -1
     out_bad = fc.flash_attn_with_kvcache(q, kp, kp, cache_seqlens=512, page_table=bad)
@@ -364,15 +372,6 @@ def test_paged(torch, flashcore, fc):
                fc.flash_attn_with_kvcache, q, kp, kp, page_table=table[:1]),
     ]
     return {"pass": all_ok, "rows": rows, "bad_pages": bad_pages, "errors": errors}
-
-
-def to_pages_same(torch, cache, page, table):
-    """`cache` cut into the pages of `table` (the layout to_pages chose)."""
-    b, cap, h, d = cache.shape
-    cols = table.shape[1]
-    padded = cache.new_zeros(b, cols * page, h, d)
-    padded[:, :cap] = cache
-    return padded.reshape(b * cols, page, h, d)
 
 
 @check("split-KV through flash_attn_func / flash_attn_varlen_func")
@@ -623,11 +622,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
     args = parser.parse_args()
-    torch = torch_or_skip()
+    torch = torch_or_skip(custom_op=True)
     if torch is None:
-        return SKIP
-    if not hasattr(torch.library, "custom_op"):
-        print("skipped: torch %s has no torch.library.custom_op (needs >= 2.4)" % torch.__version__)
         return SKIP
     import flashcore
     import flashcore as fc  # the FA3 drop-in: `import flashcore as flash_attn_interface`

@@ -147,11 +147,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
     args = parser.parse_args()
-    torch = torch_or_skip()
+    torch = torch_or_skip(custom_op=True)
     if torch is None:
-        return SKIP
-    if not hasattr(torch.library, "custom_op"):
-        print("skipped: torch %s has no torch.library.custom_op (needs >= 2.4)" % torch.__version__)
         return SKIP
     try:
         import transformers

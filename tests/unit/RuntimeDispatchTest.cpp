@@ -9,6 +9,7 @@
 #include "ScopedEnv.h"
 
 #include <algorithm>
+#include <functional>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -159,7 +160,10 @@ struct Planned {
   KernelGeometry geometry;
 };
 
-Planned plan(const flashcore_attention_args &a) {
+/// Validates, dispatches, lets `tweak` change the chosen schedule (it must
+/// stay valid) and plans.
+Planned plan(const flashcore_attention_args &a,
+             const std::function<void(ScheduleSpec &)> &tweak = nullptr) {
   Planned p;
   AttentionCall call;
   p.status = validateAttentionArgs(&a, call, p.message);
@@ -167,6 +171,10 @@ Planned plan(const flashcore_attention_args &a) {
     return p;
   Dispatcher d;
   EXPECT_EQ(d.choose(call.problem, p.spec, p.message), DispatchStatus::Ok);
+  if (tweak) {
+    tweak(p.spec.schedule);
+    EXPECT_FALSE(validateSpec(p.spec).has_value());
+  }
   p.geometry = computeGeometry(p.spec);
   p.status = planLaunch(a, call, p.spec, p.geometry, p.plan, p.message);
   return p;
@@ -196,17 +204,10 @@ TEST(LaunchPlan, GridCoversQueryBlocksHeadsAndBatch) {
 }
 
 TEST(LaunchPlan, PersistentGridIsTilesCappedBySms) {
-  flashcore_attention_args a = gqaArgs();
-  Planned p;
-  AttentionCall call;
-  ASSERT_EQ(validateAttentionArgs(&a, call, p.message),
-            FLASHCORE_STATUS_SUCCESS);
-  Dispatcher d;
-  ASSERT_EQ(d.choose(call.problem, p.spec, p.message), DispatchStatus::Ok);
-  p.spec.schedule.scheduler = SchedulerKind::StaticPersistent;
-  p.geometry = computeGeometry(p.spec);
-  ASSERT_EQ(planLaunch(a, call, p.spec, p.geometry, p.plan, p.message),
-            FLASHCORE_STATUS_SUCCESS);
+  Planned p = plan(gqaArgs(), [](ScheduleSpec &s) {
+    s.scheduler = SchedulerKind::StaticPersistent;
+  });
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   KernelLaunch &l = p.plan.launches[0];
   int64_t blocks = (300 + p.spec.schedule.blockM - 1) / p.spec.schedule.blockM;
   EXPECT_EQ(l.persistentTiles, blocks * 12 * 3);
@@ -264,17 +265,9 @@ TEST(LaunchPlan, TensorMapsUseTheGeometryBoxes) {
 
 TEST(LaunchPlan, TmaEpilogueGetsAnOMapOf64RowBoxes) {
   flashcore_attention_args a = gqaArgs();
-  Planned p;
-  AttentionCall call;
-  ASSERT_EQ(validateAttentionArgs(&a, call, p.message),
-            FLASHCORE_STATUS_SUCCESS);
-  Dispatcher d;
-  ASSERT_EQ(d.choose(call.problem, p.spec, p.message), DispatchStatus::Ok);
-  p.spec.schedule.epilogue = EpilogueKind::Tma;
-  ASSERT_FALSE(validateSpec(p.spec).has_value());
-  p.geometry = computeGeometry(p.spec);
-  ASSERT_EQ(planLaunch(a, call, p.spec, p.geometry, p.plan, p.message),
-            FLASHCORE_STATUS_SUCCESS);
+  Planned p =
+      plan(a, [](ScheduleSpec &s) { s.epilogue = EpilogueKind::Tma; });
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   const TensorMapDesc *o = p.plan.launches[0].args.tensorMap(kParamTmaO);
   ASSERT_NE(o, nullptr);
   EXPECT_EQ(o->boxRows, 64);
