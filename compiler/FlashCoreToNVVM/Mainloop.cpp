@@ -10,9 +10,10 @@ namespace flashcore {
 // Tile context and thread geometry
 //===----------------------------------------------------------------------===//
 
-/// Loads cu_seqlens[index] (varlen kernels).
-static Value loadSeqlenBound(KernelEmitter &e, Value cuSeqlens, Value index) {
-  Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.i32T, cuSeqlens,
+/// Loads base[index] of an i32 global array (cu_seqlens, cache_seqlens, the
+/// page table); index i32 or i64.
+static Value loadI32(KernelEmitter &e, Value base, Value index) {
+  Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.i32T, base,
                                   ValueRange{index});
   return LLVM::LoadOp::create(e.b, e.loc, e.i32T, ptr, /*alignment=*/4);
 }
@@ -25,11 +26,11 @@ TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
   c.kvHead = p.packGqa ? tile.head : e.divu(tile.head, a[kParamHeadsPerKvHead]);
   if (p.varlen) {
     Value next = e.add(tile.batch, e.i32(1));
-    c.rowOffsetQ = loadSeqlenBound(e, a[kParamCuSeqlensQ], tile.batch);
-    c.rowOffsetK = loadSeqlenBound(e, a[kParamCuSeqlensK], tile.batch);
-    c.seqlenQ = e.sub(loadSeqlenBound(e, a[kParamCuSeqlensQ], next),
+    c.rowOffsetQ = loadI32(e, a[kParamCuSeqlensQ], tile.batch);
+    c.rowOffsetK = loadI32(e, a[kParamCuSeqlensK], tile.batch);
+    c.seqlenQ = e.sub(loadI32(e, a[kParamCuSeqlensQ], next),
                       c.rowOffsetQ);
-    c.seqlenK = e.sub(loadSeqlenBound(e, a[kParamCuSeqlensK], next),
+    c.seqlenK = e.sub(loadI32(e, a[kParamCuSeqlensK], next),
                       c.rowOffsetK);
     c.tmaBatch = e.i32(0);
     c.valid = e.lt(e.mul(tile.mBlock, e.i32(e.spec.schedule.blockM)),
@@ -40,7 +41,7 @@ TileContext TileContext::make(KernelEmitter &e, const KernelArgs &a,
     // A cache length is clamped to [0, seqlen_k]: the rows (and, paged, the
     // page-table columns) the call described are all a tile may touch.
     c.seqlenK = p.cacheSeqlens
-                    ? e.maxs(e.mins(loadSeqlenBound(e, a[kParamCacheSeqlens],
+                    ? e.maxs(e.mins(loadI32(e, a[kParamCacheSeqlens],
                                                     tile.batch),
                                     a[kParamSeqlenK]),
                              e.i32(0))
@@ -116,16 +117,21 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
   e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
   Value map = args[isK ? kParamTmaK : kParamTmaV];
   Value dst = isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage);
-  if (!e.spec.problem.pagedKv) {
+  if (e.spec.problem.pagedKv)
+    loadPagedBlock(ctx, map, dst, full, j);
+  else
     e.tmaLoadTile(map, dst, full, blockN,
                   e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
                   ctx.tmaBatch);
-    return;
-  }
-  // Paged: block_n / chunk loads of `chunk` rows, each inside one page
+}
+
+void ProducerMainloop::loadPagedBlock(const TileContext &ctx, Value map,
+                                      Value dst, Value full, Value j) {
+  // block_n / chunk loads of `chunk` rows, each inside one page
   // (pageChunkRows, TileSchedule.h). A chunk past the sequence's keys reads
   // no page-table entry and loads page num_pages: out of bounds, zeros, and
   // still the chunk's bytes towards expect_tx.
+  const int blockN = e.spec.schedule.blockN;
   Value chunk = args[kParamPageChunkRows];
   Value pageSize = args[kParamPageSize];
   Value tableRow = e.mul(e.ext64(ctx.tile.batch), args[kParamPageTableStride]);
@@ -137,12 +143,8 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
                   e.lt(key, ctx.seqlenK), TypeRange{e.i32T},
                   [&] {
                     Value column = e.ext64(e.divu(key, pageSize));
-                    Value ptr = LLVM::GEPOp::create(
-                        e.b, e.loc, e.globalPtrT, e.i32T,
-                        args[kParamPageTable],
-                        ValueRange{e.add(tableRow, column)});
-                    return SmallVector<Value>{LLVM::LoadOp::create(
-                        e.b, e.loc, e.i32T, ptr, /*alignment=*/4)};
+                    return SmallVector<Value>{loadI32(
+                        e, args[kParamPageTable], e.add(tableRow, column))};
                   },
                   [&] { return SmallVector<Value>{args[kParamNumPages]}; })[0];
               e.tmaLoadRows(map, dst, full, blockN, tileRow,

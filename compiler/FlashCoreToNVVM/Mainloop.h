@@ -5,7 +5,8 @@
 //
 //   producer   one elected thread TMA-loads the Q tile (after the consumers
 //              released the previous tile's) and, per key block j, the K and
-//              V tiles into the next ring slot once it is empty;
+//              V tiles into the next ring slot once it is empty (paged_kv:
+//              page by page through the page table);
 //   consumers  each warpgroup owns 64 query rows. Per key block: wait K,
 //              S = Q Kᵀ, release K, softcap, mask, online softmax, wait V,
 //              O += P V, release V. With `overlap`, Q Kᵀ of block j+1 is in
@@ -83,6 +84,9 @@ public:
 private:
   void loadKV(const TileContext &ctx, bool isK, mlir::Value j,
               const PipelineState &slot);
+  /// paged_kv: key block j of the tile's sequence from its pages.
+  void loadPagedBlock(const TileContext &ctx, mlir::Value map,
+                      mlir::Value dst, mlir::Value full, mlir::Value j);
 
   KernelEmitter &e;
   const KernelArgs &args;
