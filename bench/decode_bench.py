@@ -45,6 +45,8 @@ def bench(fn):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
+    parser.add_argument("--paged-only", action="store_true",
+                        help="only the paged rows and the contiguous rows they are compared with")
     args = parser.parse_args()
     fa3 = None
     if os.environ.get("FA3_PATH"):
@@ -61,7 +63,7 @@ def main():
         torch.cuda.get_device_name(0), copy_tbs, "yes" if fa3 else "no"), flush=True)
     h, d = 32, 128
     rows = []
-    for hkv, b, sk in ROWS:
+    for hkv, b, sk in (PAGED_ROWS if args.paged_only else ROWS):
         q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
         kc = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
         vc = torch.randn_like(kc)

@@ -22,11 +22,7 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
     return g;
   }
   g.threadsPerCta = kThreadsPerWarpgroup * (1 + s.consumerWarpgroups);
-  // ptxas gives each thread at most 65536 / threads registers, allocated in
-  // units of 8 per thread (256 per warp), and never more than 255.
-  g.entryRegisterCap =
-      std::min(kMaxRegistersPerThread, kRegistersPerSm / g.threadsPerCta) / 8 *
-      8;
+  g.entryRegisterCap = entryRegisterCap(g.threadsPerCta);
   g.elemBytes = dtypeBytes(p.dtype);
   g.boxCols = s.swizzle / g.elemBytes;
   g.qBoxRows = s.blockM;

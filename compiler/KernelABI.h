@@ -148,6 +148,17 @@ inline constexpr const char *kCombineKernelName = "flashcore_attention_combine";
 inline constexpr int kThreadsPerWarpgroup = 128;
 inline constexpr int kRegistersPerSm = 65536;
 inline constexpr int kMaxRegistersPerThread = 255;
+
+/// The registers per thread a CTA of `threads` threads starts with: ptxas
+/// gives each thread at most 65536 / threads, allocated in units of 8 per
+/// thread (256 per warp), and never more than 255. The CTA's register pool
+/// is this times `threads`; setmaxnreg moves registers within it.
+inline constexpr int entryRegisterCap(int threads) {
+  return (kRegistersPerSm / threads < kMaxRegistersPerThread
+              ? kRegistersPerSm / threads
+              : kMaxRegistersPerThread) /
+         8 * 8;
+}
 /// Largest dynamic shared memory one CTA may opt into on H100/H200.
 inline constexpr int kMaxSmemPerCta = 227 * 1024;
 /// The dynamic shared memory base is aligned up to this at run time (128B

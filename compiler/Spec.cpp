@@ -195,15 +195,14 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
 
   // FlashAttention-3's split: 24/240 with two consumer warpgroups, 32/160
   // with three. In general the producer keeps the minimum and the consumers
-  // share the rest of the 512 registers per thread slot, capped at 240.
+  // share the rest of the CTA's register pool (what it starts with), capped
+  // at 240.
   int c = s.consumerWarpgroups > 0 ? s.consumerWarpgroups : 1;
   s.producerRegisters = given.producerRegisters.value_or(c >= 3 ? 32 : 24);
-  int share = (kRegistersPerSm / kThreadsPerWarpgroup - s.producerRegisters) / c;
+  int entryCap = entryRegisterCap(kThreadsPerWarpgroup * (1 + c));
+  int share = ((1 + c) * entryCap - s.producerRegisters) / c;
   int consumer = std::min(240, share / 8 * 8);
   // setmaxnreg.inc may not lower the count below the entry cap.
-  int threads = kThreadsPerWarpgroup * (1 + c);
-  int entryCap = std::min(kMaxRegistersPerThread, kRegistersPerSm / threads) /
-                 8 * 8;
   if (consumer < entryCap)
     consumer = entryCap;
   s.consumerRegisters = given.consumerRegisters.value_or(consumer);
@@ -352,15 +351,6 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
       s.consumerRegisters % 8)
     FC_FAIL("schedule.consumer_registers", "a multiple of 8 in [24, 256]",
             str(s.consumerRegisters));
-  long long total =
-      (long long)kThreadsPerWarpgroup *
-      (s.producerRegisters + (long long)s.consumerWarpgroups * s.consumerRegisters);
-  if (total > kRegistersPerSm)
-    FC_FAIL("schedule.consumer_registers",
-            "small enough that 128 * (producer_registers + "
-            "consumer_warpgroups * consumer_registers) <= 65536 (this spec "
-            "needs " + str(total) + ")",
-            str(s.consumerRegisters));
   KernelGeometry g = computeGeometry(spec);
   if (s.producerRegisters > g.entryRegisterCap)
     FC_FAIL("schedule.producer_registers",
@@ -373,6 +363,19 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             ">= the entry register cap " + str(g.entryRegisterCap) +
                 " (setmaxnreg.inc cannot lower it; " +
                 str(g.threadsPerCta) + " threads per CTA)",
+            str(s.consumerRegisters));
+  // setmaxnreg.inc waits until the registers it asks for are free in the
+  // CTA's pool: more than the pool holds and the consumers never start.
+  long long pool = (long long)(1 + s.consumerWarpgroups) * g.entryRegisterCap;
+  long long asked =
+      s.producerRegisters + (long long)s.consumerWarpgroups * s.consumerRegisters;
+  if (asked > pool)
+    FC_FAIL("schedule.consumer_registers",
+            "small enough that producer_registers + consumer_warpgroups * "
+            "consumer_registers <= (1 + consumer_warpgroups) * " +
+                str(g.entryRegisterCap) + " = " + str(pool) +
+                " registers, the CTA's pool (setmaxnreg.inc would wait "
+                "forever; this spec asks for " + str(asked) + ")",
             str(s.consumerRegisters));
   // A consumer thread holds the O accumulator (head_dim / 2 fp32), the S
   // accumulator (block_n / 2 fp32) and ~32 registers of addresses, row

@@ -4,6 +4,7 @@
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 #                                              multigpu (2 GPUs) cache2proc latency triton example
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
+#                                              sandecode decodesass
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -89,11 +90,26 @@ for stage in $stages; do
             --seqlen 600 --check-rows 0 --repeats 1 2>&1 | tail -3
         done
       done ;;
+    sandecode)
+      # compute-sanitizer on the decode kernels (split-KV, combine, paged).
+      for tool in ${SANDECODE_TOOLS:-memcheck racecheck synccheck}; do
+        echo "== $tool sanitize_decode.py"
+        t ${SANDECODE_T:-240} compute-sanitizer --tool $tool --error-exitcode 99 python3 \
+          "$root/tests/gpu/sanitize_decode.py" 2>&1 | tail -8
+      done ;;
+    decodesass)
+      # SASS of the decode kernels: HGMMA shapes, TMA loads, spills, registers.
+      for v in bf16_d128_decode bf16_d128_paged bf16_d128_combine bf16_d128_paged:scheduler=static_persistent; do
+        spec=${v%%:*}; sched=(); [ "$spec" != "$v" ] && sched=(--schedule="${v#*:}")
+        t 60 "$gen" emit-cubin "$root/specs/$spec.yaml" "${sched[@]}" -o /tmp/d.cubin | tail -1
+        echo "== $v: $(cuobjdump -sass /tmp/d.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMALDG[.A-Z0-9]*|LDL|STL|LDG[.A-Z0-9]*|STG[.A-Z0-9]*|USETMAXREG[.A-Z0-9]*|SHFL[.A-Z]*" | sort | uniq -c | tr '\n' ' ')"
+      done ;;
     pyinstall)
       t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
         --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;
     pyapi)
-      t ${PYAPI_T:-600} python3 "$root/tests/gpu/test_python_api.py" --json "$out/pyapi.json" ;;
+      t ${PYAPI_T:-600} python3 "$root/tests/gpu/test_python_api.py" --json "$out/pyapi.json" \
+        ${PYAPI_ONLY:+--only "$PYAPI_ONLY"} ;;
     hf)
       t 600 python3 "$root/tests/gpu/test_transformers.py" --json "$out/hf.json" ;;
     hosttime)
@@ -101,7 +117,7 @@ for stage in $stages; do
     hfbench)
       t 600 python3 "$root/bench/hf_bench.py" --json "$out/hfbench.json" ;;
     decodebench)
-      t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ;;
+      t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)
       (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3 \
         ${FA3_MODE:-protocol} >/tmp/fa3.path 2>/tmp/fa3.err; echo $? >/tmp/fa3.rc) &

@@ -30,5 +30,14 @@ if python3 -c "import torch" 2>/dev/null; then
     "$sanitizer" --tool memcheck --error-exitcode 99 python3 "$features" \
         --only "$only" --random 0 --max-seqlen 1300 || rc=1
   done
+  # Decode: split-KV + combine, pack-GQA, cache_seqlens, paged
+  # (sanitize_decode.py checks each output against float64 too).
+  if python3 -c "import flashcore, torch" 2>/dev/null; then
+    for tool in memcheck racecheck synccheck; do
+      echo "== compute-sanitizer --tool $tool sanitize_decode.py"
+      "$sanitizer" --tool "$tool" --error-exitcode 99 python3 \
+          "$(dirname "$0")/sanitize_decode.py" || rc=1
+    done
+  fi
 fi
 exit $rc

@@ -15,6 +15,7 @@ runs the case), every element written, LSE within 5e-3.
 Exit 0: all passed; 1: a failure; 77: skipped (no CUDA device / torch < 2.4).
 """
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -31,6 +32,7 @@ RESULTS = []
 def check(name):
     """Decorator: runs the test, records PASS/FAIL with its details."""
     def wrap(fn):
+        @functools.wraps(fn)
         def run(*args):
             row = {"test": name}
             try:
@@ -621,6 +623,7 @@ def test_names(torch, flashcore, fc):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
+    parser.add_argument("--only", help="comma-separated test names without test_ (e.g. paged,kvcache)")
     args = parser.parse_args()
     torch = torch_or_skip(custom_op=True)
     if torch is None:
@@ -631,9 +634,17 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    for test in (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_split_func,
-                 test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
-                 test_cuda_graph):
+    tests = (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_split_func,
+             test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
+             test_cuda_graph)
+    if args.only:
+        names = {t.__name__[len("test_"):]: t for t in tests}
+        unknown = [n for n in args.only.split(",") if n not in names]
+        if unknown:
+            parser.error("--only must name tests among %s, got: %s" % (
+                ", ".join(names), ", ".join(unknown)))
+        tests = [names[n] for n in args.only.split(",")]
+    for test in tests:
         test(torch, flashcore, fc)
     failed = [r["test"] for r in RESULTS if not r["pass"]]
     if args.json:

@@ -94,6 +94,32 @@ TEST(SpecParse, BlockMImpliesConsumerWarpgroupsAndRegisters) {
   EXPECT_EQ(spec.schedule.consumerRegisters, 248);
 }
 
+// The consumers' default share is what is left of the CTA's register pool
+// (threads * entry cap), never of the whole register file.
+TEST(SpecParse, ConsumerRegistersFitThePool) {
+  struct Row {
+    const char *headDim, *schedule;
+    int producer, consumer;
+  };
+  for (Row r : {Row{"128", "producer_registers: 24", 24, 240},
+                Row{"128", "producer_registers: 32", 32, 232},
+                Row{"128", "producer_registers: 56", 56, 224},
+                Row{"128", "block_m: 192", 32, 160},
+                // 640 threads start with 96: (5 * 96 - 32) / 4 = 112 (the
+                // whole file's share, (512 - 32) / 4 = 120, would hang).
+                Row{"64", "block_m: 256\n  block_n: 64", 32, 112}}) {
+    SCOPED_TRACE(r.schedule);
+    AttentionSpec spec =
+        parseOk(std::string("problem:\n  dtype: bf16\n  head_dim: ") + r.headDim +
+                "\nschedule:\n  " + r.schedule + "\n");
+    EXPECT_EQ(spec.schedule.producerRegisters, r.producer);
+    EXPECT_EQ(spec.schedule.consumerRegisters, r.consumer);
+    int threads = kThreadsPerWarpgroup * (1 + spec.schedule.consumerWarpgroups);
+    EXPECT_LE(r.producer + spec.schedule.consumerWarpgroups * r.consumer,
+              (1 + spec.schedule.consumerWarpgroups) * entryRegisterCap(threads));
+  }
+}
+
 TEST(SpecParse, DefaultsDependOnHeadDim) {
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 256}\n").schedule.blockN, 80);
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 192}\n").schedule.blockN, 96);
@@ -291,7 +317,19 @@ INSTANTIATE_TEST_SUITE_P(
                  "consumer_registers must be a multiple of 8 in [24, 256]", 5},
         RuleCase{"RegisterFileOverflow", withSchedule("consumer_registers: 256"),
                  "schedule.consumer_registers",
-                 "consumer_registers must be small enough that 128 *", 5},
+                 "consumer_registers must be small enough that producer_registers + "
+                 "consumer_warpgroups * consumer_registers <= (1 + consumer_warpgroups) * "
+                 "168 = 504 registers, the CTA's pool (setmaxnreg.inc would wait forever; "
+                 "this spec asks for 536), got: 256", 5},
+        // 32 + 2 * 240 = 512 fits the 65536-register file but not the 3 * 168
+        // registers the CTA starts with: the consumers' setmaxnreg.inc hung.
+        RuleCase{"RegisterPoolOverflow",
+                 withSchedule("producer_registers: 32\n  consumer_registers: 240"),
+                 "schedule.consumer_registers",
+                 "consumer_registers must be small enough that producer_registers + "
+                 "consumer_warpgroups * consumer_registers <= (1 + consumer_warpgroups) * "
+                 "168 = 504 registers, the CTA's pool (setmaxnreg.inc would wait forever; "
+                 "this spec asks for 512), got: 240", 6},
         RuleCase{"ProducerAboveEntryCap",
                  withSchedule("producer_registers: 176\n  consumer_registers: 168"),
                  "schedule.producer_registers",
