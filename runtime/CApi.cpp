@@ -152,7 +152,8 @@ const char *flashcore_status_string(flashcore_status_t status) {
     FC_STATUS(FLASHCORE_STATUS_WRONG_DEVICE,
               "a pointer is not memory of the launch device")
     FC_STATUS(FLASHCORE_STATUS_UNSUPPORTED_DEVICE,
-              "the GPU is not a Hopper (sm_90) device")
+              "the GPU or the call is not supported (capability 9.0 runs the "
+              "generated kernels, 8.x the nvrtc fallback)")
     FC_STATUS(FLASHCORE_STATUS_NO_DRIVER,
               "no usable CUDA driver (libcuda.so.1)")
     FC_STATUS(FLASHCORE_STATUS_CUDA_ERROR, "a CUDA driver call failed")

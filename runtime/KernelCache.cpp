@@ -50,9 +50,10 @@ std::string problemText(const AttentionSpec &spec) {
 //===----------------------------------------------------------------------===//
 
 KernelCache::KernelCache(CompileFunction compile,
-                         std::shared_ptr<DiskCache> disk, KeyFunction key)
+                         std::shared_ptr<DiskCache> disk, KeyFunction key,
+                         GeometryFunction geometry)
     : compile(std::move(compile)), makeKey(std::move(key)),
-      disk(std::move(disk)) {}
+      geometryOf(std::move(geometry)), disk(std::move(disk)) {}
 
 void KernelCache::setWaitObserver(
     std::function<void(const std::string &)> observer) {
@@ -197,7 +198,8 @@ KernelCache::get(const AttentionSpec &spec, const CompileOptions &options,
     kernel.key = request.key.text;
     kernel.keyHex = hex;
     kernel.spec = spec;
-    kernel.geometry = computeGeometry(spec);
+    kernel.geometry =
+        geometryOf ? geometryOf(spec, options) : computeGeometry(spec);
     result = std::make_shared<const CompiledKernel>(std::move(kernel));
   } else {
     // Drop the entry before publishing the failure: threads already waiting

@@ -58,6 +58,11 @@ using KeyFunction =
     std::function<bool(const AttentionSpec &spec, const CompileOptions &options,
                        CacheKey &key, std::string &error)>;
 
+/// The geometry (threads, shared memory) of a cached kernel; the generated
+/// kernels' is computeGeometry(spec).
+using GeometryFunction = std::function<KernelGeometry(
+    const AttentionSpec &spec, const CompileOptions &options)>;
+
 struct KernelCacheStats {
   uint64_t memoryHits = 0, diskHits = 0, compiles = 0, compileFailures = 0;
   DiskCacheStats disk;
@@ -69,7 +74,8 @@ class KernelCache {
 public:
   explicit KernelCache(CompileFunction compile,
                        std::shared_ptr<DiskCache> disk = nullptr,
-                       KeyFunction key = kernelCacheKey);
+                       KeyFunction key = kernelCacheKey,
+                       GeometryFunction geometry = nullptr);
 
   /// The kernel for (spec, options): from memory, else from disk, else
   /// compiled (once, however many threads ask). Null with `error` when the
@@ -121,6 +127,7 @@ private:
 
   CompileFunction compile;
   KeyFunction makeKey;
+  GeometryFunction geometryOf;
   std::shared_ptr<DiskCache> disk;
   std::function<void(const std::string &)> waitObserver;
   mutable std::shared_mutex mutex;

@@ -2,6 +2,7 @@
 
 #include "runtime/Launcher.h"
 #include "runtime/KernelCache.h"
+#include "runtime/TemplateKernel.h"
 #include "compiler/TileSchedule.h"
 
 #include <cmath>
@@ -258,10 +259,13 @@ bool launchContext(const cuda::DriverApi &d, CUstream stream, const void *q,
   return cuda::primaryContext(d, device, ctx, error);
 }
 
-/// Compute capability 9.0 (sm_90a kernels run on nothing else); also the
-/// SM count persistent grids are sized by. Cached per device.
+/// The device's compute capability x 10 and the SM count persistent grids
+/// are sized by. Cached per device. Which kernels run there: 9.0 the
+/// generated sm_90a ones, 8.x (or any >= 8.0 under FLASHCORE_BACKEND=
+/// templates) the nvrtc fallback; anything else is an error.
 flashcore_status_t checkDevice(const cuda::DriverApi &d, CUdevice device,
-                               int &smCount, std::string &message) {
+                               bool forcedTemplates, int &smCount, int &arch,
+                               std::string &message) {
   struct Facts {
     int major = 0, minor = 0, sms = 0;
   };
@@ -289,14 +293,51 @@ flashcore_status_t checkDevice(const cuda::DriverApi &d, CUdevice device,
       known.emplace(device, f);
     }
   }
-  if (f.major != 9 || f.minor != 0) {
+  arch = f.major * 10 + f.minor;
+  if (arch != 90 && f.major != 8 && !(forcedTemplates && arch >= 80)) {
     message = "device " + std::to_string(device) +
-              " must be a Hopper GPU (compute capability 9.0, sm_90a), got: "
+              " must be a GPU of compute capability 9.0 (the generated "
+              "sm_90a kernels) or 8.x (the nvrtc fallback), got: "
               "compute capability " +
               std::to_string(f.major) + "." + std::to_string(f.minor);
     return FLASHCORE_STATUS_UNSUPPORTED_DEVICE;
   }
   smCount = f.sms;
+  return FLASHCORE_STATUS_SUCCESS;
+}
+
+/// The nvrtc fallback's launch of a validated call (TemplateKernel.h).
+flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
+                                  const AttentionCall &call,
+                                  const AttentionSpec &spec, int arch,
+                                  CUstream stream, std::string &message) {
+  TemplateConfig config;
+  if (!templateConfig(spec.problem, arch, config, message))
+    return message.rfind("internal", 0) == 0
+               ? FLASHCORE_STATUS_INTERNAL_ERROR
+               : FLASHCORE_STATUS_UNSUPPORTED_DEVICE;
+  std::shared_ptr<const CompiledKernel> kernel =
+      templateKernel(spec, config, message);
+  if (!kernel)
+    return FLASHCORE_STATUS_COMPILE_ERROR;
+  CUfunction function = nullptr;
+  if (!globalModuleCache().getFunction(d, ctx, *kernel, function, message))
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  FcFwdParams params = templateParams(call);
+  unsigned grid[3];
+  templateGrid(config, call, grid);
+  if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0)
+    return FLASHCORE_STATUS_SUCCESS;
+  void *args[] = {&params};
+  CUresult rc = d.cuLaunchKernelFn(function, grid[0], grid[1], grid[2],
+                                   unsigned(config.threads()), 1, 1,
+                                   unsigned(config.smemBytes()), stream, args,
+                                   nullptr);
+  if (rc != CUDA_SUCCESS) {
+    message = cuda::callError(d, "cuLaunchKernel", rc) + " (fallback " +
+              config.str() + ")";
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  }
   return FLASHCORE_STATUS_SUCCESS;
 }
 
@@ -372,8 +413,15 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   if (!scoped.activate(*d, ctx, message))
     return FLASHCORE_STATUS_CUDA_ERROR;
   const uint64_t contextKey = cuda::contextId(*d, ctx) + 1;
-  BoundKernel *bound = choice->boundIn(contextKey);
-  int device = 0, smCount = 0;
+  std::string backendError;
+  const bool forced = forceTemplates(backendError);
+  if (!backendError.empty()) {
+    message = backendError;
+    return FLASHCORE_STATUS_INVALID_SPEC;
+  }
+  // A bound choice runs the generated kernels on a 9.0 device.
+  BoundKernel *bound = forced ? nullptr : choice->boundIn(contextKey);
+  int device = 0, smCount = 0, arch = 90;
   if (bound) {
     device = bound->device;
   } else {
@@ -383,11 +431,12 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
       message = cuda::callError(*d, "cuCtxGetDevice", rc);
       return FLASHCORE_STATUS_CUDA_ERROR;
     }
-    status = checkDevice(*d, dev, smCount, message);
+    status = checkDevice(*d, dev, forced, smCount, arch, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
     device = int(dev);
   }
+  const bool templates = !bound && (forced || arch != 90);
 
   // Step 4. Every pointer is memory of that device.
   status = checkPointerDevices(
@@ -398,6 +447,9 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
       message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
+  // Before Hopper (or forced): the nvrtc fallback, one launch, no plan.
+  if (templates)
+    return launchTemplate(*d, ctx, call, choice->spec, arch, stream, message);
 
   // Step 5. First call of this choice in this context: the kernel (memory,
   // disk or compiled, once per key) and its module (once per context).

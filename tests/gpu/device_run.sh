@@ -4,7 +4,7 @@
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 #                                              multigpu (2 GPUs) cache2proc latency triton example
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
-#                                              sandecode decodesass
+#                                              sandecode decodesass fallback
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -104,6 +104,17 @@ for stage in $stages; do
         t 60 "$gen" emit-cubin "$root/specs/$spec.yaml" "${sched[@]}" -o /tmp/d.cubin | tail -1
         echo "== $v: $(cuobjdump -sass /tmp/d.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMALDG[.A-Z0-9]*|LDL|STL|LDG[.A-Z0-9]*|STG[.A-Z0-9]*|USETMAXREG[.A-Z0-9]*|SHFL[.A-Z]*" | sort | uniq -c | tr '\n' ' ')"
       done ;;
+    fallback)
+      # The nvrtc fallback (templates/) forced on this GPU: the forward
+      # feature matrix and the quick suite, then FA3-protocol rows against
+      # FA2 (SDPA's flash backend) in the same process.
+      mkdir -p "$out/fallback"
+      t ${FALLBACK_T:-300} env FLASHCORE_BACKEND=templates python3 "$root/tests/gpu/test_features.py" \
+        --random ${FEATURE_RANDOM:-2} --json "$out/fallback/features.json" | grep -E "FAIL|n/a|cases passed"
+      t ${FALLBACK_T:-300} env FLASHCORE_BACKEND=templates python3 "$root/tests/gpu/test_attention.py" \
+        --quick --json "$out/fallback/quick.json" | tail -5
+      t ${FALLBACK_BENCH_T:-400} env FLASHCORE_BACKEND=templates OUT="$out/fallback" DTYPES=bf16,fp16 \
+        HDIMS=64,128 SEQLENS=2048,4096,8192,16384 python3 "$root/bench/bench_attention.py" | tail -20 ;;
     pyinstall)
       t 300 python3 -m pip install -q --no-build-isolation --no-deps --no-index \
         --target /tmp/site "$root/python" && export PYTHONPATH=/tmp/site ;;

@@ -16,6 +16,7 @@ add_executable(runtime_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeKernelCacheTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimePtxasTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeTensorMapTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeTemplateKernelTest.cpp
   $<TARGET_OBJECTS:fc_runtime>
   $<TARGET_OBJECTS:fc_spec>)
 target_link_libraries(runtime_tests PRIVATE

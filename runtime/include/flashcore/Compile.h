@@ -86,6 +86,10 @@ struct CompileOptions {
   bool verifyEachPass = true;
   /// Extra ptxas flags (part of the cache key).
   std::vector<std::string> extraPtxasFlags;
+  /// The pre-Hopper fallback (runtime/TemplateKernel.h): the compute
+  /// capability x 10 its kernel is compiled for with nvrtc; 0 for the
+  /// generated sm_90a kernels.
+  int templateArch = 0;
 };
 
 struct CompileTimings {

@@ -1,0 +1,297 @@
+//===- TemplateKernel.cpp - The pre-Hopper fallback (nvrtc) ---------------===//
+
+#include "runtime/TemplateKernel.h"
+#include "runtime/CacheKey.h"
+#include "runtime/Nvrtc.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace flashcore {
+
+namespace {
+
+struct EmbeddedFile {
+  const char *name;
+  const char *text;
+};
+const EmbeddedFile kTemplates[] = {
+#include "flashcore_generated/EmbeddedTemplates.inc"
+};
+
+const char *embedded(const char *name) {
+  for (const EmbeddedFile &f : kTemplates)
+    if (std::strcmp(f.name, name) == 0)
+      return f.text;
+  return "";
+}
+
+/// Tiles after FlashAttention-2's forward choices per head dim on sm_8x
+/// (128-row query tiles, 64-key blocks; smaller where shared memory is 99
+/// KB), with one m16 tile per warp: two (FA2's 4 warps x 32 rows) spilled
+/// 100-160 bytes at head dim 128 under ptxas 13.
+struct Tiles {
+  int blockM, blockN, warps;
+};
+Tiles defaultTiles(int headDim, bool largeSmem) {
+  if (headDim <= 64)
+    return {128, 128, 8};
+  if (headDim <= 128)
+    return {128, 64, 8};
+  if (headDim <= 192)
+    return largeSmem ? Tiles{128, 64, 8} : Tiles{64, 64, 4};
+  return largeSmem ? Tiles{128, 32, 8} : Tiles{64, 32, 4};
+}
+
+} // namespace
+
+std::string TemplateConfig::str() const {
+  std::string s = "sm_" + std::to_string(arch) + " d" +
+                  std::to_string(headDim) + " m" + std::to_string(blockM) +
+                  " n" + std::to_string(blockN) + " w" +
+                  std::to_string(warps) + (bf16 ? " bf16" : " fp16");
+  if (window)
+    s += " window";
+  if (varlen)
+    s += " varlen";
+  if (softcap)
+    s += " softcap";
+  if (cacheSeqlens)
+    s += " cache_seqlens";
+  return s;
+}
+
+int templateSmemLimit(int arch) {
+  // CUDA C Programming Guide, "Features and Technical Specifications":
+  // 163 KB per block on 8.0 and 8.7, 99 KB on 8.6 and 8.9, 227 KB on 9.0.
+  switch (arch) {
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 90:
+    return 227 * 1024;
+  default:
+    return 99 * 1024;
+  }
+}
+
+bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
+                    std::string &message) {
+  if (arch < 80) {
+    message = "the GPU must have compute capability >= 8.0 for FlashCore's "
+              "fallback kernels (mma.sync bf16, cp.async), got: " +
+              std::to_string(arch / 10) + "." + std::to_string(arch % 10);
+    return false;
+  }
+  if (p.headDim % 16 != 0 || p.headDim < 16 || p.headDim > 256) {
+    message = "head_dim must be a multiple of 16 in [16, 256] on the "
+              "pre-Hopper fallback, got: " +
+              std::to_string(p.headDim);
+    return false;
+  }
+  if (p.pagedKv) {
+    message = "paged_kv must be false on the pre-Hopper fallback (no paged "
+              "K/V loads there yet), got: true";
+    return false;
+  }
+  if (p.kind != KernelKind::Forward) {
+    message = "kind must be forward on the pre-Hopper fallback, got: " +
+              std::string(kernelName(p.kind));
+    return false;
+  }
+  c = TemplateConfig();
+  c.arch = arch;
+  c.headDim = p.headDim;
+  Tiles t = defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024);
+  c.blockM = t.blockM;
+  c.blockN = t.blockN;
+  c.warps = t.warps;
+  c.bf16 = p.dtype == DType::BF16;
+  c.window = p.causal || p.local;
+  c.varlen = p.varlen;
+  c.softcap = p.softcap;
+  c.cacheSeqlens = p.cacheSeqlens;
+  // split_kv and pack_gqa change how the Hopper kernels cut the work, not
+  // the result: the fallback runs such problems unsplit and unpacked.
+  if (c.smemBytes() > templateSmemLimit(arch)) {
+    message = "internal error: the fallback's tiles for " + c.str() +
+              " need " + std::to_string(c.smemBytes()) +
+              " bytes of shared memory, more than sm_" +
+              std::to_string(arch) + "'s " +
+              std::to_string(templateSmemLimit(arch));
+    return false;
+  }
+  return true;
+}
+
+std::string templateSource(const TemplateConfig &c) {
+  std::string s = "// FlashCore pre-Hopper fallback: " + c.str() + "\n";
+  auto define = [&](const char *name, int value) {
+    s += std::string("#define ") + name + " " + std::to_string(value) + "\n";
+  };
+  define("FC_HEAD_DIM", c.headDim);
+  define("FC_BLOCK_M", c.blockM);
+  define("FC_BLOCK_N", c.blockN);
+  define("FC_WARPS", c.warps);
+  define("FC_BF16", c.bf16);
+  define("FC_WINDOW", c.window);
+  define("FC_VARLEN", c.varlen);
+  define("FC_SOFTCAP", c.softcap);
+  define("FC_CACHE_SEQLENS", c.cacheSeqlens);
+  s += embedded("fwd_params.h");
+  s += embedded("flash_fwd_sm80.cuh");
+  return s;
+}
+
+const std::string &templateHash() {
+  static const std::string hash = [] {
+    std::string all;
+    for (const EmbeddedFile &f : kTemplates)
+      all += std::string(f.name) + '\0' + f.text + '\0';
+    return sha256Hex(all);
+  }();
+  return hash;
+}
+
+FcFwdParams templateParams(const AttentionCall &call) {
+  const flashcore_attention_args &a = call.args;
+  const ProblemSpec &p = call.problem;
+  FcFwdParams f;
+  std::memset(&f, 0, sizeof f);
+  f.q = a.q;
+  f.k = a.k;
+  f.v = a.v;
+  f.o = a.o;
+  f.lse = static_cast<float *>(a.lse);
+  f.cu_seqlens_q = p.varlen ? a.cu_seqlens_q : nullptr;
+  f.cu_seqlens_k = p.varlen ? a.cu_seqlens_k : nullptr;
+  f.cache_seqlens = p.cacheSeqlens ? a.cache_seqlens : nullptr;
+  f.q_batch_stride = p.varlen ? 0 : a.q_batch_stride;
+  f.q_row_stride = a.q_seq_stride;
+  f.q_head_stride = a.q_head_stride;
+  f.k_batch_stride = p.varlen ? 0 : a.k_batch_stride;
+  f.k_row_stride = a.k_seq_stride;
+  f.k_head_stride = a.k_head_stride;
+  f.v_batch_stride = p.varlen ? 0 : a.v_batch_stride;
+  f.v_row_stride = a.v_seq_stride;
+  f.v_head_stride = a.v_head_stride;
+  f.o_batch_stride = p.varlen ? 0 : a.o_batch_stride;
+  f.o_row_stride = a.o_seq_stride;
+  f.o_head_stride = a.o_head_stride;
+  f.lse_batch_stride = a.lse && !p.varlen ? a.lse_batch_stride : 0;
+  f.lse_head_stride = a.lse ? a.lse_head_stride : 0;
+  f.seqlen_q = int(a.seqlen_q);
+  f.seqlen_k = int(a.seqlen_k);
+  f.heads_q = int(a.heads_q);
+  f.heads_per_kv_head = call.headsPerKvHead;
+  // Causal is the window (-inf, 0]; a local window keeps its edges.
+  f.window_left = p.local ? call.windowLeft : -1;
+  f.window_right = p.causal ? 0 : p.local ? call.windowRight : -1;
+  if (p.softcap) {
+    f.scale_log2 = float(double(call.softcap) * M_LOG2E);
+    f.softcap_scale = float(double(call.softmaxScale) / call.softcap);
+  } else {
+    f.scale_log2 = float(double(call.softmaxScale) * M_LOG2E);
+    f.softcap_scale = 0.0f;
+  }
+  return f;
+}
+
+void templateGrid(const TemplateConfig &c, const AttentionCall &call,
+                  unsigned grid[3]) {
+  const flashcore_attention_args &a = call.args;
+  grid[0] = unsigned((a.seqlen_q + c.blockM - 1) / c.blockM);
+  grid[1] = unsigned(a.heads_q);
+  grid[2] = unsigned(a.batch);
+}
+
+namespace {
+
+bool configOf(const AttentionSpec &spec, const CompileOptions &options,
+              TemplateConfig &c, std::string &error) {
+  return templateConfig(spec.problem, options.templateArch, c, error);
+}
+
+bool templateKey(const AttentionSpec &spec, const CompileOptions &options,
+                 CacheKey &key, std::string &error) {
+  TemplateConfig c;
+  if (!configOf(spec, options, c, error))
+    return false;
+  const nvrtc::Library *lib = nvrtc::library(error);
+  if (!lib)
+    return false;
+  key.text = "flashcore-template-key: 1\nflashcore: " +
+             std::string(FLASHCORE_VERSION_STRING) + "\nnvrtc: " +
+             lib->version() + "\narch: sm_" + std::to_string(c.arch) +
+             "\ntemplates-sha256: " + templateHash() + "\nconfig: " + c.str() +
+             "\nspec:\n" + printSpec(spec);
+  key.hex = sha256Hex(key.text);
+  return true;
+}
+
+bool templateCompile(const CompileRequest &request, CompiledKernel &kernel,
+                     std::string &error) {
+  TemplateConfig c;
+  if (!configOf(request.spec, request.options, c, error))
+    return false;
+  const nvrtc::Library *lib = nvrtc::library(error);
+  if (!lib)
+    return false;
+  auto start = std::chrono::steady_clock::now();
+  nvrtc::Output out;
+  if (!lib->compile(templateSource(c), "flash_fwd_sm80.cu", c.arch,
+                    {"--std=c++17", "-default-device"}, out, error))
+    return false;
+  kernel.cubin = std::move(out.cubin);
+  kernel.ptxasLog = std::move(out.log);
+  kernel.assembler = "nvrtc " + lib->version() + " (" + lib->path + ")";
+  kernel.timings.assembleMs =
+      std::chrono::duration<double, std::milli>(
+          std::chrono::steady_clock::now() - start)
+          .count();
+  return true;
+}
+
+KernelGeometry templateGeometry(const AttentionSpec &spec,
+                                const CompileOptions &options) {
+  KernelGeometry g;
+  TemplateConfig c;
+  std::string ignored;
+  if (!configOf(spec, options, c, ignored))
+    return g;
+  g.threadsPerCta = c.threads();
+  g.smem.dynamicSmemBytes = c.smemBytes();
+  return g;
+}
+
+KernelCache &templateKernelCache() {
+  static KernelCache cache(templateCompile, DiskCache::fromEnvironment(),
+                           templateKey, templateGeometry);
+  return cache;
+}
+
+} // namespace
+
+std::shared_ptr<const CompiledKernel>
+templateKernel(const AttentionSpec &spec, const TemplateConfig &c,
+               std::string &message) {
+  CompileOptions options;
+  options.templateArch = c.arch;
+  return templateKernelCache().get(spec, options, message);
+}
+
+bool forceTemplates(std::string &message) {
+  const char *v = std::getenv("FLASHCORE_BACKEND");
+  if (!v || !*v || std::strcmp(v, "generated") == 0)
+    return false;
+  if (std::strcmp(v, "templates") == 0)
+    return true;
+  message = std::string("FLASHCORE_BACKEND must be templates or generated, "
+                        "got: ") +
+            v;
+  return false;
+}
+
+} // namespace flashcore

@@ -1,0 +1,81 @@
+//===- TemplateKernel.h - The pre-Hopper fallback (nvrtc) -------*- C++ -*-===//
+//
+// GPUs of compute capability 8.x run FlashAttention-2-style CUDA C++ kernels
+// from templates/, instantiated per problem and compiled at run time with
+// nvrtc for the device's architecture. $FLASHCORE_BACKEND=templates forces
+// them on any GPU of capability >= 8.0 (tests run them on an H200).
+//
+//   problem + arch --templateConfig--> TemplateConfig (tiles, warps, flags)
+//                  --templateSource--> CUDA C++ (macros + templates/*.cuh)
+//                  --nvrtc-----------> cubin, cached like the generated
+//                                      kernels (memory, then disk) under a
+//                                      key of nvrtc's version, the arch, the
+//                                      templates' SHA-256 and the spec.
+//
+// Everything but the compile and the launch is pure and unit-tested.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHCORE_RUNTIME_TEMPLATEKERNEL_H
+#define FLASHCORE_RUNTIME_TEMPLATEKERNEL_H
+
+#include "compiler/Spec.h"
+#include "runtime/ArgValidation.h"
+#include "runtime/KernelCache.h"
+#include "templates/fwd_params.h"
+
+#include <string>
+
+namespace flashcore {
+
+/// One instantiation of templates/flash_fwd_sm80.cuh.
+struct TemplateConfig {
+  int arch = 80; // compute capability x 10
+  int headDim = 0, blockM = 0, blockN = 0, warps = 0;
+  bool bf16 = true, window = false, varlen = false, softcap = false,
+       cacheSeqlens = false;
+
+  int threads() const { return 32 * warps; }
+  /// Q, K and V tiles of (head_dim + 8)-element rows.
+  int smemBytes() const { return (blockM + 2 * blockN) * (headDim + 8) * 2; }
+  /// "sm_86 d128 m128 n64 w4 bf16 window" (logs, keys, test names).
+  std::string str() const;
+};
+
+/// The dynamic shared memory one CTA may use on sm_<arch> (the opt-in limit).
+int templateSmemLimit(int arch);
+
+/// The instantiation for `problem` on sm_<arch>: tiles after FA2's choices
+/// per head dim, shrunk to the arch's shared memory. False with `message`
+/// ("... must be ..., got: ...") for what the fallback does not run.
+bool templateConfig(const ProblemSpec &problem, int arch, TemplateConfig &c,
+                    std::string &message);
+
+/// The CUDA C++ nvrtc compiles for `c`: its macros, templates/fwd_params.h
+/// and templates/flash_fwd_sm80.cuh (embedded in the library).
+std::string templateSource(const TemplateConfig &c);
+
+/// SHA-256 of the embedded templates (part of the cache key).
+const std::string &templateHash();
+
+/// The kernel's parameter for a validated call.
+FcFwdParams templateParams(const AttentionCall &call);
+
+/// Grid of a call: (query blocks, heads_q, batch).
+void templateGrid(const TemplateConfig &c, const AttentionCall &call,
+                  unsigned grid[3]);
+
+/// Compiles (or finds in the cache) the kernel of `c`. Null with `message`
+/// (nvrtc's log on a compile error).
+std::shared_ptr<const CompiledKernel>
+templateKernel(const AttentionSpec &spec, const TemplateConfig &c,
+               std::string &message);
+
+/// Whether $FLASHCORE_BACKEND asks for the templates on every GPU;
+/// `message` set when the variable holds something else than "templates"
+/// or "generated".
+bool forceTemplates(std::string &message);
+
+} // namespace flashcore
+
+#endif // FLASHCORE_RUNTIME_TEMPLATEKERNEL_H
