@@ -33,7 +33,7 @@ jobs=${JOBS:-$(nproc)}
 packages="cmake make g++ python3 libgtest-dev zlib1g-dev libzstd-dev
           llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
           python3-dev pybind11-dev python3-pytest python3-venv python3-setuptools
-          python3-wheel"
+          python3-wheel clang libclang-rt-14-dev"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
