@@ -8,6 +8,7 @@
 add_executable(runtime_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeArgValidationTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCApiTest.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCacheStressTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeCacheKeyTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDiskCacheRaceTest.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/RuntimeDiskCacheTest.cpp
