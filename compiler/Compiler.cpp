@@ -3,7 +3,9 @@
 // Runs the stages listed in Compiler.h in one process and one MLIRContext
 // (single-threaded: a kernel is one function, a thread pool costs more than
 // it saves). MLIR diagnostics are collected into the error string; nothing
-// here aborts on a spec that passed validation.
+// here aborts on a spec that passed validation. Should LLVM still report a
+// fatal error (a validation gap), the handler installed here turns it into
+// an "internal error" return instead of ending the host process.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,10 +29,14 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <csetjmp>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 
 using namespace mlir;
 
@@ -76,9 +82,73 @@ static void registerEverything(DialectRegistry &registry) {
   registerNVVMDialectTranslation(registry);
 }
 
+namespace {
+
+/// One context per thread, kept: creating it and loading the dialects costs
+/// more than lowering a kernel. What it keeps (uniqued types and attributes)
+/// grows with the number of distinct specs only.
+thread_local std::unique_ptr<MLIRContext> threadContext;
+
+/// A generate() call in progress on this thread: where LLVM's fatal-error
+/// handler jumps back to.
+struct FatalTrap {
+  std::jmp_buf jump;
+  std::string reason;
+};
+thread_local FatalTrap *activeTrap = nullptr;
+
+void onLlvmFatalError(void *, const char *reason, bool) {
+  if (FatalTrap *trap = activeTrap) {
+    trap->reason = reason;
+    activeTrap = nullptr;
+    std::longjmp(trap->jump, 1);
+  }
+  // Not inside generate(): LLVM's own behaviour (it exits after this).
+  llvm::errs() << "LLVM ERROR: " << reason << "\n";
+}
+
+bool generateUnguarded(const ValidatedSpec &spec, EmitStage stage,
+                       std::string &out, std::string &error,
+                       const GenerateOptions &options,
+                       GenerateTimings *timings);
+
+} // namespace
+
 bool generate(const ValidatedSpec &spec, EmitStage stage, std::string &out,
               std::string &error, const GenerateOptions &options,
               GenerateTimings *timings) {
+  // LLVM's handler is process-wide (this library's copy of LLVM only: it
+  // is linked hidden), installed once.
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    llvm::install_fatal_error_handler(onLlvmFatalError, nullptr);
+  });
+  FatalTrap trap;
+  FatalTrap *const outer = activeTrap;
+  if (setjmp(trap.jump) != 0) {
+    // The objects of the abandoned compile are leaked, and so is this
+    // thread's context, which may be mid-change: the next call makes a new
+    // one.
+    activeTrap = outer;
+    (void)threadContext.release();
+    out.clear();
+    error = "internal error: LLVM reported a fatal error while generating "
+            "the kernel (a gap in spec validation; please report the spec): " +
+            trap.reason;
+    return false;
+  }
+  activeTrap = &trap;
+  bool ok = generateUnguarded(spec, stage, out, error, options, timings);
+  activeTrap = outer;
+  return ok;
+}
+
+namespace {
+
+bool generateUnguarded(const ValidatedSpec &spec, EmitStage stage,
+                       std::string &out, std::string &error,
+                       const GenerateOptions &options,
+                       GenerateTimings *timings) {
   GenerateTimings localTimings;
   GenerateTimings &t = timings ? *timings : localTimings;
   if (options.ptxFeature.rfind("+ptx", 0) != 0 ||
@@ -88,10 +158,6 @@ bool generate(const ValidatedSpec &spec, EmitStage stage, std::string &out,
     return false;
   }
 
-  // One context per thread, kept: creating it and loading the dialects costs
-  // more than lowering a kernel. What it keeps (uniqued types and
-  // attributes) grows with the number of distinct specs only.
-  thread_local std::unique_ptr<MLIRContext> threadContext;
   if (!threadContext) {
     DialectRegistry registry;
     registerEverything(registry);
@@ -125,6 +191,15 @@ bool generate(const ValidatedSpec &spec, EmitStage stage, std::string &out,
     out = printToString(*module);
     return true;
   }
+
+  // Test hook (tests/gen/fatal-error.test): an LLVM fatal error here must
+  // come back as an error, not end the process.
+  if (const char *inject = std::getenv("FLASHCORE_TEST_FATAL_ERROR");
+      inject && *inject)
+    llvm::report_fatal_error(llvm::Twine("injected by "
+                                         "FLASHCORE_TEST_FATAL_ERROR=") +
+                                 inject,
+                             /*gen_crash_diag=*/false);
 
   // Step 2. MLIR passes.
   start = Clock::now();
@@ -172,5 +247,7 @@ bool generate(const ValidatedSpec &spec, EmitStage stage, std::string &out,
   t.codegenMs = msSince(start);
   return true;
 }
+
+} // namespace
 
 } // namespace flashcore
