@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/DispatchTable.h"
+#include "runtime/EmbeddedFile.h"
 #include "runtime/Log.h"
 #include "runtime/Subprocess.h"
 
@@ -158,11 +159,6 @@ namespace flashcore {
 
 namespace {
 
-struct EmbeddedFile {
-  const char *name;
-  const char *text;
-};
-
 const EmbeddedFile kEmbedded[] = {
 #include "flashcore_generated/EmbeddedSpecs.inc"
 };
@@ -238,13 +234,10 @@ bool excludes(const std::optional<double> &, const std::optional<double> &) {
 } // namespace
 
 bool DispatchTable::embeddedFile(const std::string &name, std::string &text) {
-  for (const EmbeddedFile &f : kEmbedded) {
-    if (name == f.name) {
-      text = f.text;
-      return true;
-    }
-  }
-  return false;
+  const EmbeddedFile *f = findEmbedded(kEmbedded, name.c_str());
+  if (f)
+    text = f->text;
+  return f != nullptr;
 }
 
 std::vector<std::string> DispatchTable::embeddedFileNames() {

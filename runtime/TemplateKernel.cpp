@@ -2,6 +2,7 @@
 
 #include "runtime/TemplateKernel.h"
 #include "runtime/CacheKey.h"
+#include "runtime/EmbeddedFile.h"
 #include "runtime/Nvrtc.h"
 
 #include <chrono>
@@ -13,19 +14,13 @@ namespace flashcore {
 
 namespace {
 
-struct EmbeddedFile {
-  const char *name;
-  const char *text;
-};
 const EmbeddedFile kTemplates[] = {
 #include "flashcore_generated/EmbeddedTemplates.inc"
 };
 
 const char *embedded(const char *name) {
-  for (const EmbeddedFile &f : kTemplates)
-    if (std::strcmp(f.name, name) == 0)
-      return f.text;
-  return "";
+  const EmbeddedFile *f = findEmbedded(kTemplates, name);
+  return f ? f->text : "";
 }
 
 /// Tiles after FlashAttention-2's forward choices per head dim on sm_8x
@@ -214,12 +209,17 @@ bool configOf(const AttentionSpec &spec, const CompileOptions &options,
   return templateConfig(spec.problem, options.templateArch, c, error);
 }
 
+/// The instantiation and nvrtc, or null with `error`.
+const nvrtc::Library *prepare(const AttentionSpec &spec,
+                              const CompileOptions &options, TemplateConfig &c,
+                              std::string &error) {
+  return configOf(spec, options, c, error) ? nvrtc::library(error) : nullptr;
+}
+
 bool templateKey(const AttentionSpec &spec, const CompileOptions &options,
                  CacheKey &key, std::string &error) {
   TemplateConfig c;
-  if (!configOf(spec, options, c, error))
-    return false;
-  const nvrtc::Library *lib = nvrtc::library(error);
+  const nvrtc::Library *lib = prepare(spec, options, c, error);
   if (!lib)
     return false;
   key.text = "flashcore-template-key: 1\nflashcore: " +
@@ -234,9 +234,7 @@ bool templateKey(const AttentionSpec &spec, const CompileOptions &options,
 bool templateCompile(const CompileRequest &request, CompiledKernel &kernel,
                      std::string &error) {
   TemplateConfig c;
-  if (!configOf(request.spec, request.options, c, error))
-    return false;
-  const nvrtc::Library *lib = nvrtc::library(error);
+  const nvrtc::Library *lib = prepare(request.spec, request.options, c, error);
   if (!lib)
     return false;
   auto start = std::chrono::steady_clock::now();

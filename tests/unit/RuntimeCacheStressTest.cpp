@@ -105,43 +105,26 @@ TEST(CacheStress, ProcessesThreadsAndAVandalNeverGetAWrongKernel) {
   ASSERT_TRUE(tmp.create("flashcore-stress-", error)) << error;
   const std::string dir = tmp.file("cache");
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-  std::vector<pid_t> children;
-  for (int i = 0; i < kProcesses; ++i) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(go[1]);
-      if (i == kProcesses - 1) {
-        // The full disk: every write past 256 bytes fails (EFBIG); an entry
-        // is ~1.2 KB.
-        signal(SIGXFSZ, SIG_IGN);
-        struct rlimit limit = {256, RLIM_INFINITY}; // soft: raised again later
-        setrlimit(RLIMIT_FSIZE, &limit);
-      }
-      setenv("FLASHCORE_STRESS_DIR", dir.c_str(), 1);
-      setenv("FLASHCORE_STRESS_RESULT",
-             tmp.file("result" + std::to_string(i)).c_str(), 1);
-      setenv("FLASHCORE_STRESS_GO_FD", std::to_string(go[0]).c_str(), 1);
-      execl("/proc/self/exe", "/proc/self/exe",
-            "--gtest_also_run_disabled_tests",
-            "--gtest_filter=CacheStress.DISABLED_Child", (char *)nullptr);
-      _exit(127);
+  ChildProcesses children(kProcesses, "CacheStress.DISABLED_Child", [&](int i) {
+    if (i == kProcesses - 1) {
+      // The full disk: every write past 256 bytes fails (EFBIG); an entry
+      // is ~1.2 KB.
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit limit = {256, RLIM_INFINITY}; // soft: raised again later
+      setrlimit(RLIMIT_FSIZE, &limit);
     }
-    children.push_back(pid);
-  }
+    setenv("FLASHCORE_STRESS_DIR", dir.c_str(), 1);
+    setenv("FLASHCORE_STRESS_RESULT", tmp.file("result" + std::to_string(i)).c_str(), 1);
+  });
+  ASSERT_EQ(children.size(), size_t(kProcesses));
   std::atomic<bool> stop{false};
   std::atomic<int> acts{0};
   std::thread vandalThread(vandal, dir, std::ref(stop), std::ref(acts));
-  close(go[0]);
-  close(go[1]); // go
+  children.release();
 
   for (int i = 0; i < kProcesses; ++i) {
     int status = 0;
-    ASSERT_EQ(waitpid(children[i], &status, 0), children[i]);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "child " << i << " status " << status;
+    EXPECT_TRUE(children.wait(i, status)) << "child " << i << " status " << status;
     std::string result;
     ASSERT_TRUE(readFile(tmp.file("result" + std::to_string(i)), result, error))
         << "child " << i << ": " << error;
@@ -189,11 +172,8 @@ TEST(CacheStress, ProcessesThreadsAndAVandalNeverGetAWrongKernel) {
 TEST(CacheStress, DISABLED_Child) {
   const char *dir = std::getenv("FLASHCORE_STRESS_DIR");
   const char *result = std::getenv("FLASHCORE_STRESS_RESULT");
-  const char *goFd = std::getenv("FLASHCORE_STRESS_GO_FD");
-  ASSERT_TRUE(dir && result && goFd) << "run by ProcessesThreadsAndAVandal... only";
-  char byte;
-  while (read(std::atoi(goFd), &byte, 1) > 0) {
-  }
+  ASSERT_TRUE(dir && result && ChildProcesses::awaitRelease())
+      << "run by ProcessesThreadsAndAVandal... only";
   CapturedLog log; // rejected entries, the full disk: counted, not printed
   const std::vector<AttentionSpec> specs = stressSpecs();
   std::vector<std::string> hex;

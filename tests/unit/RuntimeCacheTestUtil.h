@@ -13,8 +13,12 @@
 #include "runtime/KernelCache.h"
 #include "runtime/Log.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -83,6 +87,61 @@ private:
   std::vector<std::string> warningLines, infoLines;
 };
 
+/// Processes racing on the cache: `count` copies of this test binary, each
+/// running only the (disabled) test `childTest` after `setup(i)` (run in
+/// the child before exec: environment, limits). They wait on a pipe until
+/// release() lets them all go at once; wait(i) reaps child i.
+class ChildProcesses {
+public:
+  ChildProcesses(int count, const std::string &childTest,
+                 const std::function<void(int)> &setup) {
+    if (pipe(go) != 0)
+      return;
+    for (int i = 0; i < count; ++i) {
+      pid_t pid = fork();
+      if (pid < 0)
+        break;
+      if (pid == 0) {
+        close(go[1]);
+        setenv("FLASHCORE_CHILD_GO_FD", std::to_string(go[0]).c_str(), 1);
+        setup(i);
+        std::string filter = "--gtest_filter=" + childTest;
+        execl("/proc/self/exe", "/proc/self/exe",
+              "--gtest_also_run_disabled_tests", filter.c_str(),
+              (char *)nullptr);
+        _exit(127);
+      }
+      pids.push_back(pid);
+    }
+  }
+  size_t size() const { return pids.size(); }
+  /// Closing the write end releases every child at once (read sees EOF).
+  void release() {
+    close(go[0]);
+    close(go[1]);
+  }
+  /// Whether child i exited with status 0.
+  bool wait(int i, int &status) {
+    status = 0;
+    return waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+  }
+  /// In a child: blocks until the parent's release(); false when not run
+  /// as a child.
+  static bool awaitRelease() {
+    const char *fd = std::getenv("FLASHCORE_CHILD_GO_FD");
+    if (!fd)
+      return false;
+    char byte;
+    while (read(std::atoi(fd), &byte, 1) > 0) {
+    }
+    return true;
+  }
+
+private:
+  int go[2] = {-1, -1};
+  std::vector<pid_t> pids;
+};
 
 } // namespace flashcore::testing
 

@@ -33,37 +33,18 @@ TEST(DiskCacheRace, EightProcessesOnOneKeyCompileOnceAndLeaveOneEntry) {
   std::string error;
   ASSERT_TRUE(tmp.create("flashcore-race-", error)) << error;
   const std::string dir = tmp.file("cache");
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-
-  std::vector<pid_t> children;
-  for (int i = 0; i < kProcesses; ++i) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(go[1]);
-      setenv("FLASHCORE_RACE_DIR", dir.c_str(), 1);
-      setenv("FLASHCORE_RACE_RESULT",
-             tmp.file("result" + std::to_string(i)).c_str(), 1);
-      setenv("FLASHCORE_RACE_GO_FD", std::to_string(go[0]).c_str(), 1);
-      execl("/proc/self/exe", "/proc/self/exe",
-            "--gtest_also_run_disabled_tests",
-            "--gtest_filter=DiskCacheRace.DISABLED_Child", (char *)nullptr);
-      _exit(127);
-    }
-    children.push_back(pid);
-  }
-  // Closing the write end releases every child at once (read sees EOF).
-  close(go[0]);
-  close(go[1]);
+  ChildProcesses children(kProcesses, "DiskCacheRace.DISABLED_Child", [&](int i) {
+    setenv("FLASHCORE_RACE_DIR", dir.c_str(), 1);
+    setenv("FLASHCORE_RACE_RESULT", tmp.file("result" + std::to_string(i)).c_str(), 1);
+  });
+  ASSERT_EQ(children.size(), size_t(kProcesses));
+  children.release();
 
   int compiled = 0;
   std::string firstBytes;
   for (int i = 0; i < kProcesses; ++i) {
     int status = 0;
-    ASSERT_EQ(waitpid(children[i], &status, 0), children[i]);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "child " << i << " status " << status;
+    EXPECT_TRUE(children.wait(i, status)) << "child " << i << " status " << status;
     std::string result;
     ASSERT_TRUE(readFile(tmp.file("result" + std::to_string(i)), result, error))
         << error;
@@ -107,11 +88,8 @@ TEST(DiskCacheRace, EightProcessesOnOneKeyCompileOnceAndLeaveOneEntry) {
 TEST(DiskCacheRace, DISABLED_Child) {
   const char *dir = std::getenv("FLASHCORE_RACE_DIR");
   const char *result = std::getenv("FLASHCORE_RACE_RESULT");
-  const char *goFd = std::getenv("FLASHCORE_RACE_GO_FD");
-  ASSERT_TRUE(dir && result && goFd) << "run by EightProcesses... only";
-  char byte;
-  while (read(std::atoi(goFd), &byte, 1) > 0) {
-  }
+  ASSERT_TRUE(dir && result && ChildProcesses::awaitRelease())
+      << "run by EightProcesses... only";
   CountingCompiler counting;
   CompileFunction fast = counting.function();
   // A compile that takes a while, so the others arrive while it runs.
