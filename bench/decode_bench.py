@@ -33,6 +33,14 @@ ROWS = [(8, 1, 8192), (8, 1, 131072), (8, 8, 32768), (8, 64, 8192), (8, 128, 409
 
 PAGED_ROWS = [(8, 8, 32768), (8, 64, 8192), (32, 8, 32768)]
 
+# Other head dims and several query tokens per sequence (speculative decoding,
+# chunked prefill): (head_dim, seqlen_q, KV heads, batch, seqlen_k), 32 query
+# heads; FlashCore and FA3 only (SDPA's causal mask is top-left aligned, not
+# aligned to the cache end).
+SHAPE_ROWS = [(64, 1, 8, 8, 32768), (256, 1, 8, 8, 32768),
+              (128, 2, 8, 8, 32768), (128, 4, 8, 8, 32768), (128, 8, 8, 8, 32768),
+              (128, 16, 8, 8, 32768), (128, 4, 8, 64, 8192)]
+
 
 def nbytes_of(b, sk, hkv, d):
     return 2 * b * sk * hkv * d * 2
@@ -134,6 +142,36 @@ def main():
             print(json.dumps(row), flush=True)
             del q, pool_k, pool_v
             torch.cuda.empty_cache()
+    shape_rows = []
+    for d, sq, hkv, b, sk in ([] if args.paged_only else SHAPE_ROWS):
+        q = torch.randn(b, sq, h, d, device="cuda", dtype=torch.bfloat16)
+        kc = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
+        vc = torch.randn_like(kc)
+        lens = torch.full((b,), sk, dtype=torch.int32, device="cuda")
+        row = {"head_dim": d, "seqlen_q": sq, "heads_kv": hkv, "batch": b, "seqlen_k": sk}
+        fns = {"flashcore": lambda: flashcore.flash_attn_with_kvcache(
+            q, kc, vc, cache_seqlens=lens, causal=True)}
+        if fa3 is not None:
+            fns["fa3"] = lambda: fa3.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens,
+                                                             causal=True, num_splits=0)
+            try:
+                ours, theirs = fns["flashcore"](), fns["fa3"]()
+                theirs = theirs[0] if isinstance(theirs, tuple) else theirs
+                row["max_abs_vs_fa3"] = (ours.float() - theirs.float()).abs().max().item()
+            except Exception as e:
+                row["compare_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        for name, fn in fns.items():
+            try:
+                ms = bench(fn)
+                row[name + "_tbs"] = round(nbytes_of(b, sk, hkv, d) / (ms * 1e-3) / 1e12, 3)
+                row[name + "_us"] = round(ms * 1e3, 1)
+            except Exception as e:
+                row[name + "_tbs"] = None
+                row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        shape_rows.append(row)
+        print(json.dumps(row), flush=True)
+        del q, kc, vc
+        torch.cuda.empty_cache()
     print("\n| KV heads | B | seqlen_k | FlashCore | FA3 | cuDNN | FA2 | FC/cuDNN | FC µs |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -149,10 +187,20 @@ def main():
         print("| %d | %d | %dk | %d | %s | %s | %s |" % (
             r["heads_kv"], r["batch"], r["seqlen_k"] // 1024, r["page"], r.get("flashcore_tbs"),
             r.get("fa3_tbs"), r.get("paged_over_contiguous")))
+    print("\n| head_dim | seqlen_q | KV heads | B | seqlen_k | FlashCore | FA3 | FC / FA3 | max abs vs FA3 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in shape_rows:
+        ratio = (r["flashcore_tbs"] / r["fa3_tbs"]
+                 if r.get("flashcore_tbs") and r.get("fa3_tbs") else None)
+        print("| %d | %d | %d | %d | %dk | %s | %s | %s | %s |" % (
+            r["head_dim"], r["seqlen_q"], r["heads_kv"], r["batch"], r["seqlen_k"] // 1024,
+            r.get("flashcore_tbs"), r.get("fa3_tbs"), "%.2f" % ratio if ratio else None,
+            r.get("max_abs_vs_fa3")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(0), "copy_tbs": copy_tbs,
-                       "rows": rows, "paged_rows": paged_rows}, f, indent=1)
+                       "rows": rows, "paged_rows": paged_rows, "shape_rows": shape_rows},
+                      f, indent=1)
 
 
 if __name__ == "__main__":
