@@ -486,6 +486,43 @@ def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, ma
     return (out, lse) if return_attn_probs else out
 
 
+def _append_kv(k_cache, v_cache, k, v, cache_seqlens, page_table, capacity, q):
+    """Writes k and v into the caches at each sequence's cache_seqlens (a (batch,) int32
+    tensor); returns the new lengths cache_seqlens + seqlen_new."""
+    if k is None or v is None:
+        raise ValueError("k and v must be given together, got: %s"
+                         % ("k only" if v is None else "v only"))
+    for name, t, cache in (("k", k, k_cache), ("v", v, v_cache)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError("%s must be a torch.Tensor, got: %s" % (name, type(t).__name__))
+        if t.dtype != cache.dtype:
+            raise TypeError("%s must have the cache's dtype %s, got: %s"
+                            % (name, cache.dtype, t.dtype))
+        if t.device != q.device:
+            raise ValueError("%s must be on q's device %s, got: %s" % (name, q.device, t.device))
+        want = (q.shape[0], k.shape[1] if k.dim() == 4 else -1, cache.shape[2], cache.shape[3])
+        if t.dim() != 4 or tuple(t.shape) != want:
+            raise ValueError("%s must be (batch, seqlen_new, heads_kv, head_dim) = (%d, seqlen_new, "
+                             "%d, %d) with k's seqlen_new, got: shape %s"
+                             % (name, want[0], want[2], want[3], tuple(t.shape)))
+    new = k.shape[1]
+    if new == 0:
+        return cache_seqlens
+    # Bounds: an int cache_seqlens was checked by the caller; a tensor's values are checked
+    # by torch's device-side index check.
+    pos = cache_seqlens.long()[:, None] + torch.arange(new, device=q.device)[None, :]
+    if page_table is None:
+        rows = torch.arange(k.shape[0], device=q.device)[:, None].expand_as(pos)
+        k_cache[rows, pos] = k
+        v_cache[rows, pos] = v
+    else:
+        page_size = k_cache.shape[1]
+        pages = torch.gather(page_table.long(), 1, pos // page_size)
+        k_cache[pages, pos % page_size] = k
+        v_cache[pages, pos % page_size] = v
+    return cache_seqlens + new
+
+
 def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary_cos=None,
                             rotary_sin=None, cache_seqlens=None, cache_batch_idx=None,
                             cache_leftpad=None, page_table=None, cu_seqlens_q=None,
@@ -506,15 +543,21 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary
     tiles alone do not fill the GPU), 1 = no split, n = n splits; pack_gqa: None = FlashCore
     chooses, True / False. Returns out, and with return_softmax_lse=True (out, softmax_lse)
     with softmax_lse (batch, heads, seqlen_q).
-    Not supported yet (NotImplementedError): appending k / v into the cache, rotary embeddings, cache_batch_idx, cache_leftpad, varlen queries
-    (cu_seqlens_q), qv and descales.
+    k, v: (batch, seqlen_new, heads_kv, head_dim), given together: written into the caches
+    (through the page table when paged) at rows cache_seqlens .. cache_seqlens + seqlen_new - 1 of
+    each sequence before the attention, which then covers cache_seqlens + seqlen_new keys (FA3's
+    semantics; the writes are torch index operations on the device, so the call stays free of host
+    synchronisation and CUDA-graph capturable). cache_seqlens + seqlen_new must not exceed the
+    cache: checked here for an int, by torch's device-side index check for a tensor.
+    Not supported yet (NotImplementedError): rotary embeddings, cache_batch_idx, cache_leftpad,
+    varlen queries (cu_seqlens_q, cu_seqlens_k_new), qv and descales.
     """
-    if (k is not None or v is not None or qv is not None or rotary_cos is not None
+    if (qv is not None or rotary_cos is not None
             or rotary_sin is not None or cache_batch_idx is not None or cache_leftpad is not None
             or cu_seqlens_q is not None or cu_seqlens_k_new is not None
             or rotary_seqlens is not None or q_descale is not None or k_descale is not None
             or v_descale is not None or scheduler_metadata is not None):
-        _unsupported(k=k, v=v, qv=qv, rotary_cos=rotary_cos, rotary_sin=rotary_sin,
+        _unsupported(qv=qv, rotary_cos=rotary_cos, rotary_sin=rotary_sin,
                      cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
                      cu_seqlens_q=cu_seqlens_q,
                      cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
@@ -530,9 +573,11 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary
     if cache_seqlens is None:
         cache_seqlens = capacity
     if isinstance(cache_seqlens, int):
-        if cache_seqlens < 0 or cache_seqlens > capacity:
-            raise ValueError("cache_seqlens must be in [0, keys of the cache %d], got: %d"
-                             % (capacity, cache_seqlens))
+        room = capacity - (k.shape[1] if isinstance(k, torch.Tensor) and k.dim() == 4 else 0)
+        if cache_seqlens < 0 or cache_seqlens > room:
+            raise ValueError("cache_seqlens must be in [0, keys of the cache %d%s], got: %d"
+                             % (capacity, "" if room == capacity else " - seqlen_new %d"
+                                % (capacity - room), cache_seqlens))
         cache_seqlens = torch.full((qs[0],), cache_seqlens, dtype=torch.int32, device=q.device)
     elif isinstance(cache_seqlens, torch.Tensor):
         if cache_seqlens.dtype != torch.int32:
@@ -547,6 +592,9 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None, qv=None, rotary
     else:
         raise TypeError("cache_seqlens must be an int or a torch.int32 tensor, got: %s"
                         % type(cache_seqlens).__name__)
+    if k is not None or v is not None:
+        cache_seqlens = _append_kv(k_cache, v_cache, k, v, cache_seqlens, page_table, capacity,
+                                   q)
     scale, left, right, cap = _common_args(qs[-1], softmax_scale, window_size, softcap,
                                            num_splits, attention_chunk)
     pack = _pack_flag(pack_gqa)

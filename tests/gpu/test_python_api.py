@@ -376,6 +376,73 @@ def test_paged(torch, flashcore, fc):
     return {"pass": all_ok, "rows": rows, "bad_pages": bad_pages, "errors": errors}
 
 
+@check("appending k / v: contiguous and paged caches updated in place, attention over the new length")
+def test_append(torch, flashcore, fc):
+    rows, all_ok = [], True
+    cases = [
+        # dtype, B, seqlen_new, capacity, Hq, Hkv, D, page (None: contiguous), num_splits
+        ("bf16", 3, 1, 2048, 32, 8, 128, None, 0),
+        ("fp16", 2, 4, 1000, 16, 4, 64, None, 3),
+        ("bf16", 3, 1, 3000, 32, 8, 128, 16, 0),
+        ("bf16", 2, 3, 2500, 8, 1, 128, 64, 0),
+    ]
+    for dt, b, new, cap, h, hkv, d, page, splits in cases:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+        torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+        q = torch.randn(b, new, h, d, device="cuda", dtype=dtype)
+        kc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        vc = torch.randn(b, cap, hkv, d, device="cuda", dtype=dtype)
+        k_new = torch.randn(b, new, hkv, d, device="cuda", dtype=dtype)
+        v_new = torch.randn(b, new, hkv, d, device="cuda", dtype=dtype)
+        lens = torch.randint(0, cap - new + 1, (b,), dtype=torch.int32)
+        lens[0] = 0  # append into an empty cache
+        expect_k, expect_v = kc.clone(), vc.clone()
+        for i in range(b):
+            n = int(lens[i])
+            expect_k[i, n:n + new] = k_new[i]
+            expect_v[i, n:n + new] = v_new[i]
+        if page:
+            table, num_pages = shuffled_table(torch, b, cap, page)
+            kp = to_pages(torch, kc, page, table, num_pages)
+            vp = to_pages(torch, vc, page, table, num_pages)
+            out, lse = fc.flash_attn_with_kvcache(q, kp, vp, k=k_new, v=v_new,
+                                                  cache_seqlens=lens.cuda(), page_table=table,
+                                                  causal=True, num_splits=splits,
+                                                  return_softmax_lse=True)
+            cols = table.shape[1]
+            got_k = kp[table.flatten().long()].reshape(b, cols * page, hkv, d)[:, :cap]
+            got_v = vp[table.flatten().long()].reshape(b, cols * page, hkv, d)[:, :cap]
+        else:
+            got_k, got_v = kc, vc
+            out, lse = fc.flash_attn_with_kvcache(q, kc, vc, k=k_new, v=v_new,
+                                                  cache_seqlens=lens.cuda(), causal=True,
+                                                  num_splits=splits, return_softmax_lse=True)
+        torch.cuda.synchronize()
+        row = {"case": "%s B%d new%d cache%d H%d/%d d%d page=%s splits=%s" % (
+            dt, b, new, cap, h, hkv, d, page, splits)}
+        row["cache_equal"] = bool(torch.equal(got_k, expect_k) and torch.equal(got_v, expect_v))
+        ok = score_cache_row(torch, row, out, lse, q, expect_k, expect_v, lens + new, True, dtype)
+        ok = ok and row["cache_equal"]
+        row["pass"] = ok
+        all_ok &= ok
+        rows.append(row)
+        print("   ", json.dumps(row), flush=True)
+    q = torch.randn(2, 1, 8, 64, device="cuda", dtype=torch.bfloat16)
+    kc = torch.randn(2, 100, 8, 64, device="cuda", dtype=torch.bfloat16)
+    knew = torch.randn(2, 1, 8, 64, device="cuda", dtype=torch.bfloat16)
+    errors = [
+        expect(ValueError, "k and v must be given together", fc.flash_attn_with_kvcache,
+               q, kc, kc, k=knew, cache_seqlens=10),
+        expect(TypeError, "v must have the cache's dtype", fc.flash_attn_with_kvcache,
+               q, kc, kc, k=knew, v=knew.half(), cache_seqlens=10),
+        expect(ValueError, "k must be (batch, seqlen_new, heads_kv, head_dim)",
+               fc.flash_attn_with_kvcache, q, kc, kc, k=knew[:, :, :4], v=knew, cache_seqlens=10),
+        expect(ValueError, "cache_seqlens must be in [0, keys of the cache 100 - seqlen_new 1]",
+               fc.flash_attn_with_kvcache, q, kc, kc, k=knew, v=knew, cache_seqlens=100),
+    ]
+    return {"pass": all_ok, "rows": rows, "errors": errors}
+
+
 @check("split-KV through flash_attn_func / flash_attn_varlen_func")
 def test_split_func(torch, flashcore, fc):
     import itertools
@@ -485,7 +552,8 @@ def test_errors(torch, flashcore, fc):
         (ValueError, "num_splits must be in [0, 128]", lambda: fc.flash_attn_func(q, k, k, num_splits=500)),
         (ValueError, "page_table must be 2-D", lambda: fc.flash_attn_with_kvcache(
             q, k, k, page_table=cq)),
-        (NotImplementedError, "k is not supported", lambda: fc.flash_attn_with_kvcache(q, k, k, k=k, v=k)),
+        (NotImplementedError, "cache_batch_idx is not supported", lambda: fc.flash_attn_with_kvcache(
+            q, k, k, cache_batch_idx=cq)),
         (TypeError, "cache_seqlens must be an int or a torch.int32", lambda: fc.flash_attn_with_kvcache(
             q, k, k, cache_seqlens=cq.long()[:2])),
         (ValueError, "cache_seqlens must be a contiguous (batch,)", lambda: fc.flash_attn_with_kvcache(
@@ -634,7 +702,8 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    tests = (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_split_func,
+    tests = (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_append,
+             test_split_func,
              test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
              test_cuda_graph)
     if args.only:
