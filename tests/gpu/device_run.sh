@@ -4,7 +4,7 @@
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 #                                              multigpu (2 GPUs) cache2proc latency triton example
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
-#                                              sandecode decodesass fallback randargs
+#                                              sandecode decodesass fallback randargs sanall soak
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -115,6 +115,11 @@ for stage in $stages; do
         --quick --json "$out/fallback/quick.json" | tail -5
       t ${FALLBACK_BENCH_T:-400} env FLASHCORE_BACKEND=templates OUT="$out/fallback" DTYPES=bf16,fp16 \
         HDIMS=64,128 SEQLENS=2048,4096,8192,16384 python3 "$root/bench/bench_attention.py" | tail -20 ;;
+    sanall)
+      t ${SANALL_T:-1500} bash "$root/tests/gpu/sanitize_all.sh" "$gen" "$root/specs" ;;
+    soak)
+      t $(( ${SOAK_MIN:-5} * 60 + 240 )) python3 "$root/tests/gpu/soak.py" --minutes ${SOAK_MIN:-5} \
+        --threads ${SOAK_THREADS:-4} --json "$out/soak.json" | tail -6 ;;
     randargs)
       t ${RANDARGS_T:-300} python3 "$root/tests/gpu/test_random_args.py" --calls ${RANDARGS_CALLS:-300} \
         --json "$out/randargs.json" | tail -12 ;;
