@@ -45,9 +45,17 @@ for target in $targets; do
   # The seeds, then what earlier runs kept; a fixed seed makes a run repeatable.
   cp -n "$root/tests/fuzz/corpus/$target"/* "$out/corpus/" 2>/dev/null
   echo "== $target: $runs executions"
+  log="$out/last-run.log"
   (cd "$out" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin" -runs="$runs" -seed=${FUZZ_SEED:-1} -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 corpus 2>&1 | grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written|Done" ) 
+      $( [ -f "$root/tests/fuzz/$target.dict" ] && echo "-dict=$root/tests/fuzz/$target.dict" ) \
+      -print_final_stats=1 corpus >"$log" 2>&1)
+  status=$?
+  grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written|Done" "$log"
+  if [ $status -ne 0 ]; then
+    echo "FAIL: the $target fuzzer exited $status:"; tail -20 "$log"
+    rc=1
+  fi
   if ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* >/dev/null 2>&1; then
     echo "FAIL: $target found: $(ls "$out" | grep -E '^(crash|leak|timeout|oom)-' | tr '\n' ' ')"
     rc=1
