@@ -4,7 +4,7 @@
 #   bash tests/gpu/device_run.sh [stage ...]   stages: env run sass suite quick features sanitize bench
 #                                              multigpu (2 GPUs) cache2proc latency triton example
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
-#                                              sandecode decodesass fallback randargs sanall soak
+#                                              sandecode decodesass fallback randargs sanall soak large
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -120,6 +120,8 @@ for stage in $stages; do
     soak)
       t $(( ${SOAK_MIN:-5} * 60 + 240 )) python3 "$root/tests/gpu/soak.py" --minutes ${SOAK_MIN:-5} \
         --threads ${SOAK_THREADS:-4} --json "$out/soak.json" | tail -6 ;;
+    large)
+      t 600 python3 "$root/tests/gpu/test_large.py" --json "$out/large.json" | tail -16 ;;
     randargs)
       t ${RANDARGS_T:-300} python3 "$root/tests/gpu/test_random_args.py" --calls ${RANDARGS_CALLS:-300} \
         --json "$out/randargs.json" | tail -12 ;;
