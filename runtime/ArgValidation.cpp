@@ -297,7 +297,14 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   // problem-level rules are judged here; a schedule the dispatcher picks is
   // checked when it is picked. Masks follow FlashAttention: causal forces
   // window_right = 0, and causal with a left window is a local window.
-  int32_t left = a.window_left, right = a.causal ? 0 : a.window_right;
+  // An edge past the sequence changes nothing -- window_left >= seqlen_k
+  // reaches key 0 from every row, window_right >= seqlen_q the last key (both
+  // are the longest lengths in varlen and cache calls) -- so such edges become
+  // -1 and no kernel adds a huge window to a row index in 32 bits.
+  int32_t left = a.window_left >= a.seqlen_k ? -1 : a.window_left;
+  int32_t right = a.causal ? 0
+                  : a.window_right >= a.seqlen_q ? -1
+                                                 : a.window_right;
   bool causal = left < 0 && right == 0;
   bool local = (left >= 0 || right >= 0) && !causal;
   AttentionSpec spec;

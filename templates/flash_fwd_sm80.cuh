@@ -196,7 +196,7 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
 
   // Key blocks some row of this tile sees: row r sees keys
   // [r + off - left, r + off + right] with off = seqlen_k - seqlen_q.
-  int nStart = 0, nEnd = (seqlenK + kBN - 1) / kBN;
+  int nStart = 0, nEnd = seqlenK / kBN + (seqlenK % kBN != 0); // no overflow
 #if FC_WINDOW
   const int off = seqlenK - seqlenQ;
   const int lastRow = min(row0 + kBM, seqlenQ) - 1;

@@ -435,6 +435,35 @@ TEST(ArgValidation, MapsWindowsLikeFlashAttention) {
   EXPECT_EQ(r.call.windowRight, 0);
 }
 
+// Edges past the sequence are no edges: normalised to -1, exactly (and no
+// kernel computes row + INT32_MAX).
+TEST(ArgValidation, WindowsPastTheSequenceAreUnbounded) {
+  flashcore_attention_args a = validArgs();
+  a.window_left = 2147483647;
+  a.window_right = 0;
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.causal); // (unbounded, 0) is causal
+  EXPECT_FALSE(r.call.problem.local);
+  a.window_left = int32_t(a.seqlen_k) - 1; // still an edge
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.local);
+  EXPECT_EQ(r.call.windowLeft, a.seqlen_k - 1);
+  a.window_left = -1;
+  a.window_right = int32_t(a.seqlen_q);
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_FALSE(r.call.problem.local || r.call.problem.causal);
+  a.window_right = 2147483647;
+  a.window_left = 5;
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  EXPECT_TRUE(r.call.problem.local);
+  EXPECT_EQ(r.call.windowLeft, 5);
+  EXPECT_EQ(r.call.windowRight, -1);
+}
+
 TEST(ArgValidation, RejectsWindowLeftBelowMinusOne) {
   flashcore_attention_args a = validArgs();
   a.window_left = -2;
