@@ -50,6 +50,19 @@ def bench(fn):
     return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 
+def time_providers(row, fns, nbytes):
+    """Times each provider of `fns` into row[name_tbs] (K/V bytes per second) and
+    row[name_us]; a provider that fails gets None and its error."""
+    for name, fn in fns.items():
+        try:
+            ms = bench(fn)
+            row[name + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
+            row[name + "_us"] = round(ms * 1e3, 1)
+        except Exception as e:
+            row[name + "_tbs"] = None
+            row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
@@ -98,14 +111,7 @@ def main():
                 break
             except Exception:
                 continue
-        for name, fn in fns.items():
-            try:
-                ms = bench(fn)
-                row[name + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
-                row[name + "_us"] = round(ms * 1e3, 1)
-            except Exception as e:
-                row[name + "_tbs"] = None
-                row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        time_providers(row, fns, nbytes)
         rows.append(row)
         print(json.dumps(row), flush=True)
         del q, kc, vc
@@ -129,13 +135,7 @@ def main():
                 fns["fa3"] = lambda: fa3.flash_attn_with_kvcache(
                     q, pool_k, pool_v, cache_seqlens=lens, page_table=table, causal=True,
                     num_splits=0)
-            for name, fn in fns.items():
-                try:
-                    ms = bench(fn)
-                    row[name + "_tbs"] = round(nbytes_of(b, sk, hkv, d) / (ms * 1e-3) / 1e12, 3)
-                except Exception as e:
-                    row[name + "_tbs"] = None
-                    row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+            time_providers(row, fns, nbytes_of(b, sk, hkv, d))
             if row.get("flashcore_tbs") and base.get("flashcore_tbs"):
                 row["paged_over_contiguous"] = round(row["flashcore_tbs"] / base["flashcore_tbs"], 3)
             paged_rows.append(row)
@@ -160,14 +160,7 @@ def main():
                 row["max_abs_vs_fa3"] = (ours.float() - theirs.float()).abs().max().item()
             except Exception as e:
                 row["compare_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
-        for name, fn in fns.items():
-            try:
-                ms = bench(fn)
-                row[name + "_tbs"] = round(nbytes_of(b, sk, hkv, d) / (ms * 1e-3) / 1e12, 3)
-                row[name + "_us"] = round(ms * 1e3, 1)
-            except Exception as e:
-                row[name + "_tbs"] = None
-                row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        time_providers(row, fns, nbytes_of(b, sk, hkv, d))
         shape_rows.append(row)
         print(json.dumps(row), flush=True)
         del q, kc, vc

@@ -226,18 +226,22 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
     }
   }
 
-  // Step 5. KV cache and split-KV (version-3 fields).
-  if (a.cache_seqlens) {
+  // Step 5. KV cache and split-KV (version-3 fields). cache_seqlens and the
+  // page table are int32 arrays per sequence: no varlen call has one.
+  auto perSequenceArray = [&](const char *name, const void *ptr,
+                              const char *why) {
     if (varlen)
       return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                  "cache_seqlens must be null for a varlen call (cu_seqlens_k "
-                  "gives the key lengths), got: " +
-                      hexPointer(a.cache_seqlens));
-    if (flashcore_status_t s =
-            checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                         "cache_seqlens", a.cache_seqlens, 4))
+                  std::string(name) + " must be null for a varlen call (" +
+                      why + "), got: " + hexPointer(ptr));
+    return checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE, message, name, ptr,
+                        4);
+  };
+  if (a.cache_seqlens)
+    if (flashcore_status_t s = perSequenceArray(
+            "cache_seqlens", a.cache_seqlens,
+            "cu_seqlens_k gives the key lengths"))
       return s;
-  }
   if (a.num_splits < 0 || a.num_splits > kMaxSplits)
     return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
                 "num_splits must be in [0, " + str(kMaxSplits) +
@@ -253,14 +257,9 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   // Step 5b. Paged KV cache (version-4 fields).
   const bool paged = a.page_table != nullptr;
   if (paged) {
-    if (varlen)
-      return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                  "page_table must be null for a varlen call (a paged cache is "
-                  "addressed per sequence), got: " +
-                      hexPointer(a.page_table));
-    if (flashcore_status_t s =
-            checkAligned(FLASHCORE_STATUS_INVALID_KV_CACHE, message,
-                         "page_table", a.page_table, 4))
+    if (flashcore_status_t s = perSequenceArray(
+            "page_table", a.page_table,
+            "a paged cache is addressed per sequence"))
       return s;
     if (a.page_size < 16 || a.page_size % 16 || a.page_size > kMaxSeqlen)
       return fail(FLASHCORE_STATUS_INVALID_KV_CACHE, message,

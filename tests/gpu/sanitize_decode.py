@@ -14,44 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_skip import SKIP, torch_or_skip  # noqa: E402
-
-
-def reference(torch, q, kc, vc, lens, causal):
-    b, sq, h, d = q.shape
-    out = torch.zeros(b, sq, h, d, dtype=torch.float64, device=q.device)
-    group = h // kc.shape[2]
-    for i in range(b):
-        n = int(lens[i])
-        if n == 0:
-            continue
-        k = kc[i, :n].double().repeat_interleave(group, dim=1)
-        v = vc[i, :n].double().repeat_interleave(group, dim=1)
-        s = torch.einsum("qhd,khd->hqk", q[i].double(), k) / math.sqrt(d)
-        if causal:  # aligned to the cache end: query row r sees keys < n - sq + r + 1
-            rows = torch.arange(sq, device=q.device)[:, None]
-            keys = torch.arange(n, device=q.device)[None, :]
-            s = s.masked_fill(keys > n - sq + rows, -math.inf)
-        out[i] = torch.einsum("hqk,khd->qhd", torch.softmax(s, -1).nan_to_num(0.0), v)
-    return out
-
-
-def shuffled_table(torch, b, cap, page, gen):
-    """Page table (B, ceil(cap / page)) int32 of distinct pages in random order
-    from a pool with two pages more than it names."""
-    cols = -(-cap // page)
-    num_pages = b * cols + 2
-    table = torch.randperm(num_pages, generator=gen)[:b * cols].reshape(b, cols)
-    return table.to(torch.int32).cuda(), num_pages
-
-
-def to_pages(torch, cache, page, table, num_pages):
-    b, cap, h, d = cache.shape
-    cols = table.shape[1]
-    padded = cache.new_zeros(b, cols * page, h, d)
-    padded[:, :cap] = cache
-    pool = torch.randn(num_pages, page, h, d, dtype=cache.dtype, device=cache.device)
-    pool[table.flatten().long()] = padded.reshape(b * cols, page, h, d)
-    return pool
+from test_features import reference  # noqa: E402
+from test_python_api import shuffled_table, to_pages  # noqa: E402
 
 
 def main():
@@ -78,13 +42,18 @@ def main():
             lens[2] = 0  # an empty cache
         kwargs = dict(cache_seqlens=lens.cuda(), causal=causal, num_splits=splits, pack_gqa=pack)
         if page:
-            table, num_pages = shuffled_table(torch, b, cap, page, gen)
+            table, num_pages = shuffled_table(torch, b, cap, page)
             kp = to_pages(torch, kc, page, table, num_pages)
             vp = to_pages(torch, vc, page, table, num_pages)
             out = fc.flash_attn_with_kvcache(q, kp, vp, page_table=table, **kwargs)
         else:
             out = fc.flash_attn_with_kvcache(q, kc, vc, **kwargs)
-        ref = reference(torch, q, kc, vc, lens, causal)
+        ref = torch.zeros(b, sq, h, d, dtype=torch.float64, device="cuda")
+        for i in range(b):
+            n = int(lens[i])
+            if n:
+                ref[i] = reference(q[i], kc[i, :n], vc[i, :n], causal, (-1, -1), 0.0,
+                                   1.0 / math.sqrt(d))[0]
         err = ((out.double() - ref).norm() / ref.norm().clamp_min(1e-30)).item()
         ok = err <= 2e-2 and bool(torch.isfinite(out).all())
         failed += not ok

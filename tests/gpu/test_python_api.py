@@ -122,6 +122,14 @@ def score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype):
             and row["rel_err"] <= 1.2 * max(row["bar_err"], 1e-6))
 
 
+def finish_row(rows, row, ok):
+    """Records a case's verdict in its row, keeps and prints the row; returns ok."""
+    row["pass"] = ok
+    rows.append(row)
+    print("   ", json.dumps(row), flush=True)
+    return ok
+
+
 @check("flash_attn_func matches fp64 and the peers")
 def test_dense(torch, flashcore, fc):
     rows = []
@@ -184,10 +192,7 @@ def test_dense(torch, flashcore, fc):
         row["bar_err"] = bar
         ok = (row["unwritten"] == 0 and row["same_as_attention"] and row["lse_max_abs"] <= 5e-3
               and row["rel_err"] <= 1.2 * max(bar, 1e-6) and list(out.shape) == [b, sq, h, d])
-        row["pass"] = ok
-        all_ok &= ok
-        rows.append(row)
-        print("   ", json.dumps(row), flush=True)
+        all_ok &= finish_row(rows, row, ok)
     return {"pass": all_ok, "cases": len(rows), "rows": rows}
 
 
@@ -228,10 +233,7 @@ def test_varlen(torch, flashcore, fc):
         row["unwritten"] = int(torch.isnan(out).sum().item())
         ok = (row["unwritten"] == 0 and row["lse_max_abs"] <= 5e-3
               and row["rel_err"] <= 1.2 * row["bar_err"] and list(lse.shape) == [h, sum(lq)])
-        row["pass"] = ok
-        all_ok &= ok
-        rows.append(row)
-        print("   ", json.dumps(row), flush=True)
+        all_ok &= finish_row(rows, row, ok)
     return {"pass": all_ok, "rows": rows}
 
 
@@ -266,10 +268,7 @@ def test_kvcache(torch, flashcore, fc):
         row = {"case": "%s B%d Sq%d cache%d H%d/%d d%d%s splits=%s pack=%s" % (
             dt, b, sq, cap, h, hkv, d, " causal" if causal else "", splits, pack)}
         ok = score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype)
-        row["pass"] = ok
-        all_ok &= ok
-        rows.append(row)
-        print("   ", json.dumps(row), flush=True)
+        all_ok &= finish_row(rows, row, ok)
     # The same cache with num_splits 1 and forced splits: outputs agree to rounding.
     q = torch.randn(2, 1, 32, 128, device="cuda", dtype=torch.bfloat16)
     kc = torch.randn(2, 8192, 8, 128, device="cuda", dtype=torch.bfloat16)
@@ -344,10 +343,7 @@ def test_paged(torch, flashcore, fc):
         row["max_abs_vs_contiguous"] = (out.float() - contiguous.float()).abs().max().item()
         ok = (score_cache_row(torch, row, out, lse, q, kc, vc, lens, causal, dtype)
               and row["max_abs_vs_contiguous"] <= 2e-2)
-        row["pass"] = ok
-        all_ok &= ok
-        rows.append(row)
-        print("   ", json.dumps(row), flush=True)
+        all_ok &= finish_row(rows, row, ok)
     # Page indices outside the pool read zeros: the call completes, writes every
     # element, and equals the call whose bad pages hold zeros.
     q = torch.randn(2, 1, 8, 128, device="cuda", dtype=torch.bfloat16)
@@ -423,10 +419,7 @@ def test_append(torch, flashcore, fc):
         row["cache_equal"] = bool(torch.equal(got_k, expect_k) and torch.equal(got_v, expect_v))
         ok = score_cache_row(torch, row, out, lse, q, expect_k, expect_v, lens + new, True, dtype)
         ok = ok and row["cache_equal"]
-        row["pass"] = ok
-        all_ok &= ok
-        rows.append(row)
-        print("   ", json.dumps(row), flush=True)
+        all_ok &= finish_row(rows, row, ok)
     q = torch.randn(2, 1, 8, 64, device="cuda", dtype=torch.bfloat16)
     kc = torch.randn(2, 100, 8, 64, device="cuda", dtype=torch.bfloat16)
     knew = torch.randn(2, 1, 8, 64, device="cuda", dtype=torch.bfloat16)
