@@ -281,15 +281,26 @@ templateKernel(const AttentionSpec &spec, const TemplateConfig &c,
 }
 
 bool forceTemplates(std::string &message) {
-  const char *v = std::getenv("FLASHCORE_BACKEND");
-  if (!v || !*v || std::strcmp(v, "generated") == 0)
-    return false;
-  if (std::strcmp(v, "templates") == 0)
-    return true;
-  message = std::string("FLASHCORE_BACKEND must be templates or generated, "
-                        "got: ") +
-            v;
-  return false;
+  // Read once per process (every forward call asks): like the other
+  // FLASHCORE_* variables, a change after the first call is not seen.
+  struct Backend {
+    bool forced = false;
+    std::string error;
+  };
+  static const Backend backend = [] {
+    Backend b;
+    const char *v = std::getenv("FLASHCORE_BACKEND");
+    if (v && std::strcmp(v, "templates") == 0)
+      b.forced = true;
+    else if (v && *v && std::strcmp(v, "generated") != 0)
+      b.error = std::string("FLASHCORE_BACKEND must be templates or generated, "
+                            "got: ") +
+                v;
+    return b;
+  }();
+  if (!backend.error.empty())
+    message = backend.error;
+  return backend.forced;
 }
 
 } // namespace flashcore

@@ -73,7 +73,7 @@ templateKernel(const AttentionSpec &spec, const TemplateConfig &c,
 
 /// Whether $FLASHCORE_BACKEND asks for the templates on every GPU;
 /// `message` set when the variable holds something else than "templates"
-/// or "generated".
+/// or "generated". Read on the first call of the process.
 bool forceTemplates(std::string &message);
 
 } // namespace flashcore
