@@ -62,6 +62,7 @@ def main():
         torch.backends.cudnn.version(), triton.__version__, flashcore.version()), flush=True)
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows = []
+    providers = env_list("PROVIDERS", ",".join(PROVIDERS))
     for dname in env_list("DTYPES", "bf16"):
         for hdim in env_list("HDIMS", "128", int):
             for causal in [c == "1" for c in env_list("CAUSAL", "0,1")]:
@@ -72,6 +73,8 @@ def main():
                     flops = 4 * b * h * s * s * hdim / (2 if causal else 1)
                     row = {"dtype": dname, "hdim": hdim, "causal": causal, "seqlen": s}
                     for name, make in PROVIDERS.items():
+                        if name not in providers:
+                            continue
                         try:
                             ms = bench(make(q, k, v, causal))
                             row[name] = round(flops / ms / 1e9, 1)

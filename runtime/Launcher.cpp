@@ -312,9 +312,13 @@ flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
                                   const AttentionSpec &spec, int arch,
                                   CUstream stream, std::string &message) {
   TemplateConfig config;
-  if (!templateConfig(spec.problem, arch, config, message))
-    return message.rfind("internal", 0) == 0
-               ? FLASHCORE_STATUS_INTERNAL_ERROR
+  const TemplateTiles *tiles = templateTilesOverride(message);
+  if (!message.empty())
+    return FLASHCORE_STATUS_INVALID_SPEC;
+  if (!templateConfig(spec.problem, arch, config, message, tiles))
+    return message.rfind("internal", 0) == 0 ? FLASHCORE_STATUS_INTERNAL_ERROR
+           : message.rfind("FLASHCORE_TEMPLATE_TILES", 0) == 0
+               ? FLASHCORE_STATUS_INVALID_SPEC
                : FLASHCORE_STATUS_UNSUPPORTED_DEVICE;
   std::shared_ptr<const CompiledKernel> kernel =
       templateKernel(spec, config, message);

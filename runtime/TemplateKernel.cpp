@@ -27,9 +27,7 @@ const char *embedded(const char *name) {
 /// (128-row query tiles, 64-key blocks; smaller where shared memory is 99
 /// KB), with one m16 tile per warp: two (FA2's 4 warps x 32 rows) spilled
 /// 100-160 bytes at head dim 128 under ptxas 13.
-struct Tiles {
-  int blockM, blockN, warps;
-};
+using Tiles = TemplateTiles;
 Tiles defaultTiles(int headDim, bool largeSmem) {
   if (headDim <= 64)
     return {128, 128, 8};
@@ -72,8 +70,57 @@ int templateSmemLimit(int arch) {
   }
 }
 
+bool parseTemplateTiles(const std::string &text, TemplateTiles &tiles,
+                        std::string &message) {
+  auto fail = [&](const std::string &what) {
+    message = "FLASHCORE_TEMPLATE_TILES must be BLOCK_MxBLOCK_NxWARPS " + what +
+              ", got: " + text;
+    return false;
+  };
+  int values[3] = {0, 0, 0};
+  size_t pos = 0;
+  for (int i = 0; i < 3; ++i) {
+    size_t end = pos;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9' &&
+           end - pos < 4)
+      ++end;
+    if (end == pos || (i < 2 && (end >= text.size() || text[end] != 'x')) ||
+        (i == 2 && end != text.size()))
+      return fail("(three numbers joined by 'x', e.g. 128x64x4)");
+    values[i] = std::atoi(text.substr(pos, end - pos).c_str());
+    pos = end + 1;
+  }
+  TemplateTiles t{values[0], values[1], values[2]};
+  if (t.warps != 1 && t.warps != 2 && t.warps != 4 && t.warps != 8)
+    return fail("with 1, 2, 4 or 8 warps");
+  if (t.blockM != 16 * t.warps && t.blockM != 32 * t.warps)
+    return fail("with BLOCK_M = 16 or 32 rows per warp");
+  if (t.blockN % 16 != 0 || t.blockN < 16 || t.blockN > 256)
+    return fail("with BLOCK_N a multiple of 16 in [16, 256]");
+  tiles = t;
+  return true;
+}
+
+const TemplateTiles *templateTilesOverride(std::string &error) {
+  struct Override {
+    bool set = false;
+    TemplateTiles tiles;
+    std::string error;
+  };
+  static const Override o = [] {
+    Override r;
+    const char *v = std::getenv("FLASHCORE_TEMPLATE_TILES");
+    if (v && *v)
+      r.set = parseTemplateTiles(v, r.tiles, r.error);
+    return r;
+  }();
+  if (!o.error.empty())
+    error = o.error;
+  return o.set ? &o.tiles : nullptr;
+}
+
 bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
-                    std::string &message) {
+                    std::string &message, const TemplateTiles *tiles) {
   if (arch < 80) {
     message = "the GPU must have compute capability >= 8.0 for FlashCore's "
               "fallback kernels (mma.sync bf16, cp.async), got: " +
@@ -99,7 +146,8 @@ bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
   c = TemplateConfig();
   c.arch = arch;
   c.headDim = p.headDim;
-  Tiles t = defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024);
+  Tiles t = tiles ? *tiles
+                  : defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024);
   c.blockM = t.blockM;
   c.blockN = t.blockN;
   c.warps = t.warps;
@@ -111,7 +159,8 @@ bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
   // split_kv and pack_gqa change how the Hopper kernels cut the work, not
   // the result: the fallback runs such problems unsplit and unpacked.
   if (c.smemBytes() > templateSmemLimit(arch)) {
-    message = "internal error: the fallback's tiles for " + c.str() +
+    message = std::string(tiles ? "FLASHCORE_TEMPLATE_TILES" : "internal error") +
+              ": the fallback's tiles for " + c.str() +
               " need " + std::to_string(c.smemBytes()) +
               " bytes of shared memory, more than sm_" +
               std::to_string(arch) + "'s " +
@@ -206,7 +255,9 @@ namespace {
 
 bool configOf(const AttentionSpec &spec, const CompileOptions &options,
               TemplateConfig &c, std::string &error) {
-  return templateConfig(spec.problem, options.templateArch, c, error);
+  const TemplateTiles *tiles = templateTilesOverride(error);
+  return error.empty() &&
+         templateConfig(spec.problem, options.templateArch, c, error, tiles);
 }
 
 /// The instantiation and nvrtc, or null with `error`.

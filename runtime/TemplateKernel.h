@@ -45,11 +45,28 @@ struct TemplateConfig {
 /// The dynamic shared memory one CTA may use on sm_<arch> (the opt-in limit).
 int templateSmemLimit(int arch);
 
+/// Tiles of one instantiation: query rows and keys per block, warps.
+struct TemplateTiles {
+  int blockM = 0, blockN = 0, warps = 0;
+};
+
+/// Parses "BLOCK_MxBLOCK_NxWARPS" (e.g. "128x64x4"): warps 1, 2, 4 or 8, each
+/// owning one or two m16 tiles (block_m = 16 x warps or 32 x warps), block_n
+/// a multiple of 16 in [16, 256]. False with "... must be ..., got: ...".
+bool parseTemplateTiles(const std::string &text, TemplateTiles &tiles,
+                        std::string &message);
+
+/// $FLASHCORE_TEMPLATE_TILES (tile research and tuning: the tiles of every
+/// fallback instantiation), read on the first call of the process; null
+/// when unset, or when malformed with `error` set.
+const TemplateTiles *templateTilesOverride(std::string &error);
+
 /// The instantiation for `problem` on sm_<arch>: tiles after FA2's choices
-/// per head dim, shrunk to the arch's shared memory. False with `message`
-/// ("... must be ..., got: ...") for what the fallback does not run.
+/// per head dim, shrunk to the arch's shared memory, or `tiles` when given.
+/// False with `message` ("... must be ..., got: ...") for what the fallback
+/// does not run.
 bool templateConfig(const ProblemSpec &problem, int arch, TemplateConfig &c,
-                    std::string &message);
+                    std::string &message, const TemplateTiles *tiles = nullptr);
 
 /// The CUDA C++ nvrtc compiles for `c`: its macros, templates/fwd_params.h
 /// and templates/flash_fwd_sm80.cuh (embedded in the library).

@@ -133,23 +133,38 @@ __device__ __forceinline__ float quadSum(float x) {
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-/// Copies `rows` rows of kD elements (global row stride `stride`) into a
-/// shared tile of kRow-element rows; rows >= valid are zero-filled.
+/// Copies `Rows` rows of kD elements (global row stride `stride`) into the
+/// shared tile at `tile` (kRow-element rows); rows >= valid are zero-filled.
+/// Where the threads cover whole rows, each thread keeps one chunk column and
+/// one source pointer, stepped by a fixed number of rows per pass.
 template <int Rows>
-__device__ __forceinline__ void loadTile(elem *tile, const elem *g,
+__device__ __forceinline__ void loadTile(unsigned tile, const elem *g,
                                          long long stride, int valid) {
   constexpr int kChunks = kD / 8; // 16-byte chunks per row
-  for (int i = threadIdx.x; i < Rows * kChunks; i += kThreads) {
-    int r = i / kChunks, c = i % kChunks;
-    bool in = r < valid;
-    const elem *src = g + (in ? (long long)r * stride : 0) + c * 8;
-    cpAsync16(smemAddr(tile + r * kRow + c * 8), src, in ? 16 : 0);
+  if constexpr (kThreads % kChunks == 0 && Rows % (kThreads / kChunks) == 0) {
+    constexpr int kRowsPerPass = kThreads / kChunks;
+    const int r0 = threadIdx.x / kChunks, c = threadIdx.x % kChunks;
+    const elem *src = g + r0 * stride + c * 8;
+    const unsigned dst = tile + (r0 * kRow + c * 8) * 2;
+#pragma unroll
+    for (int it = 0; it < Rows / kRowsPerPass; ++it) {
+      const bool in = r0 + it * kRowsPerPass < valid;
+      cpAsync16(dst + it * kRowsPerPass * kRow * 2, in ? src : g, in ? 16 : 0);
+      src += kRowsPerPass * stride;
+    }
+  } else {
+    for (int i = threadIdx.x; i < Rows * kChunks; i += kThreads) {
+      const int r = i / kChunks, c = i % kChunks;
+      const bool in = r < valid;
+      const elem *src = g + (in ? (long long)r * stride : 0) + c * 8;
+      cpAsync16(tile + (r * kRow + c * 8) * 2, src, in ? 16 : 0);
+    }
   }
 }
 
 } // namespace fc
 
-extern "C" __global__ void __launch_bounds__(fc::kThreads)
+extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
     flashcore_attention_fwd(const FcFwdParams p) {
   using namespace fc;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -219,18 +234,35 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
     rowSum[i][0] = rowSum[i][1] = 0.f;
   }
 
-  loadTile<kBM>(sQ, gQ, p.q_row_stride, seqlenQ - row0);
+  loadTile<kBM>(smemAddr(sQ), gQ, p.q_row_stride, seqlenQ - row0);
   if (nStart < nEnd)
-    loadTile<kBN>(sK, gK + (long long)nStart * kBN * p.k_row_stride,
+    loadTile<kBN>(smemAddr(sK), gK + (long long)nStart * kBN * p.k_row_stride,
                   p.k_row_stride, seqlenK - nStart * kBN);
   cpAsyncCommit();
 
   const int warpRow = warp * 16 * kMTiles; // first tile row of this warp
+#if FC_WINDOW
+  // This warp's query rows (past seqlen_q too: wider is only more masking).
+  const int warpFirstRow = row0 + warpRow;
+  const int warpLastRow = warpFirstRow + 16 * kMTiles - 1;
+#endif
+  // ldmatrix addresses of this lane (bytes, shared window): the k-step,
+  // tile and block offsets added to them are constants of the unrolled
+  // loops, which ptxas folds into the instructions' immediates.
+  //   A of Q K^T: rows warpRow + lane % 16, column half lane / 16.
+  //   B of Q K^T: K rows lane % 8 + 8 (lane / 16), column half (lane / 8) % 2.
+  //   B of P V (transposed): V rows lane % 8 + 8 ((lane / 8) % 2), half lane / 16.
+  const unsigned qLane =
+      smemAddr(sQ) + ((warpRow + lane % 16) * kRow + (lane / 16) * 8) * 2;
+  const unsigned kLane =
+      smemAddr(sK) + ((lane % 8 + (lane / 16) * 8) * kRow + ((lane / 8) % 2) * 8) * 2;
+  const unsigned vLane =
+      smemAddr(sV) + ((lane % 8 + ((lane / 8) % 2) * 8) * kRow + (lane / 16) * 8) * 2;
   for (int j = nStart; j < nEnd; ++j) {
     const int key0 = j * kBN;
     cpAsyncWaitAll(); // K_j (and Q) landed
     __syncthreads();  // ... for every thread; everyone is done with V_{j-1}
-    loadTile<kBN>(sV, gV + (long long)key0 * p.v_row_stride, p.v_row_stride,
+    loadTile<kBN>(smemAddr(sV), gV + (long long)key0 * p.v_row_stride, p.v_row_stride,
                   seqlenK - key0);
     cpAsyncCommit();
 
@@ -246,15 +278,11 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
       unsigned a[kMTiles][4];
 #pragma unroll
       for (int i = 0; i < kMTiles; ++i)
-        ldmatrixX4(smemAddr(sQ + (warpRow + i * 16 + lane % 16) * kRow +
-                            kk * 16 + (lane / 16) * 8),
-                   a[i]);
+        ldmatrixX4(qLane + (i * 16 * kRow + kk * 16) * 2, a[i]);
 #pragma unroll
       for (int np = 0; np < kNTiles / 2; ++np) {
         unsigned b[4];
-        ldmatrixX4(smemAddr(sK + (np * 16 + lane % 8 + (lane / 16) * 8) * kRow +
-                            kk * 16 + ((lane / 8) % 2) * 8),
-                   b);
+        ldmatrixX4(kLane + (np * 16 * kRow + kk * 16) * 2, b);
 #pragma unroll
         for (int i = 0; i < kMTiles; ++i) {
           mma16816(s[i][2 * np], a[i], b[0], b[1]);
@@ -263,33 +291,57 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
       }
     }
 
-    // Softcap, masks, online softmax.
+    // Softcap, then masks where this warp's rows see only part of the block
+    // (the sequence's tail, window edges; warp-uniform), online softmax.
+#if FC_SOFTCAP
+#pragma unroll
+    for (int i = 0; i < kMTiles; ++i)
+#pragma unroll
+      for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          s[i][n][e] = tanhApprox(s[i][n][e] * p.softcap_scale);
+#endif
+    bool partial = key0 + kBN > seqlenK;
+#if FC_WINDOW
+    if (p.window_right >= 0)
+      partial |= warpFirstRow + off + p.window_right + 1 < key0 + kBN;
+    if (p.window_left >= 0)
+      partial |= warpLastRow + off - p.window_left > key0;
+#endif
+    if (partial) {
+#pragma unroll
+      for (int i = 0; i < kMTiles; ++i)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          // Keys [lo, hi) of this row, clamped to the block, relative to
+          // this thread's first column: no sum below can overflow.
+          int hi = seqlenK, lo = key0;
+#if FC_WINDOW
+          const int row = warpFirstRow + i * 16 + g + 8 * h;
+          if (p.window_right >= 0)
+            hi = min(hi, row + off + p.window_right + 1);
+          if (p.window_left >= 0)
+            lo = max(lo, row + off - p.window_left);
+#endif
+          hi = max(min(hi, key0 + kBN), key0) - key0 - 2 * t;
+          lo = min(lo, key0 + kBN) - key0 - 2 * t;
+#pragma unroll
+          for (int n = 0; n < kNTiles; ++n)
+#pragma unroll
+            for (int c = 0; c < 2; ++c)
+              if (n * 8 + c >= hi || n * 8 + c < lo)
+                s[i][n][2 * h + c] = negInf();
+        }
+    }
 #pragma unroll
     for (int i = 0; i < kMTiles; ++i) {
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        int hi = seqlenK, lo = -2147483647;
-#if FC_WINDOW
-        const int row = row0 + warpRow + i * 16 + g + 8 * h;
-        if (p.window_right >= 0)
-          hi = min(hi, row + off + p.window_right + 1);
-        if (p.window_left >= 0)
-          lo = row + off - p.window_left;
-#endif
         float mx = rowMax[i][h];
 #pragma unroll
         for (int n = 0; n < kNTiles; ++n)
-#pragma unroll
-          for (int c = 0; c < 2; ++c) {
-            float &x = s[i][n][2 * h + c];
-#if FC_SOFTCAP
-            x = tanhApprox(x * p.softcap_scale);
-#endif
-            const int key = key0 + n * 8 + 2 * t + c;
-            if (key >= hi || key < lo)
-              x = negInf();
-            mx = fmaxf(mx, x);
-          }
+          mx = fmaxf(mx, fmaxf(s[i][n][2 * h], s[i][n][2 * h + 1]));
         mx = quadMax(mx);
         // A row that has seen no key yet keeps -inf: exponents from 0.
         const float base = mx == negInf() ? 0.f : mx * p.scale_log2;
@@ -316,7 +368,7 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
     cpAsyncWaitAll(); // V_j landed
     __syncthreads();  // ... for every thread; everyone is done with K_j
     if (j + 1 < nEnd)
-      loadTile<kBN>(sK, gK + (long long)(key0 + kBN) * p.k_row_stride,
+      loadTile<kBN>(smemAddr(sK), gK + (long long)(key0 + kBN) * p.k_row_stride,
                     p.k_row_stride, seqlenK - key0 - kBN);
     cpAsyncCommit();
 
@@ -335,10 +387,7 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads)
 #pragma unroll
       for (int dp = 0; dp < kDTiles / 2; ++dp) {
         unsigned b[4];
-        ldmatrixX4Trans(
-            smemAddr(sV + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * kRow +
-                     dp * 16 + (lane / 16) * 8),
-            b);
+        ldmatrixX4Trans(vLane + (kk * 16 * kRow + dp * 16) * 2, b);
 #pragma unroll
         for (int i = 0; i < kMTiles; ++i) {
           mma16816(o[i][2 * dp], a[i], b[0], b[1]);

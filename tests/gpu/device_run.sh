@@ -5,6 +5,7 @@
 #                                              multigpu (2 GPUs) cache2proc latency triton example
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
 #                                              sandecode decodesass fallback randargs sanall soak large
+#                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -115,6 +116,15 @@ for stage in $stages; do
         --quick --json "$out/fallback/quick.json" | tail -5
       t ${FALLBACK_BENCH_T:-400} env FLASHCORE_BACKEND=templates OUT="$out/fallback" DTYPES=bf16,fp16 \
         HDIMS=64,128 SEQLENS=2048,4096,8192,16384 python3 "$root/bench/bench_attention.py" | tail -20 ;;
+    tilesweep)
+      # The fallback's tiles (FLASHCORE_TEMPLATE_TILES) against FA2 in one process each:
+      # TILE_SWEEP holds HDIM:BLOCK_MxBLOCK_NxWARPS candidates.
+      for cand in ${TILE_SWEEP:-64:128x128x8 64:128x64x4 64:128x96x4 64:128x128x4 128:128x64x8 128:128x64x4 128:128x48x4 128:128x32x4}; do
+        echo "------- d${cand%%:*} ${cand#*:}"
+        t ${TILESWEEP_T:-120} env FLASHCORE_BACKEND=templates FLASHCORE_TEMPLATE_TILES=${cand#*:} OUT=/tmp \
+          PROVIDERS=flashcore,fa2 DTYPES=${SWEEP_DTYPES:-bf16} HDIMS=${cand%%:*} \
+          SEQLENS=${SWEEP_SEQLENS:-2048,8192} python3 "$root/bench/bench_attention.py" | grep -E '^\| (bf|fp)16'
+      done ;;
     sanall)
       t ${SANALL_T:-1500} bash "$root/tests/gpu/sanitize_all.sh" "$gen" "$root/specs" ;;
     soak)
@@ -122,6 +132,17 @@ for stage in $stages; do
         --threads ${SOAK_THREADS:-4} --json "$out/soak.json" | tail -6 ;;
     large)
       t 600 python3 "$root/tests/gpu/test_large.py" --json "$out/large.json" | tail -16 ;;
+    ring)
+      t ${RING_T:-300} python3 "$root/tests/gpu/test_ring.py" --json "$out/ring.json" ;;
+    multigpu_ring)
+      # torchrun (torch.distributed.run) over every GPU; the test needs two (torchrun would
+      # turn its skip, exit 77, into a failure), the bench reports one GPU alone.
+      n=$(nvidia-smi -L | grep -c "^GPU")
+      if [ "$n" -lt 2 ]; then echo "skipped: test_distributed.py needs 2 or more GPUs, found $n"
+      else t ${MULTIGPU_RING_T:-900} env NCCL_NVLS_ENABLE=0 python3 -m torch.distributed.run --standalone \
+        --nproc_per_node="$n" "$root/tests/gpu/test_distributed.py" --json "$out/distributed.json"; fi
+      t ${RING_BENCH_T:-900} env NCCL_NVLS_ENABLE=0 python3 -m torch.distributed.run --standalone \
+        --nproc_per_node="$n" "$root/bench/ring_bench.py" --json "$out/ring_bench.json" ;;
     randargs)
       t ${RANDARGS_T:-300} python3 "$root/tests/gpu/test_random_args.py" --calls ${RANDARGS_CALLS:-300} \
         --json "$out/randargs.json" | tail -12 ;;

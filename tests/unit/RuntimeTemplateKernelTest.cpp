@@ -49,6 +49,53 @@ TEST(TemplateConfig, TilesPerHeadDimFitEachArch) {
   }
 }
 
+TEST(TemplateTiles, ParsedAndCheckedThenUsed) {
+  struct Row {
+    const char *text;
+    int blockM, blockN, warps; // 0: rejected
+    const char *message;
+  };
+  for (Row r : {Row{"128x64x4", 128, 64, 4, ""}, Row{"64x32x4", 64, 32, 4, ""},
+                Row{"256x64x8", 256, 64, 8, ""}, Row{"16x16x1", 16, 16, 1, ""},
+                Row{"128x64", 0, 0, 0, "(three numbers joined by 'x'"},
+                Row{"128x64x4x", 0, 0, 0, "(three numbers"},
+                Row{"x64x4", 0, 0, 0, "(three numbers"},
+                Row{"128 x64x4", 0, 0, 0, "(three numbers"},
+                Row{"99999999x64x4", 0, 0, 0, "(three numbers"},
+                Row{"128x64x3", 0, 0, 0, "with 1, 2, 4 or 8 warps"},
+                Row{"96x64x4", 0, 0, 0, "with BLOCK_M = 16 or 32 rows per warp"},
+                Row{"128x40x4", 0, 0, 0, "with BLOCK_N a multiple of 16"},
+                Row{"128x272x4", 0, 0, 0, "with BLOCK_N a multiple of 16"}}) {
+    SCOPED_TRACE(r.text);
+    TemplateTiles t;
+    std::string message;
+    bool ok = parseTemplateTiles(r.text, t, message);
+    EXPECT_EQ(ok, r.blockM != 0) << message;
+    if (ok) {
+      EXPECT_EQ(t.blockM, r.blockM);
+      EXPECT_EQ(t.blockN, r.blockN);
+      EXPECT_EQ(t.warps, r.warps);
+    } else {
+      EXPECT_EQ(message.rfind(std::string("FLASHCORE_TEMPLATE_TILES must be "
+                                          "BLOCK_MxBLOCK_NxWARPS ") + r.message,
+                              0),
+                0u)
+          << message;
+      EXPECT_NE(message.find(std::string("got: ") + r.text), std::string::npos);
+    }
+  }
+  // Given tiles replace the defaults; too large for the arch says so.
+  TemplateTiles t{128, 64, 4};
+  TemplateConfig c;
+  std::string message;
+  ASSERT_TRUE(templateConfig(problem(DType::BF16, 128), 86, c, message, &t)) << message;
+  EXPECT_EQ(c.str(), "sm_86 d128 m128 n64 w4 bf16");
+  t = TemplateTiles{256, 256, 8};
+  EXPECT_FALSE(templateConfig(problem(DType::BF16, 256), 86, c, message, &t));
+  EXPECT_EQ(message.rfind("FLASHCORE_TEMPLATE_TILES: the fallback's tiles for sm_86 "
+                          "d256 m256 n256 w8 bf16 need ", 0), 0u) << message;
+}
+
 TEST(TemplateConfig, FlagsFollowTheProblem) {
   ProblemSpec p = problem(DType::FP16, 96);
   p.causal = true;
