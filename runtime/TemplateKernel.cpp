@@ -23,16 +23,26 @@ const char *embedded(const char *name) {
   return f ? f->text : "";
 }
 
-/// Tiles after FlashAttention-2's forward choices per head dim on sm_8x
-/// (128-row query tiles, 64-key blocks; smaller where shared memory is 99
-/// KB), with one m16 tile per warp: two (FA2's 4 warps x 32 rows) spilled
-/// 100-160 bytes at head dim 128 under ptxas 13.
+/// Tiles per head dim, measured on an H200 against FA2 (SDPA's flash
+/// backend) with FLASHCORE_TEMPLATE_TILES (docs/PERFORMANCE.md): up to head
+/// dim 128, 4 warps of two m16 tiles each (FA2's shape: every K/V fragment
+/// read from shared memory feeds 32 rows, half the ldmatrix traffic of one
+/// tile per warp, which ran at 0.61-0.75x FA2), with the widest key block
+/// that ptxas 13 keeps free of spills (d64: 96 keys, 252 registers; d128: 48,
+/// 255; 64 keys spilled 4 bytes there). Above 128, 8 warps of one tile, and
+/// 64-row tiles where shared memory is 99 KB. A KV-cache problem (decode:
+/// a few query rows against a long cache) takes 64-row tiles of one m16 tile
+/// per warp: half the idle rows, and registers to spare for its masks.
 using Tiles = TemplateTiles;
-Tiles defaultTiles(int headDim, bool largeSmem) {
+Tiles defaultTiles(int headDim, bool largeSmem, bool cacheSeqlens) {
+  if (cacheSeqlens && headDim <= 128)
+    return {64, 64, 4};
   if (headDim <= 64)
-    return {128, 128, 8};
+    return {128, 96, 4};
+  if (headDim <= 96)
+    return {128, 64, 4};
   if (headDim <= 128)
-    return {128, 64, 8};
+    return {128, 48, 4};
   if (headDim <= 192)
     return largeSmem ? Tiles{128, 64, 8} : Tiles{64, 64, 4};
   return largeSmem ? Tiles{128, 32, 8} : Tiles{64, 32, 4};
@@ -147,7 +157,8 @@ bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
   c.arch = arch;
   c.headDim = p.headDim;
   Tiles t = tiles ? *tiles
-                  : defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024);
+                  : defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024,
+                                 p.cacheSeqlens);
   c.blockM = t.blockM;
   c.blockN = t.blockN;
   c.warps = t.warps;

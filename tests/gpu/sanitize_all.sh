@@ -19,7 +19,17 @@ nvidia-smi -L >/dev/null 2>&1 || { echo "skipped: no CUDA device"; exit 77; }
 san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 [ -x "$san" ] || { echo "skipped: compute-sanitizer not found"; exit 77; }
 rc=0
+# SANITIZE_JOBS runs at once (processes on the one GPU; the JIT compiles are
+# what takes the time): each result lands in a file, printed in order at the end.
+jobs=${SANITIZE_JOBS:-1}
+results=$(mktemp -d)
+n=0
 run() { # label, command...
+  n=$((n + 1))
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  run_one "$@" > "$results/$(printf %05d $n)" &
+}
+run_one() { # label, command...
   local label=$1; shift
   local log
   log=$(timeout -s KILL ${SANITIZE_T:-180} "$san" --error-exitcode 99 "$@" 2>&1)
@@ -35,7 +45,6 @@ run() { # label, command...
   else
     echo "FAIL $label (exit $status): $summary"
     echo "$log" | grep -E "=========" | head -20
-    rc=1
   fi
 }
 for spec in "$specs"/*.yaml; do
@@ -61,4 +70,9 @@ if python3 -c "import flashcore, torch" 2>/dev/null; then
   run "memcheck varlen (test_features.py --only varlen)" --tool memcheck python3 \
     "$here/test_features.py" --only varlen --random 0 --max-seqlen 700
 fi
+wait
+cat "$results"/*
+grep -q "^FAIL" "$results"/* && rc=1
+awk '/^ok/ {o++} /^n\/a/ {a++} /^FAIL/ {f++} END {print o + 0 " ok, " a + 0 " n/a, " f + 0 " failed"}' "$results"/*
+rm -rf "$results"
 exit $rc

@@ -31,8 +31,9 @@ TEST(TemplateConfig, TilesPerHeadDimFitEachArch) {
   struct Row {
     int arch, headDim, blockM, blockN, warps;
   };
-  for (Row r : {Row{80, 64, 128, 128, 8}, Row{86, 64, 128, 128, 8},
-                Row{80, 128, 128, 64, 8}, Row{89, 128, 128, 64, 8},
+  for (Row r : {Row{80, 64, 128, 96, 4}, Row{86, 64, 128, 96, 4},
+                Row{80, 96, 128, 64, 4}, Row{89, 96, 128, 64, 4},
+                Row{80, 128, 128, 48, 4}, Row{89, 128, 128, 48, 4},
                 Row{80, 192, 128, 64, 8}, Row{86, 192, 64, 64, 4},
                 Row{80, 256, 128, 32, 8}, Row{86, 256, 64, 32, 4},
                 Row{89, 256, 64, 32, 4}, Row{90, 256, 128, 32, 8}}) {
@@ -44,8 +45,17 @@ TEST(TemplateConfig, TilesPerHeadDimFitEachArch) {
     EXPECT_EQ(c.blockM, r.blockM);
     EXPECT_EQ(c.blockN, r.blockN);
     EXPECT_EQ(c.warps, r.warps);
-    EXPECT_EQ(c.blockM, 16 * c.warps); // one m16 tile per warp
+    EXPECT_EQ(c.blockM, (r.headDim <= 128 ? 32 : 16) * c.warps); // m16 tiles per warp
     EXPECT_LE(c.smemBytes(), templateSmemLimit(r.arch));
+  }
+  // KV-cache problems: 64-row tiles, one m16 tile per warp, up to head dim 128.
+  for (int d : {64, 128}) {
+    ProblemSpec p = problem(DType::BF16, d);
+    p.cacheSeqlens = p.causal = true;
+    TemplateConfig c;
+    std::string message;
+    ASSERT_TRUE(templateConfig(p, 80, c, message)) << message;
+    EXPECT_EQ(c.str(), "sm_80 d" + std::to_string(d) + " m64 n64 w4 bf16 window cache_seqlens");
   }
 }
 
@@ -107,7 +117,7 @@ TEST(TemplateConfig, FlagsFollowTheProblem) {
   EXPECT_FALSE(c.bf16);
   EXPECT_TRUE(c.window && c.varlen && c.softcap);
   EXPECT_FALSE(c.cacheSeqlens);
-  EXPECT_EQ(c.str(), "sm_86 d96 m128 n64 w8 fp16 window varlen softcap");
+  EXPECT_EQ(c.str(), "sm_86 d96 m128 n64 w4 fp16 window varlen softcap");
   // split_kv / pack_gqa run unsplit: the same instantiation.
   ProblemSpec decode = problem(DType::BF16, 128);
   decode.cacheSeqlens = decode.splitKv = decode.packGqa = true;
