@@ -39,7 +39,10 @@ constexpr int kMTiles = kBM / (16 * kWarps); // m16 tiles per warp
 constexpr int kNTiles = kBN / 8;             // n8 tiles of S
 constexpr int kDTiles = kD / 8;              // n8 tiles of O
 constexpr int kRow = kD + 8;                 // shared row stride, elements
-constexpr int kQkUnroll = kMTiles > 1 ? 1 : kD / 16;
+// Unrolled k-steps of Q K^T: all with one m16 tile per warp; two with two
+// (ptxas has no registers to run more ahead: it spilled), one with varlen's
+// sequence offsets live too (two spilled 8 bytes at head dim 128).
+constexpr int kQkUnroll = kMTiles == 1 ? kD / 16 : FC_VARLEN ? 1 : 2;
 static_assert(kD % 16 == 0 && kD <= 256, "head_dim");
 static_assert(kBN % 16 == 0, "block_n");
 static_assert(kMTiles >= 1 && kBM == 16 * kWarps * kMTiles, "block_m");
@@ -274,9 +277,8 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
 #pragma unroll
       for (int n = 0; n < kNTiles; ++n)
         s[i][n][0] = s[i][n][1] = s[i][n][2] = s[i][n][3] = 0.f;
-    // Two m16 tiles per warp leave ptxas no registers to run k-steps ahead:
-    // the k-loop of Q K^T stays a loop there (its fragments keep static
-    // indices: only the n and m loops inside index registers).
+    // (A partly unrolled k-loop: its fragments keep static indices, only the
+    // n and m loops inside index registers.)
 #pragma unroll kQkUnroll
     for (int kk = 0; kk < kD / 16; ++kk) {
       unsigned a[kMTiles][4];

@@ -1,8 +1,8 @@
 """FlashCore: generated FlashAttention-style kernels for NVIDIA Hopper.
 
 ``import flashcore`` needs neither torch nor a GPU: it loads the compiled
-binding of the C API (``flashcore._C``) and libflashcore. The torch functions
-load torch on first use:
+binding of the C API (``flashcore._C``) and libflashcore, after torch where
+torch is installed (the other order crashed). The torch functions:
 
 - ``flash_attn_func``, ``flash_attn_varlen_func``: FlashAttention-3's API
   (``import flashcore as flash_attn_interface``), see ``flashcore.interface``;
@@ -16,7 +16,15 @@ Torch-free: ``version()``, ``status_string(code)``, ``STATUS``, ``set_spec()``,
 exceptions ``FlashCoreError`` (a RuntimeError), ``FlashCoreValueError`` and
 ``FlashCoreTypeError``.
 """
-from . import _C
+try:
+    # torch before the binding when it is installed: on the H200 image,
+    # `import flashcore` then `import torch` crashed the interpreter (SIGSEGV
+    # at torch's import) while the other order works; torch's own pybind11
+    # modules have to come first.
+    import torch as _torch_first  # noqa: F401
+except ImportError:
+    pass
+from . import _C  # noqa: E402
 from ._errors import STATUS, FlashCoreError, FlashCoreTypeError, FlashCoreValueError, check
 
 __version__ = _C.version()

@@ -6,7 +6,8 @@
 #     memcheck, racecheck, synccheck and initcheck, and with each schedule
 #     variant of the lit tests under memcheck;
 #   - varlen, cache_seqlens, split-KV + combine, pack-GQA and paged kernels
-#     through tests/gpu/sanitize_decode.py and test_features.py --only varlen
+#     through tests/gpu/sanitize_decode.py, local and softcap (run-time window
+#     sizes and softcap) through test_features.py --only varlen/local/softcap
 #     (Python, torch), memcheck and racecheck/synccheck.
 #   sanitize_all.sh <flashcore-gen> <specs dir>
 # Prints one line per run; exit 1 if any tool reports an error, 77 without a
@@ -38,7 +39,8 @@ run_one() { # label, command...
   summary=$(echo "$log" | grep -E "ERROR SUMMARY|LEAK SUMMARY|RACECHECK SUMMARY" | tr '\n' ' ')
   if [ $status -eq 0 ]; then
     echo "ok   $label: $summary"
-  elif [ $status -eq 1 ] && ! echo "$log" | grep -qE "========= (Invalid|Race|Barrier|Uninitialized|Program hit|Leaked|Error)" &&
+  elif { [ $status -eq 1 ] && ! echo "$log" | grep -qE "========= (Invalid|Race|Barrier|Uninitialized|Program hit|Leaked|Error)"; } ||
+       { [ $status -eq 255 ] && echo "$log" | grep -q "terminated before first instrumented API call"; } &&
        echo "$log" | grep -q "error: "; then
     # A schedule variant the spec does not admit: validation says so.
     echo "n/a  $label: $(echo "$log" | grep -m1 "error: ")"
@@ -50,7 +52,8 @@ run_one() { # label, command...
 for spec in "$specs"/*.yaml; do
   name=$(basename "$spec" .yaml)
   # Kernels `run` cannot drive alone are covered from Python below.
-  if grep -qE "^\s*(kind: combine|cache_seqlens: true|varlen: true)" "$spec"; then
+  # (`run` takes no window sizes or softcap: local and softcap specs too.)
+  if grep -qE "^\s*(kind: combine|cache_seqlens: true|varlen: true|local: true|softcap: true)" "$spec"; then
     continue
   fi
   for tool in memcheck racecheck synccheck initcheck; do
@@ -67,8 +70,10 @@ if python3 -c "import flashcore, torch" 2>/dev/null; then
   for tool in memcheck racecheck synccheck; do
     run "$tool decode kinds (sanitize_decode.py)" --tool $tool python3 "$here/sanitize_decode.py"
   done
-  run "memcheck varlen (test_features.py --only varlen)" --tool memcheck python3 \
-    "$here/test_features.py" --only varlen --random 0 --max-seqlen 700
+  for only in varlen local softcap; do
+    run "memcheck $only (test_features.py --only $only)" --tool memcheck python3 \
+      "$here/test_features.py" --only $only --random 0 --max-seqlen 700
+  done
 fi
 wait
 cat "$results"/*
