@@ -198,7 +198,10 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
   // share the rest of the CTA's register pool (what it starts with), capped
   // at 240.
   int c = s.consumerWarpgroups > 0 ? s.consumerWarpgroups : 1;
-  s.producerRegisters = given.producerRegisters.value_or(c >= 3 ? 32 : 24);
+  // The paged producer's warp-wide loop needs 32 (24 spilled 28 bytes with
+  // the persistent scheduler); the consumers then get 232.
+  s.producerRegisters = given.producerRegisters.value_or(
+      c >= 3 || problem.pagedKv ? 32 : 24);
   int entryCap = entryRegisterCap(kThreadsPerWarpgroup * (1 + c));
   int share = ((1 + c) * entryCap - s.producerRegisters) / c;
   int consumer = std::min(240, share / 8 * 8);

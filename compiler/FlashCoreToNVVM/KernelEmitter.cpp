@@ -253,6 +253,8 @@ Value KernelEmitter::shuffleXor(Value v, int laneMask) {
       .getResult();
 }
 
+void KernelEmitter::syncWarp() { NVVM::SyncWarpOp::create(b, loc, i32(-1)); }
+
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }
 
 void KernelEmitter::barrierSync(Value id, int threads) {

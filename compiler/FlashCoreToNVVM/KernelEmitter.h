@@ -137,6 +137,8 @@ public:
   mlir::Value warpIndexUniform(mlir::Value tid);
   mlir::Value electOne();
   mlir::Value shuffleXor(mlir::Value v, int laneMask);
+  /// bar.warp.sync of all 32 lanes (PTX ISA 9.7.13.2).
+  void syncWarp();
   void barrierAll();
   /// bar.sync id, threads (PTX ISA 9.7.13.1); Sync.h names the ids.
   void barrierSync(mlir::Value id, int threads);

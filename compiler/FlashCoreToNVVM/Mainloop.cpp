@@ -115,42 +115,108 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
   Value full = isK ? smem.kFull(slot.stage) : smem.vFull(slot.stage);
   e.mbarrierWait(empty, e.xori(slot.phase, e.i32(1)));
   e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
-  Value map = args[isK ? kParamTmaK : kParamTmaV];
   Value dst = isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage);
-  if (e.spec.problem.pagedKv)
-    loadPagedBlock(ctx, map, dst, full, j);
-  else
-    e.tmaLoadTile(map, dst, full, blockN,
-                  e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
-                  ctx.tmaBatch);
+  e.tmaLoadTile(args[isK ? kParamTmaK : kParamTmaV], dst, full, blockN,
+                e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
+                ctx.tmaBatch);
 }
 
-void ProducerMainloop::loadPagedBlock(const TileContext &ctx, Value map,
-                                      Value dst, Value full, Value j) {
-  // block_n / chunk loads of `chunk` rows, each inside one page
-  // (pageChunkRows, TileSchedule.h). A chunk past the sequence's keys reads
-  // no page-table entry and loads page num_pages: out of bounds, zeros, and
-  // still the chunk's bytes towards expect_tx.
-  const int blockN = e.spec.schedule.blockN;
+void ProducerMainloop::loadQ(const TileContext &ctx, Value qPhase) {
+  const ScheduleSpec &s = e.spec.schedule;
+  // A CTA's only tile loads Q into a fresh buffer.
+  if (loopsOverTiles(s))
+    e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
+  // A packed Q box has q_rows rows (seqlen_q x heads).
+  if (e.spec.problem.packGqa)
+    e.mbarrierArriveExpectTx(
+        smem.qFull(), e.mul(args[kParamQRows],
+                            e.i32(e.spec.problem.headDim * e.geo.elemBytes)));
+  else
+    e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
+  e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(), s.blockM,
+                ctx.qRow, ctx.qHead, ctx.tmaBatch);
+}
+
+//===----------------------------------------------------------------------===//
+// Producer, paged K/V
+//
+// A key block of a paged cache is block_n / chunk loads of `chunk` rows, each
+// inside one page (pageChunkRows, TileSchedule.h). The whole loading warp
+// runs the loop: lane c reads the page of chunk c (all chunks' page-table
+// entries in flight at once, not one after the other) and issues that
+// chunk's TMA load. The pages of block j+1 are read while block j waits for
+// its buffers, and K and V of one block share them.
+//===----------------------------------------------------------------------===//
+
+Value ProducerMainloop::chunkPage(const TileContext &ctx, Value lane,
+                                  Value j) {
+  // A lane past the block's chunks, or a chunk past the sequence's keys,
+  // reads no page-table entry and holds page num_pages: a load from it is out
+  // of bounds, zeros, and still the chunk's bytes towards expect_tx.
   Value chunk = args[kParamPageChunkRows];
-  Value pageSize = args[kParamPageSize];
-  Value tableRow = e.mul(e.ext64(ctx.tile.batch), args[kParamPageTableStride]);
-  e.forLoop(e.i32(0), e.divu(e.i32(blockN), chunk), ValueRange{},
-            [&](Value c, ValueRange) {
-              Value tileRow = e.mul(c, chunk);
-              Value key = e.add(e.mul(j, e.i32(blockN)), tileRow);
-              Value page = e.ifThenElse(
-                  e.lt(key, ctx.seqlenK), TypeRange{e.i32T},
-                  [&] {
-                    Value column = e.ext64(e.divu(key, pageSize));
-                    return SmallVector<Value>{loadI32(
-                        e, args[kParamPageTable], e.add(tableRow, column))};
-                  },
-                  [&] { return SmallVector<Value>{args[kParamNumPages]}; })[0];
-              e.tmaLoadRows(map, dst, full, blockN, tileRow,
-                            e.remu(key, pageSize), ctx.kvHead, page);
-              return SmallVector<Value>{};
-            });
+  Value key = e.add(e.mul(j, e.i32(e.spec.schedule.blockN)),
+                    e.mul(lane, chunk));
+  Value inBlock = e.lt(lane, e.divu(e.i32(e.spec.schedule.blockN), chunk));
+  return e.ifThenElse(
+      e.andi(inBlock, e.lt(key, ctx.seqlenK)), TypeRange{e.i32T},
+      [&] {
+        Value row = e.mul(e.ext64(ctx.tile.batch), args[kParamPageTableStride]);
+        Value column = e.ext64(e.divu(key, args[kParamPageSize]));
+        return SmallVector<Value>{
+            loadI32(e, args[kParamPageTable], e.add(row, column))};
+      },
+      [&] { return SmallVector<Value>{args[kParamNumPages]}; })[0];
+}
+
+void ProducerMainloop::loadPagedKV(const TileContext &ctx, bool isK, Value j,
+                                   const PipelineState &slot, Value lane,
+                                   Value page) {
+  const int blockN = e.spec.schedule.blockN;
+  Value empty = isK ? smem.kEmpty(slot.stage) : smem.vEmpty(slot.stage);
+  Value full = isK ? smem.kFull(slot.stage) : smem.vFull(slot.stage);
+  Value chunk = args[kParamPageChunkRows];
+  // Lane 0 alone waits (mbarrierWait's retry branch is warp-uniform: one
+  // thread, or lanes that agree) and sets the expected bytes; the warp sync
+  // holds the other lanes until then and orders their loads after the wait.
+  e.ifThen(e.eq(lane, e.i32(0)), [&] {
+    e.mbarrierWait(empty, e.xori(slot.phase, e.i32(1)));
+    e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
+  });
+  e.syncWarp();
+  e.ifThen(e.lt(lane, e.divu(e.i32(blockN), chunk)), [&] {
+    Value tileRow = e.mul(lane, chunk);
+    Value key = e.add(e.mul(j, e.i32(blockN)), tileRow);
+    e.tmaLoadRows(args[isK ? kParamTmaK : kParamTmaV],
+                  isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage), full,
+                  blockN, tileRow, e.remu(key, args[kParamPageSize]),
+                  ctx.kvHead, page);
+  });
+}
+
+SmallVector<Value> ProducerMainloop::loadPagedBlocks(const TileContext &ctx,
+                                                     ValueRange ring,
+                                                     bool loadK, bool loadV) {
+  const int stages = e.spec.schedule.stages;
+  Value lane = e.remu(e.threadIdx(), e.i32(32));
+  SmallVector<Value> inits(ring.begin(), ring.end());
+  inits.push_back(chunkPage(ctx, lane, ctx.blocks.nStart));
+  SmallVector<Value> out = e.forLoop(
+      ctx.blocks.nStart, ctx.blocks.nEnd, inits,
+      [&](Value j, ValueRange carried) {
+        PipelineState slot = PipelineState::from(carried, 0);
+        Value page = carried[PipelineState::kNumValues];
+        Value nextPage = chunkPage(ctx, lane, e.add(j, e.i32(1)));
+        if (loadK)
+          loadPagedKV(ctx, /*isK=*/true, j, slot, lane, page);
+        if (loadV)
+          loadPagedKV(ctx, /*isK=*/false, j, slot, lane, page);
+        SmallVector<Value> next;
+        slot.advance(e, stages).appendTo(next);
+        next.push_back(nextPage);
+        return next;
+      });
+  out.pop_back();
+  return out;
 }
 
 PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
@@ -161,42 +227,38 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
   SmallVector<Value> unchanged;
   kv.appendTo(unchanged);
 
-  // One elected thread of a loading warp runs the loop over key blocks; the
-  // ring state it ends with is what it starts the next tile with.
+  auto contiguousBlocks = [&](bool loadK, bool loadV) {
+    return e.forLoop(ctx.blocks.nStart, ctx.blocks.nEnd, unchanged,
+                     [&](Value j, ValueRange carried) {
+                       PipelineState slot = PipelineState::from(carried, 0);
+                       if (loadK)
+                         loadKV(ctx, /*isK=*/true, j, slot);
+                       if (loadV)
+                         loadKV(ctx, /*isK=*/false, j, slot);
+                       SmallVector<Value> next;
+                       slot.advance(e, s.stages).appendTo(next);
+                       return next;
+                     });
+  };
+  // Contiguous K/V: one elected thread of a loading warp loads Q and runs
+  // the loop over key blocks. Paged: one thread loads Q, the whole warp runs
+  // the loop. The ring state a warp ends with is what it starts the next tile
+  // with.
   auto loader = [&](int warp, bool loadQ, bool loadK, bool loadV) {
     return e.ifThenElse(
         e.eq(warpInGroup, e.i32(warp)), stateTypes,
         [&] {
+          if (e.spec.problem.pagedKv) {
+            if (loadQ)
+              e.ifThen(e.electOne(), [&] { this->loadQ(ctx, qPhase); });
+            return loadPagedBlocks(ctx, unchanged, loadK, loadV);
+          }
           return e.ifThenElse(
               e.electOne(), stateTypes,
               [&] {
-                if (loadQ) {
-                  // A CTA's only tile loads Q into a fresh buffer.
-                  if (loopsOverTiles(s))
-                    e.mbarrierWait(smem.qEmpty(), e.xori(qPhase, e.i32(1)));
-                  // A packed Q box has q_rows rows (seqlen_q x heads).
-                  if (e.spec.problem.packGqa)
-                    e.mbarrierArriveExpectTx(
-                        smem.qFull(),
-                        e.mul(args[kParamQRows],
-                              e.i32(e.spec.problem.headDim * e.geo.elemBytes)));
-                  else
-                    e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
-                  e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(),
-                                s.blockM, ctx.qRow, ctx.qHead, ctx.tmaBatch);
-                }
-                return e.forLoop(
-                    ctx.blocks.nStart, ctx.blocks.nEnd, unchanged,
-                    [&](Value j, ValueRange carried) {
-                      PipelineState slot = PipelineState::from(carried, 0);
-                      if (loadK)
-                        loadKV(ctx, /*isK=*/true, j, slot);
-                      if (loadV)
-                        loadKV(ctx, /*isK=*/false, j, slot);
-                      SmallVector<Value> next;
-                      slot.advance(e, s.stages).appendTo(next);
-                      return next;
-                    });
+                if (loadQ)
+                  this->loadQ(ctx, qPhase);
+                return contiguousBlocks(loadK, loadV);
               },
               [&] { return unchanged; });
         },

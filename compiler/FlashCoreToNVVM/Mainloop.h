@@ -82,11 +82,22 @@ public:
                          mlir::Value qPhase);
 
 private:
+  void loadQ(const TileContext &ctx, mlir::Value qPhase);
   void loadKV(const TileContext &ctx, bool isK, mlir::Value j,
               const PipelineState &slot);
-  /// paged_kv: key block j of the tile's sequence from its pages.
-  void loadPagedBlock(const TileContext &ctx, mlir::Value map,
-                      mlir::Value dst, mlir::Value full, mlir::Value j);
+  /// paged_kv: the page of chunk `lane` of key block j (num_pages where the
+  /// chunk holds no key of the sequence).
+  mlir::Value chunkPage(const TileContext &ctx, mlir::Value lane,
+                        mlir::Value j);
+  /// paged_kv: key block j's K or V, chunk `lane` from `page`.
+  void loadPagedKV(const TileContext &ctx, bool isK, mlir::Value j,
+                   const PipelineState &slot, mlir::Value lane,
+                   mlir::Value page);
+  /// paged_kv: the loop over key blocks, run by the whole loading warp;
+  /// returns the ring state after it.
+  llvm::SmallVector<mlir::Value> loadPagedBlocks(const TileContext &ctx,
+                                                 mlir::ValueRange ring,
+                                                 bool loadK, bool loadV);
 
   KernelEmitter &e;
   const KernelArgs &args;
