@@ -306,12 +306,60 @@ flashcore_status_t checkDevice(const cuda::DriverApi &d, CUdevice device,
   return FLASHCORE_STATUS_SUCCESS;
 }
 
-/// The nvrtc fallback's launch of a validated call (TemplateKernel.h).
-flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
-                                  const AttentionCall &call,
-                                  const AttentionSpec &spec, int arch,
-                                  CUstream stream, std::string &message) {
-  TemplateConfig config;
+/// The workspace of a split call: the caller's (checked against `bytes`),
+/// else stream-ordered memory of the call's stream, returned in `owned` for
+/// releaseWorkspace after the launches.
+flashcore_status_t acquireWorkspace(const cuda::DriverApi &d,
+                                    const flashcore_attention_args &a,
+                                    size_t bytes, CUstream stream,
+                                    void *&workspace, CUdeviceptr &owned,
+                                    std::string &message) {
+  if (a.workspace) {
+    if (a.workspace_bytes < bytes) {
+      message = "workspace_bytes must be >= " + std::to_string(bytes) +
+                " (flashcore_attention_workspace_size), got: " +
+                std::to_string(a.workspace_bytes);
+      return FLASHCORE_STATUS_INVALID_KV_CACHE;
+    }
+    workspace = a.workspace;
+    return FLASHCORE_STATUS_SUCCESS;
+  }
+  if (!d.cuMemAllocAsyncFn || !d.cuMemFreeAsyncFn) {
+    message = "the CUDA driver has no cuMemAllocAsync (needs CUDA 11.2+): "
+              "pass a workspace of flashcore_attention_workspace_size bytes";
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  }
+  CUresult rc = d.cuMemAllocAsyncFn(&owned, bytes, stream);
+  if (rc != CUDA_SUCCESS) {
+    message = cuda::callError(d, "cuMemAllocAsync", rc) + " of " +
+              std::to_string(bytes) + " workspace bytes";
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  }
+  workspace = reinterpret_cast<void *>(owned);
+  return FLASHCORE_STATUS_SUCCESS;
+}
+
+/// Frees what acquireWorkspace allocated, on the stream after the launches;
+/// a failure there becomes the status if the launches succeeded.
+flashcore_status_t releaseWorkspace(const cuda::DriverApi &d, CUdeviceptr owned,
+                                    CUstream stream, flashcore_status_t status,
+                                    std::string &message) {
+  if (!owned)
+    return status;
+  CUresult rc = d.cuMemFreeAsyncFn(owned, stream);
+  if (rc != CUDA_SUCCESS && status == FLASHCORE_STATUS_SUCCESS) {
+    message = cuda::callError(d, "cuMemFreeAsync", rc);
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  }
+  return status;
+}
+
+/// One fallback kernel (forward or combine) of `spec`: its instantiation,
+/// compiled or cached, and its function in `ctx`.
+flashcore_status_t templateFunction(const cuda::DriverApi &d, CUcontext ctx,
+                                    const AttentionSpec &spec, int arch,
+                                    TemplateConfig &config, CUfunction &function,
+                                    std::string &message) {
   const TemplateTiles *tiles = templateTilesOverride(message);
   if (!message.empty())
     return FLASHCORE_STATUS_INVALID_SPEC;
@@ -324,15 +372,17 @@ flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
       templateKernel(spec, config, message);
   if (!kernel)
     return FLASHCORE_STATUS_COMPILE_ERROR;
-  CUfunction function = nullptr;
   if (!globalModuleCache().getFunction(d, ctx, *kernel, function, message))
     return FLASHCORE_STATUS_CUDA_ERROR;
-  FcFwdParams params = templateParams(call);
-  unsigned grid[3];
-  templateGrid(config, call, grid);
-  if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0)
-    return FLASHCORE_STATUS_SUCCESS;
-  void *args[] = {&params};
+  return FLASHCORE_STATUS_SUCCESS;
+}
+
+flashcore_status_t launchTemplateKernel(const cuda::DriverApi &d,
+                                        CUfunction function,
+                                        const TemplateConfig &config,
+                                        const unsigned grid[3], void *param,
+                                        CUstream stream, std::string &message) {
+  void *args[] = {param};
   CUresult rc = d.cuLaunchKernelFn(function, grid[0], grid[1], grid[2],
                                    unsigned(config.threads()), 1, 1,
                                    unsigned(config.smemBytes()), stream, args,
@@ -343,6 +393,58 @@ flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
     return FLASHCORE_STATUS_CUDA_ERROR;
   }
   return FLASHCORE_STATUS_SUCCESS;
+}
+
+/// The nvrtc fallback's launches of a validated call (TemplateKernel.h): the
+/// forward, and for a split call (`combineSpec`) the combine, with the
+/// workspace between them.
+flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
+                                  const AttentionCall &call,
+                                  const AttentionSpec &spec,
+                                  const AttentionSpec *combineSpec, int arch,
+                                  CUstream stream, std::string &message) {
+  TemplateConfig config, combine;
+  CUfunction function = nullptr, combineFunction = nullptr;
+  flashcore_status_t status =
+      templateFunction(d, ctx, spec, arch, config, function, message);
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return status;
+  if (config.split) {
+    if (!combineSpec) {
+      message = "internal error: a split fallback call without its combine";
+      return FLASHCORE_STATUS_INTERNAL_ERROR;
+    }
+    status = templateFunction(d, ctx, *combineSpec, arch, combine,
+                              combineFunction, message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+  }
+  FcFwdParams params = templateParams(call);
+  unsigned grid[3];
+  templateGrid(config, call, grid);
+  if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0)
+    return FLASHCORE_STATUS_SUCCESS;
+  void *workspace = nullptr;
+  CUdeviceptr owned = 0;
+  if (config.split) {
+    status = acquireWorkspace(d, call.args, workspaceBytes(call), stream,
+                              workspace, owned, message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+    FcCombineParams merge = templateCombineParams(call, workspace);
+    params.o_accum = const_cast<float *>(merge.o_accum);
+    params.lse_accum = const_cast<float *>(merge.lse_accum);
+    status = launchTemplateKernel(d, function, config, grid, &params, stream,
+                                  message);
+    unsigned combineGrid[3];
+    templateGrid(combine, call, combineGrid);
+    if (status == FLASHCORE_STATUS_SUCCESS)
+      status = launchTemplateKernel(d, combineFunction, combine, combineGrid,
+                                    &merge, stream, message);
+    return releaseWorkspace(d, owned, stream, status, message);
+  }
+  return launchTemplateKernel(d, function, config, grid, &params, stream,
+                              message);
 }
 
 flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
@@ -453,7 +555,9 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     return status;
   // Before Hopper (or forced): the nvrtc fallback, one launch, no plan.
   if (templates)
-    return launchTemplate(*d, ctx, call, choice->spec, arch, stream, message);
+    return launchTemplate(*d, ctx, call, choice->spec,
+                          choice->combineSpec ? &*choice->combineSpec : nullptr,
+                          arch, stream, message);
 
   // Step 5. First call of this choice in this context: the kernel (memory,
   // disk or compiled, once per key) and its module (once per context).
@@ -485,30 +589,12 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   plan.setPersistentGrid(bound->smCount);
   CUdeviceptr owned = 0;
   if (plan.workspaceBytes > 0) {
-    if (a.workspace) {
-      if (a.workspace_bytes < plan.workspaceBytes) {
-        message = "workspace_bytes must be >= " +
-                  std::to_string(plan.workspaceBytes) +
-                  " (flashcore_attention_workspace_size), got: " +
-                  std::to_string(a.workspace_bytes);
-        return FLASHCORE_STATUS_INVALID_KV_CACHE;
-      }
-      plan.setWorkspace(a.workspace);
-    } else {
-      if (!d->cuMemAllocAsyncFn || !d->cuMemFreeAsyncFn) {
-        message = "the CUDA driver has no cuMemAllocAsync (needs CUDA 11.2+): "
-                  "pass a workspace of flashcore_attention_workspace_size "
-                  "bytes";
-        return FLASHCORE_STATUS_CUDA_ERROR;
-      }
-      CUresult rc = d->cuMemAllocAsyncFn(&owned, plan.workspaceBytes, stream);
-      if (rc != CUDA_SUCCESS) {
-        message = cuda::callError(*d, "cuMemAllocAsync", rc) + " of " +
-                  std::to_string(plan.workspaceBytes) + " workspace bytes";
-        return FLASHCORE_STATUS_CUDA_ERROR;
-      }
-      plan.setWorkspace(reinterpret_cast<void *>(owned));
-    }
+    void *workspace = nullptr;
+    status = acquireWorkspace(*d, a, plan.workspaceBytes, stream, workspace,
+                              owned, message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+    plan.setWorkspace(workspace);
   }
 
   // Step 7. Launch: every kernel of the plan, in order, on the stream.
@@ -520,14 +606,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     if (status != FLASHCORE_STATUS_SUCCESS)
       break;
   }
-  if (owned) {
-    CUresult rc = d->cuMemFreeAsyncFn(owned, stream);
-    if (rc != CUDA_SUCCESS && status == FLASHCORE_STATUS_SUCCESS) {
-      message = cuda::callError(*d, "cuMemFreeAsync", rc);
-      status = FLASHCORE_STATUS_CUDA_ERROR;
-    }
-  }
-  return status;
+  return releaseWorkspace(*d, owned, stream, status, message);
 }
 
 flashcore_status_t attentionWorkspaceSize(const flashcore_attention_args *args,

@@ -51,6 +51,9 @@ Tiles defaultTiles(int headDim, bool largeSmem, bool cacheSeqlens) {
 } // namespace
 
 std::string TemplateConfig::str() const {
+  if (combine)
+    return "sm_" + std::to_string(arch) + " d" + std::to_string(headDim) +
+           " combine w" + std::to_string(warps) + (bf16 ? " bf16" : " fp16");
   std::string s = "sm_" + std::to_string(arch) + " d" +
                   std::to_string(headDim) + " m" + std::to_string(blockM) +
                   " n" + std::to_string(blockN) + " w" +
@@ -63,6 +66,8 @@ std::string TemplateConfig::str() const {
     s += " softcap";
   if (cacheSeqlens)
     s += " cache_seqlens";
+  if (split)
+    s += " split";
   return s;
 }
 
@@ -148,27 +153,29 @@ bool templateConfig(const ProblemSpec &p, int arch, TemplateConfig &c,
               "K/V loads there yet), got: true";
     return false;
   }
-  if (p.kind != KernelKind::Forward) {
-    message = "kind must be forward on the pre-Hopper fallback, got: " +
-              std::string(kernelName(p.kind));
-    return false;
-  }
   c = TemplateConfig();
   c.arch = arch;
   c.headDim = p.headDim;
+  c.bf16 = p.dtype == DType::BF16;
+  if (p.kind == KernelKind::Combine) {
+    c.combine = true;
+    c.warps = kTemplateCombineWarps;
+    return true;
+  }
   Tiles t = tiles ? *tiles
                   : defaultTiles(p.headDim, templateSmemLimit(arch) > 100 * 1024,
                                  p.cacheSeqlens);
   c.blockM = t.blockM;
   c.blockN = t.blockN;
   c.warps = t.warps;
-  c.bf16 = p.dtype == DType::BF16;
   c.window = p.causal || p.local;
   c.varlen = p.varlen;
   c.softcap = p.softcap;
   c.cacheSeqlens = p.cacheSeqlens;
-  // split_kv and pack_gqa change how the Hopper kernels cut the work, not
-  // the result: the fallback runs such problems unsplit and unpacked.
+  // Split-KV as on Hopper (the call's splits, the same workspace, then the
+  // combine kernel); pack_gqa changes how the Hopper kernels cut the work,
+  // not the result: the fallback runs such problems unpacked.
+  c.split = p.splitKv;
   if (c.smemBytes() > templateSmemLimit(arch)) {
     message = std::string(tiles ? "FLASHCORE_TEMPLATE_TILES" : "internal error") +
               ": the fallback's tiles for " + c.str() +
@@ -186,6 +193,14 @@ std::string templateSource(const TemplateConfig &c) {
   auto define = [&](const char *name, int value) {
     s += std::string("#define ") + name + " " + std::to_string(value) + "\n";
   };
+  if (c.combine) {
+    define("FC_HEAD_DIM", c.headDim);
+    define("FC_WARPS", c.warps);
+    define("FC_BF16", c.bf16);
+    s += embedded("fwd_params.h");
+    s += embedded("combine_sm80.cuh");
+    return s;
+  }
   define("FC_HEAD_DIM", c.headDim);
   define("FC_BLOCK_M", c.blockM);
   define("FC_BLOCK_N", c.blockN);
@@ -195,6 +210,7 @@ std::string templateSource(const TemplateConfig &c) {
   define("FC_VARLEN", c.varlen);
   define("FC_SOFTCAP", c.softcap);
   define("FC_CACHE_SEQLENS", c.cacheSeqlens);
+  define("FC_SPLIT", c.split);
   s += embedded("fwd_params.h");
   s += embedded("flash_fwd_sm80.cuh");
   return s;
@@ -251,15 +267,48 @@ FcFwdParams templateParams(const AttentionCall &call) {
     f.scale_log2 = float(double(call.softmaxScale) * M_LOG2E);
     f.softcap_scale = 0.0f;
   }
+  f.num_splits = p.splitKv ? call.numSplits : 1;
+  f.accum_rows = p.splitKv ? int(accumRows(call)) : 0;
   return f;
 }
 
 void templateGrid(const TemplateConfig &c, const AttentionCall &call,
                   unsigned grid[3]) {
   const flashcore_attention_args &a = call.args;
-  grid[0] = unsigned((a.seqlen_q + c.blockM - 1) / c.blockM);
+  if (c.combine) {
+    const int64_t items = accumRows(call) * a.heads_q;
+    grid[0] = unsigned((items + c.warps - 1) / c.warps);
+    grid[1] = grid[2] = 1;
+    return;
+  }
+  grid[0] = unsigned((a.seqlen_q + c.blockM - 1) / c.blockM *
+                     (c.split ? call.numSplits : 1));
   grid[1] = unsigned(a.heads_q);
   grid[2] = unsigned(a.batch);
+}
+
+FcCombineParams templateCombineParams(const AttentionCall &call,
+                                      void *workspace) {
+  const flashcore_attention_args &a = call.args;
+  const bool varlen = call.problem.varlen;
+  FcCombineParams c;
+  std::memset(&c, 0, sizeof c);
+  auto *bytes = static_cast<unsigned char *>(workspace);
+  c.o_accum = reinterpret_cast<const float *>(bytes);
+  c.lse_accum = reinterpret_cast<const float *>(bytes ? bytes + lseAccumOffset(call)
+                                                      : nullptr);
+  c.o = a.o;
+  c.lse = static_cast<float *>(a.lse);
+  c.o_batch_stride = varlen ? 0 : a.o_batch_stride;
+  c.o_row_stride = a.o_seq_stride;
+  c.o_head_stride = a.o_head_stride;
+  c.lse_batch_stride = a.lse && !varlen ? a.lse_batch_stride : 0;
+  c.lse_head_stride = a.lse ? a.lse_head_stride : 0;
+  c.num_splits = call.numSplits;
+  c.accum_rows = int(accumRows(call));
+  c.seqlen_q = int(varlen ? accumRows(call) : a.seqlen_q);
+  c.heads_q = int(a.heads_q);
+  return c;
 }
 
 namespace {

@@ -28,17 +28,24 @@
 
 namespace flashcore {
 
-/// One instantiation of templates/flash_fwd_sm80.cuh.
+/// Warps (each one (row, head)) per CTA of the split-KV combine.
+inline constexpr int kTemplateCombineWarps = 4;
+
+/// One instantiation of templates/flash_fwd_sm80.cuh, or (combine) of
+/// templates/combine_sm80.cuh.
 struct TemplateConfig {
   int arch = 80; // compute capability x 10
   int headDim = 0, blockM = 0, blockN = 0, warps = 0;
   bool bf16 = true, window = false, varlen = false, softcap = false,
-       cacheSeqlens = false;
+       cacheSeqlens = false, split = false, combine = false;
 
   int threads() const { return 32 * warps; }
-  /// Q, K and V tiles of (head_dim + 8)-element rows.
-  int smemBytes() const { return (blockM + 2 * blockN) * (headDim + 8) * 2; }
-  /// "sm_86 d128 m128 n64 w4 bf16 window" (logs, keys, test names).
+  /// Q, K and V tiles of (head_dim + 8)-element rows (the combine: none).
+  int smemBytes() const {
+    return combine ? 0 : (blockM + 2 * blockN) * (headDim + 8) * 2;
+  }
+  /// "sm_86 d128 m128 n64 w4 bf16 window", "sm_80 d128 combine w4 bf16"
+  /// (logs, keys, test names).
   std::string str() const;
 };
 
@@ -78,9 +85,15 @@ const std::string &templateHash();
 /// The kernel's parameter for a validated call.
 FcFwdParams templateParams(const AttentionCall &call);
 
-/// Grid of a call: (query blocks, heads_q, batch).
+/// Grid of a call: (query blocks x splits, heads_q, batch); the combine's:
+/// a warp per (row, head).
 void templateGrid(const TemplateConfig &c, const AttentionCall &call,
                   unsigned grid[3]);
+
+/// The combine's parameter for a split call whose workspace (of
+/// workspaceBytes(call)) is at `workspace`.
+FcCombineParams templateCombineParams(const AttentionCall &call,
+                                      void *workspace);
 
 /// Compiles (or finds in the cache) the kernel of `c`. Null with `message`
 /// (nvrtc's log on a compile error).

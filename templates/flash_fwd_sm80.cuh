@@ -14,6 +14,9 @@
 //   FC_VARLEN       cu_seqlens_q / cu_seqlens_k
 //   FC_SOFTCAP      S = softcap * tanh(S * scale / softcap)
 //   FC_CACHE_SEQLENS per-sequence key counts (clamped to [0, seqlen_k])
+//   FC_SPLIT        split-KV: CTA (m-block, split) takes the split-th share
+//                   of the key blocks and writes O and LSE to the workspace
+//                   (fwd_params.h); templates/combine_sm80.cuh merges them
 //
 // One CTA: FC_BLOCK_M query rows of one (batch, head); each warp owns
 // 16 * kMTiles rows. Q stays in shared memory and is read per k-step with
@@ -176,7 +179,12 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
   elem *sK = sQ + kBM * kRow;
   elem *sV = sK + kBN * kRow;
 
-  const int mBlock = blockIdx.x, head = blockIdx.y, batch = blockIdx.z;
+#if FC_SPLIT
+  const int mBlock = blockIdx.x / p.num_splits, split = blockIdx.x % p.num_splits;
+#else
+  const int mBlock = blockIdx.x;
+#endif
+  const int head = blockIdx.y, batch = blockIdx.z;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane / 4, t = lane % 4;
 
@@ -224,6 +232,13 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
                          kBN);
   if (p.window_left >= 0)
     nStart = min(max(row0 + off - p.window_left, 0) / kBN, nEnd);
+#endif
+#if FC_SPLIT
+  {
+    const int per = (nEnd - nStart + p.num_splits - 1) / p.num_splits;
+    nStart = min(nStart + split * per, nEnd);
+    nEnd = min(nStart + per, nEnd);
+  }
 #endif
 
   // Rows of this thread: m-tile i, half h (rows g and g + 8).
@@ -404,8 +419,16 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
   }
   cpAsyncWaitAll();
 
-  // Epilogue: O / l in the input dtype, LSE = (max * scale_log2 + log2 l) ln 2.
+  // Epilogue: O / l in the input dtype (split: f32 into the workspace),
+  // LSE = (max * scale_log2 + log2 l) ln 2.
   elem *gO = static_cast<elem *>(p.o) + oBase + head * p.o_head_stride;
+#if FC_SPLIT
+#if FC_VARLEN
+  const long long accRow0 = q0;
+#else
+  const long long accRow0 = (long long)batch * p.seqlen_q;
+#endif
+#endif
 #pragma unroll
   for (int i = 0; i < kMTiles; ++i) {
 #pragma unroll
@@ -415,6 +438,21 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
       const float inv = l > 0.f ? 1.f / l : 0.f;
       if (row >= seqlenQ)
         continue;
+#if FC_SPLIT
+      const long long slot =
+          ((long long)split * p.accum_rows + accRow0 + row) * p.heads_q + head;
+      float *acc = p.o_accum + slot * kD + 2 * t;
+#pragma unroll
+      for (int d = 0; d < kDTiles; ++d) {
+        acc[d * 8] = o[i][d][2 * h] * inv;
+        acc[d * 8 + 1] = o[i][d][2 * h + 1] * inv;
+      }
+      if (t == 0)
+        p.lse_accum[slot] = l > 0.f ? (rowMax[i][h] * p.scale_log2 +
+                                       log2Approx(l)) * 0.6931471805599453f
+                                    : negInf();
+      continue;
+#endif
       elem *dst = gO + (long long)row * p.o_row_stride + 2 * t;
 #pragma unroll
       for (int d = 0; d < kDTiles; ++d)

@@ -118,11 +118,21 @@ TEST(TemplateConfig, FlagsFollowTheProblem) {
   EXPECT_TRUE(c.window && c.varlen && c.softcap);
   EXPECT_FALSE(c.cacheSeqlens);
   EXPECT_EQ(c.str(), "sm_86 d96 m128 n64 w4 fp16 window varlen softcap");
-  // split_kv / pack_gqa run unsplit: the same instantiation.
+  // split_kv: the split instantiation; pack_gqa runs unpacked.
   ProblemSpec decode = problem(DType::BF16, 128);
   decode.cacheSeqlens = decode.splitKv = decode.packGqa = true;
   ASSERT_TRUE(templateConfig(decode, 80, c, message)) << message;
-  EXPECT_TRUE(c.cacheSeqlens);
+  EXPECT_TRUE(c.cacheSeqlens && c.split);
+  EXPECT_EQ(c.str(), "sm_80 d128 m64 n64 w4 bf16 cache_seqlens split");
+  // The combine of a split call: a warp per (row, head), no shared memory.
+  ProblemSpec merge = problem(DType::FP16, 256);
+  merge.kind = KernelKind::Combine;
+  ASSERT_TRUE(templateConfig(merge, 86, c, message)) << message;
+  EXPECT_TRUE(c.combine);
+  EXPECT_EQ(c.str(), "sm_86 d256 combine w4 fp16");
+  EXPECT_EQ(c.smemBytes(), 0);
+  EXPECT_EQ(templateSource(c).find("flashcore_attention_fwd"), std::string::npos);
+  EXPECT_NE(templateSource(c).find("flashcore_attention_combine"), std::string::npos);
 }
 
 TEST(TemplateConfig, UnsupportedSaysWhat) {
@@ -213,15 +223,22 @@ std::vector<ProblemSpec> shippedProblems() {
   std::vector<ProblemSpec> all;
   for (DType dtype : {DType::BF16, DType::FP16})
     for (int d : {64, 96, 128, 192, 256})
-      for (int feature = 0; feature < 5; ++feature) {
+      for (int feature = 0; feature < 7; ++feature) {
         ProblemSpec p = problem(dtype, d);
-        p.causal = feature == 1 || feature == 4;
-        p.varlen = feature == 2;
+        p.causal = feature == 1 || feature == 4 || feature == 5;
+        p.varlen = feature == 2 || feature == 6;
         p.local = feature == 2;
         p.softcap = feature == 3;
-        p.cacheSeqlens = feature == 4;
+        p.cacheSeqlens = feature == 4 || feature == 5;
+        p.splitKv = feature == 5 || feature == 6; // split decode, split varlen
         all.push_back(p);
       }
+  for (DType dtype : {DType::BF16, DType::FP16})
+    for (int d : {64, 96, 128, 192, 256}) {
+      ProblemSpec p = problem(dtype, d);
+      p.kind = KernelKind::Combine;
+      all.push_back(p);
+    }
   return all;
 }
 
