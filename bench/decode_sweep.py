@@ -1,0 +1,69 @@
+"""Decode schedule research: FlashCore's flash_attn_with_kvcache on the large
+decode rows (bf16, head_dim 128, 32 query heads, seqlen_q 1, full caches)
+with num_splits forced over a range, against cuDNN (SDPA) in the same
+process; the schedule comes from the environment (FLASHCORE_SCHEDULE, read
+once per process), so each variant is its own process:
+
+  FLASHCORE_SCHEDULE=block_m=64,consumer_warpgroups=1 python3 bench/decode_sweep.py --json v.json
+
+Prints one line per row: TB/s (K and V bytes / median time) per split count,
+the best, the automatic choice (num_splits 0), cuDNN, and FlashCore's max abs
+difference from cuDNN (auto splits).
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decode_bench import bench, nbytes_of, sdpa_fns  # noqa: E402
+
+import torch  # noqa: E402
+
+import flashcore  # noqa: E402
+
+ROWS = [(8, 8, 32768), (8, 64, 8192), (32, 8, 32768), (32, 128, 4096)]
+SPLITS = [0, 1, 2, 4, 8]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    h, d = 32, 128
+    schedule = os.environ.get("FLASHCORE_SCHEDULE", "")
+    rows = []
+    for hkv, b, sk in ROWS:
+        q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
+        kc = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
+        vc = torch.randn_like(kc)
+        lens = torch.full((b,), sk, dtype=torch.int32, device="cuda")
+        nbytes = nbytes_of(b, sk, hkv, d)
+        row = {"schedule": schedule, "heads_kv": hkv, "batch": b, "seqlen_k": sk}
+        peer = sdpa_fns(q, kc, vc)["cudnn"]
+        ours = flashcore.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
+        row["max_abs_vs_cudnn"] = (ours.float() - peer().transpose(1, 2).float()).abs().max().item()
+        for s in SPLITS:
+            try:
+                ms = bench(lambda: flashcore.flash_attn_with_kvcache(
+                    q, kc, vc, cache_seqlens=lens, causal=True, num_splits=s))
+                row["splits_%d" % s] = round(nbytes / (ms * 1e-3) / 1e12, 3)
+            except Exception as e:
+                row["splits_%d" % s] = None
+                row["error_%d" % s] = "%s: %s" % (type(e).__name__, str(e)[:160])
+        row["cudnn"] = round(nbytes / (bench(peer) * 1e-3) / 1e12, 3)
+        timed = {s: row["splits_%d" % s] for s in SPLITS if s and row["splits_%d" % s]}
+        if timed:
+            best = max(timed, key=timed.get)
+            row["best_splits"], row["best_tbs"] = best, timed[best]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        del q, kc, vc
+        torch.cuda.empty_cache()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(0), "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
