@@ -191,3 +191,25 @@ def test_torch_functions_reject_cpu_tensors():
     q = torch.zeros(1, 8, 2, 64, dtype=torch.bfloat16)
     with pytest.raises(ValueError, match="q must be a CUDA tensor"):
         flashcore.flash_attn_func(q, q, q)
+
+
+def test_ring_step_plans_cover_every_chunk_pair_once():
+    """flashcore.distributed imports without torch; its ring step plans
+    (zig-zag and contiguous, causal or not, 1..8 ranks) compute every
+    (query chunk, key chunk) pair once and nothing above the diagonal."""
+    from flashcore import distributed as fd
+    assert fd.check_step_plans(8) == []
+
+
+def test_ring_step_plan_check_catches_a_wrong_plan(monkeypatch):
+    """The check can fail: zig-zag's 'earlier source' step reading the whole
+    block (it must read the first half only) is reported."""
+    from flashcore import distributed as fd
+
+    def wrong(rank, src, world):
+        plan = fd.StepPlan(fd._ALL, fd._ALL, src == rank)
+        return plan if src <= rank else fd.StepPlan(fd._SECOND, fd._ALL, False)
+    monkeypatch.setattr(fd, "_zigzag_step_plan", wrong)
+    problems = fd.check_step_plans(4)
+    assert problems and any("zigzag=True" in p and "computed as" in p for p in problems)
+    assert not any("zigzag=False" in p for p in problems)
