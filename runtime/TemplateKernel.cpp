@@ -198,6 +198,7 @@ std::string templateSource(const TemplateConfig &c) {
     define("FC_WARPS", c.warps);
     define("FC_BF16", c.bf16);
     s += embedded("fwd_params.h");
+    s += embedded("fc_math.cuh");
     s += embedded("combine_sm80.cuh");
     return s;
   }
@@ -212,6 +213,7 @@ std::string templateSource(const TemplateConfig &c) {
   define("FC_CACHE_SEQLENS", c.cacheSeqlens);
   define("FC_SPLIT", c.split);
   s += embedded("fwd_params.h");
+  s += embedded("fc_math.cuh");
   s += embedded("flash_fwd_sm80.cuh");
   return s;
 }

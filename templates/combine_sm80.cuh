@@ -10,7 +10,7 @@
 // warp per (row, head): lanes stride the splits for the maximum and the sum,
 // then own element pairs of the head dimension. A row no split saw gives
 // O = 0 and LSE = -inf. Like the forward it includes nothing; the runtime
-// prepends fwd_params.h and the macros:
+// prepends the macros, fwd_params.h and fc_math.cuh:
 //
 //   FC_HEAD_DIM  head_dim (even)
 //   FC_WARPS     warps per CTA (each one (row, head))
@@ -18,45 +18,20 @@
 //
 //===----------------------------------------------------------------------===//
 
-namespace fcc {
+namespace fc {
 
 constexpr int kD = FC_HEAD_DIM;
 constexpr int kWarps = FC_WARPS;
 static_assert(kD % 2 == 0, "head_dim");
 
-__device__ __forceinline__ float negInf() { return __int_as_float(0xff800000); }
-
-// PTX ISA 9.7.4 (ex2, lg2): base-2 exponent and logarithm, approximate.
-__device__ __forceinline__ float exp2Approx(float x) {
-  float r;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-  return r;
-}
-__device__ __forceinline__ float log2Approx(float x) {
-  float r;
-  asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-  return r;
-}
-
-// PTX ISA 9.7.8.21 (cvt): lo in bits 0-15, hi in bits 16-31.
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  unsigned r;
-#if FC_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
-} // namespace fcc
+} // namespace fc
 
-extern "C" __global__ void __launch_bounds__(32 * fcc::kWarps)
+extern "C" __global__ void __launch_bounds__(32 * fc::kWarps)
     flashcore_attention_combine(const FcCombineParams p) {
-  using namespace fcc;
+  using namespace fc;
   const int lane = threadIdx.x % 32;
   const long long item =
       (long long)blockIdx.x * kWarps + threadIdx.x / 32; // (row, head)

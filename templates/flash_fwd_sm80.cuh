@@ -2,8 +2,9 @@
 //
 // The pre-Hopper fallback: a FlashAttention-2-style forward kernel in CUDA
 // C++, compiled at run time with nvrtc (runtime/TemplateKernel.cpp). It
-// includes nothing: the runtime prepends templates/fwd_params.h and the
-// instantiation's macros, so nvrtc needs no CUDA headers.
+// includes nothing: the runtime prepends the instantiation's macros,
+// templates/fwd_params.h and templates/fc_math.cuh, so nvrtc needs no CUDA
+// headers.
 //
 //   FC_HEAD_DIM     head_dim (multiple of 16, <= 256)
 //   FC_BLOCK_M      query rows per CTA (16 * FC_WARPS * m-tiles per warp)
@@ -51,7 +52,6 @@ static_assert(kBN % 16 == 0, "block_n");
 static_assert(kMTiles >= 1 && kBM == 16 * kWarps * kMTiles, "block_m");
 
 typedef unsigned short elem;
-__device__ __forceinline__ float negInf() { return __int_as_float(0xff800000); }
 
 __device__ __forceinline__ unsigned smemAddr(const void *p) {
   unsigned r;
@@ -104,27 +104,6 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4],
 #endif
 }
 
-// PTX ISA 9.7.8.21 (cvt): lo in bits 0-15, hi in bits 16-31.
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  unsigned r;
-#if FC_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-
-__device__ __forceinline__ float exp2Approx(float x) {
-  float r;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-  return r;
-}
-__device__ __forceinline__ float log2Approx(float x) {
-  float r;
-  asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-  return r;
-}
 __device__ __forceinline__ float tanhApprox(float x) {
   float r;
   asm("tanh.approx.f32 %0, %1;\n" : "=f"(r) : "f"(x));
