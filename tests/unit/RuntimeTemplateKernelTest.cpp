@@ -204,6 +204,68 @@ TEST(TemplateParams, StridesWindowsAndScales) {
   EXPECT_FLOAT_EQ(f.softcap_scale, 0.125f / 30.0f);
 }
 
+TEST(TemplateParams, SplitKvGridsAndWorkspace) {
+  // A split decode call: 5 splits of the key blocks, then the combine.
+  AttentionCall call;
+  call.problem = problem(DType::BF16, 128);
+  call.problem.cacheSeqlens = call.problem.splitKv = true;
+  call.numSplits = 5;
+  call.headsPerKvHead = 4;
+  flashcore_attention_args &a = call.args;
+  a.seqlen_q = 3;
+  a.seqlen_k = 4096;
+  a.heads_q = 32;
+  a.head_dim = 128;
+  a.batch = 2;
+  a.o_batch_stride = 3 * 32 * 128;
+  a.o_seq_stride = 32 * 128;
+  a.o_head_stride = 128;
+  float lseDummy = 0;
+  a.lse = &lseDummy;
+  a.lse_batch_stride = 32 * 3;
+  a.lse_head_stride = 3;
+  FcFwdParams f = templateParams(call);
+  EXPECT_EQ(f.num_splits, 5);
+  EXPECT_EQ(f.accum_rows, 2 * 3); // batch * seqlen_q
+  TemplateConfig c, merge;
+  std::string message;
+  ASSERT_TRUE(templateConfig(call.problem, 80, c, message)) << message;
+  EXPECT_TRUE(c.split);
+  unsigned grid[3];
+  templateGrid(c, call, grid);
+  EXPECT_EQ(grid[0], 5u); // one 64-row block x 5 splits
+  EXPECT_EQ(grid[1], 32u);
+  EXPECT_EQ(grid[2], 2u);
+  ProblemSpec combine = problem(DType::BF16, 128);
+  combine.kind = KernelKind::Combine;
+  ASSERT_TRUE(templateConfig(combine, 80, merge, message)) << message;
+  templateGrid(merge, call, grid);
+  EXPECT_EQ(grid[0], unsigned((2 * 3 * 32 + kTemplateCombineWarps - 1) /
+                              kTemplateCombineWarps)); // a warp per (row, head)
+  EXPECT_EQ(grid[1] * grid[2], 1u);
+  // The workspace: O_accum (f32 [splits][rows][heads][d]), then LSE_accum.
+  std::vector<unsigned char> workspace(workspaceBytes(call));
+  FcCombineParams m = templateCombineParams(call, workspace.data());
+  EXPECT_EQ(reinterpret_cast<const unsigned char *>(m.o_accum), workspace.data());
+  EXPECT_EQ(reinterpret_cast<const unsigned char *>(m.lse_accum),
+            workspace.data() + size_t(5) * 2 * 3 * 32 * 128 * 4);
+  EXPECT_GE(workspace.size(), size_t(5) * 2 * 3 * 32 * (128 + 1) * 4);
+  EXPECT_EQ(m.num_splits, 5);
+  EXPECT_EQ(m.accum_rows, 6);
+  EXPECT_EQ(m.seqlen_q, 3);
+  EXPECT_EQ(m.o_batch_stride, 3 * 32 * 128);
+  EXPECT_EQ(m.lse_batch_stride, 32 * 3);
+  // Varlen: rows are the packed total, one "batch" of them.
+  call.problem.cacheSeqlens = false;
+  call.problem.varlen = true;
+  a.total_q = 7;
+  m = templateCombineParams(call, workspace.data());
+  EXPECT_EQ(m.accum_rows, 7);
+  EXPECT_EQ(m.seqlen_q, 7);
+  EXPECT_EQ(m.o_batch_stride, 0);
+  EXPECT_EQ(m.lse_batch_stride, 0);
+}
+
 TEST(TemplateSource, MacrosThenTheEmbeddedTemplates) {
   TemplateConfig c;
   std::string message;
@@ -213,6 +275,8 @@ TEST(TemplateSource, MacrosThenTheEmbeddedTemplates) {
   EXPECT_NE(s.find("#define FC_BF16 0\n"), std::string::npos);
   EXPECT_NE(s.find("struct FcFwdParams"), std::string::npos);
   EXPECT_NE(s.find("flashcore_attention_fwd(const FcFwdParams p)"), std::string::npos);
+  EXPECT_NE(s.find("float exp2Approx"), std::string::npos); // fc_math.cuh
+  EXPECT_NE(s.find("#define FC_SPLIT 0\n"), std::string::npos);
   EXPECT_EQ(s.find("#include"), std::string::npos); // nvrtc needs no headers
   EXPECT_EQ(templateHash().size(), 64u);
 }
