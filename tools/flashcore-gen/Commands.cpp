@@ -136,8 +136,10 @@ bool report(bool ok, const std::string &what, const std::string &error) {
   return ok;
 }
 
-/// Prints the GPU; returns false when there is none.
-bool openDevice(device::DeviceInfo &info) {
+} // namespace
+
+/// Prints the GPU (unless quiet); returns false when there is none.
+bool openDevice(device::DeviceInfo &info, bool quiet) {
   std::string error;
   int count = 0;
   if (!device::available() || !device::deviceCount(count, error) ||
@@ -151,11 +153,14 @@ bool openDevice(device::DeviceInfo &info) {
     std::cout << "skipped: no usable CUDA device (" << error << ")\n";
     return false;
   }
-  std::cout << "GPU: " << info.name << " (sm_" << info.computeMajor
-            << info.computeMinor << ", " << info.multiprocessors
-            << " SMs, driver " << info.driverVersion << ")\n";
+  if (!quiet)
+    std::cout << "GPU: " << info.name << " (sm_" << info.computeMajor
+              << info.computeMinor << ", " << info.multiprocessors
+              << " SMs, driver " << info.driverVersion << ")\n";
   return true;
 }
+
+namespace {
 
 bool compile(const AttentionSpec &spec, const CommandOptions &options,
              std::shared_ptr<const CompiledKernel> &kernel,
@@ -250,12 +255,13 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
   std::shared_ptr<const CompiledKernel> kernel;
   if (!compile(spec, options, kernel))
     return kExitFailure;
-  std::cout << "kernel: " << dtypeName(spec.problem.dtype) << " head_dim "
-            << spec.problem.headDim << (spec.problem.causal ? " causal" : "")
-            << ", ptxas: " << formatResourceUsage(kernel->resources)
-            << ", smem " << kernel->geometry.smem.dynamicSmemBytes << " B\n";
+  if (!options.quiet)
+    std::cout << "kernel: " << dtypeName(spec.problem.dtype) << " head_dim "
+              << spec.problem.headDim << (spec.problem.causal ? " causal" : "")
+              << ", ptxas: " << formatResourceUsage(kernel->resources)
+              << ", smem " << kernel->geometry.smem.dynamicSmemBytes << " B\n";
   device::DeviceInfo info;
-  if (!openDevice(info))
+  if (!openDevice(info, options.quiet))
     return kExitNoDevice;
 
   const DType dtype = spec.problem.dtype;
@@ -395,6 +401,8 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
   double tolerance = dtype == DType::BF16 ? 5e-3 : 1e-3;
   bool pass = nanOut == 0 && nanLse == 0 && relErr <= tolerance &&
               lseMaxAbs <= 5e-3;
+  if (options.quiet)
+    return pass ? 0 : kExitFailure;
   std::printf("shape: batch %lld, seqlen_q %lld, seqlen_k %lld, heads %lld/%lld, "
               "head_dim %lld, seed %u\n",
               (long long)s.batch, (long long)s.seqlenQ, (long long)s.seqlenK,
@@ -432,40 +440,48 @@ int bench(const AttentionSpec &spec, const CommandOptions &options) {
               "|---|---|---|---|---|---|---|---|\n");
   int rc = 0;
   for (int seqlen : seqlens) {
-    // FA3 protocol: 16k tokens, hidden 2048.
-    Shape s{std::max(1, 16384 / seqlen), seqlen, seqlen, 2048 / spec.problem.headDim,
-            2048 / spec.problem.headDim, spec.problem.headDim};
-    size_t elems = s.batch * s.seqlenQ * s.heads * s.headDim;
-    std::string error;
-    Buffers b;
-    // Random data (not zeros): fill with a pattern of small normals.
-    std::mt19937 rng(options.seed ? options.seed : 1234u + seqlen);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<uint16_t> host(elems);
-    bool ok = true;
-    for (CUdeviceptr *p : {&b.q, &b.k, &b.v}) {
-      for (uint16_t &x : host)
-        x = toHalfBits(normal(rng), spec.problem.dtype);
-      ok = ok && report(device::allocate(*p, elems * 2, error), "alloc", error) &&
-           report(device::copyToDevice(*p, host.data(), elems * 2, error), "copy", error);
-    }
-    ok = ok && report(device::allocate(b.o, elems * 2, error), "alloc", error);
-    flashcore_attention_args a =
-        makeArgs(s, spec, b, spec.problem.effectiveSoftmaxScale());
-    a.lse = nullptr;
-    double ms = 0;
-    if (!ok || !timeForward(handle, a, options.repeats, ms)) {
+    double ms = 0, tflops = 0;
+    if (!timeProtocolRow(handle, spec, seqlen, options, ms, tflops)) {
       rc = kExitFailure;
       break;
     }
-    std::printf("| %s | %d | %s | %d | %lld | %lld | %.3f | %.1f |\n",
+    std::printf("| %s | %d | %s | %d | %d | %d | %.3f | %.1f |\n",
                 dtypeName(spec.problem.dtype), spec.problem.headDim,
-                spec.problem.causal ? "yes" : "no", seqlen, (long long)s.batch,
-                (long long)s.heads, ms,
-                attentionFlops(s, spec.problem.causal) / (ms * 1e-3) / 1e12);
+                spec.problem.causal ? "yes" : "no", seqlen,
+                std::max(1, 16384 / seqlen), 2048 / spec.problem.headDim, ms, tflops);
   }
   flashcore_destroy(handle);
   return rc;
+}
+
+bool timeProtocolRow(flashcore_handle_t handle, const AttentionSpec &spec,
+                     int seqlen, const CommandOptions &options, double &ms,
+                     double &tflops) {
+  // FA3 protocol: 16k tokens, hidden 2048.
+  Shape s{std::max(1, 16384 / seqlen), seqlen, seqlen, 2048 / spec.problem.headDim,
+          2048 / spec.problem.headDim, spec.problem.headDim};
+  size_t elems = s.batch * s.seqlenQ * s.heads * s.headDim;
+  std::string error;
+  Buffers b;
+  // Random data (not zeros): fill with a pattern of small normals.
+  std::mt19937 rng(options.seed ? options.seed : 1234u + seqlen);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> host(elems);
+  bool ok = true;
+  for (CUdeviceptr *p : {&b.q, &b.k, &b.v}) {
+    for (uint16_t &x : host)
+      x = toHalfBits(normal(rng), spec.problem.dtype);
+    ok = ok && report(device::allocate(*p, elems * 2, error), "alloc", error) &&
+         report(device::copyToDevice(*p, host.data(), elems * 2, error), "copy", error);
+  }
+  ok = ok && report(device::allocate(b.o, elems * 2, error), "alloc", error);
+  flashcore_attention_args a =
+      makeArgs(s, spec, b, spec.problem.effectiveSoftmaxScale());
+  a.lse = nullptr;
+  if (!ok || !timeForward(handle, a, options.repeats, ms))
+    return false;
+  tflops = attentionFlops(s, spec.problem.causal) / (ms * 1e-3) / 1e12;
+  return true;
 }
 
 } // namespace flashcore::tools

@@ -4,6 +4,8 @@
 #define FLASHCORE_TOOLS_FLASHCOREGEN_COMMANDS_H
 
 #include "compiler/Spec.h"
+#include "flashcore/Device.h"
+#include "flashcore/flashcore.h"
 
 #include <string>
 #include <vector>
@@ -20,6 +22,15 @@ struct CommandOptions {
   std::vector<int> benchSeqlens;
   int repeats = 30;
   unsigned seed = 0;
+  /// run: no output but errors; the exit code says pass or fail.
+  bool quiet = false;
+  // tune
+  int jobs = 0; // 0: the host's cores
+  int top = 10;
+  bool dryRun = false;
+  std::vector<std::string> restrict;
+  std::string tablePath;
+  std::string entry;
 };
 
 /// emit-cubin: PTX -> cubin with ptxas; prints resource usage.
@@ -30,6 +41,18 @@ int run(const AttentionSpec &spec, const CommandOptions &options);
 int bench(const AttentionSpec &spec, const CommandOptions &options);
 /// cache info|list|clear: the on-disk kernel cache.
 int cache(const std::string &action);
+/// tune: the schedule space of the spec's problem, validated, compiled in
+/// parallel, then on a GPU checked and timed; the winner optionally written
+/// into a dispatch table (TuneCommand.cpp).
+int tune(const AttentionSpec &spec, const CommandOptions &options);
+
+/// Shared by the commands: prints the GPU (unless quiet); false without one.
+bool openDevice(device::DeviceInfo &info, bool quiet = false);
+/// One FA3-protocol row (batch 16384 / S, heads 2048 / head_dim) of `spec`
+/// through `handle` (which has the spec set): median ms and TFLOPS.
+bool timeProtocolRow(flashcore_handle_t handle, const AttentionSpec &spec,
+                     int seqlen, const CommandOptions &options, double &ms,
+                     double &tflops);
 
 } // namespace flashcore::tools
 

@@ -8,6 +8,7 @@
 //   flashcore-gen emit-cubin SPEC [-o FILE]   cubin (ptxas) + resource usage
 //   flashcore-gen run        SPEC [shape]     run on the GPU, check, time
 //   flashcore-gen bench      SPEC [shape]     FA3-protocol timing sweep
+//   flashcore-gen tune       SPEC [options]   the schedule search (TuneCommand.cpp)
 //   flashcore-gen cache      info|list|clear  the on-disk kernel cache
 //   flashcore-gen spec-fields                 the spec field table (docs)
 //
@@ -47,6 +48,40 @@ cl::SubCommand runCmd("run", "Run the kernel on the GPU on one shape, check it "
 cl::SubCommand benchCmd("bench", "Time the kernel with the FA3 protocol "
                                  "(batch = 16384 / S, heads = 2048 / head_dim)");
 
+cl::SubCommand tuneCmd(
+    "tune",
+    "Search the schedule space of the spec's problem: every combination of "
+    "block_n (64..192 by 16), consumer_warpgroups (1-3), stages (2, 3), overlap, "
+    "scheduler and epilogue that validates, compiled in parallel without "
+    "spills; on a GPU each is checked against the fp64 reference (600 rows, "
+    "partial tiles) and timed on FA3-protocol rows (--seqlens, default "
+    "2048,8192), ranked by mean TFLOPS; --write-table puts the winner first in "
+    "a dispatch table. A new dimension is one row of kSpace in "
+    "tools/flashcore-gen/TuneCommand.cpp");
+cl::opt<int> tuneJobs("jobs", cl::desc("Compile threads (tune; default: the host's cores)"),
+                      cl::init(0), cl::sub(tuneCmd));
+cl::opt<int> tuneTop("top", cl::desc("Ranked candidates printed (tune)"), cl::init(10),
+                     cl::sub(tuneCmd));
+cl::opt<bool> tuneDryRun("dry-run",
+                         cl::desc("Validate and compile the space, print it, "
+                                  "touch no GPU (tune)"),
+                         cl::sub(tuneCmd));
+cl::list<std::string> tuneRestrict(
+    "restrict",
+    cl::desc("field=v1/v2/...: try only these values of one dimension "
+             "(tune; repeatable)"),
+    cl::sub(tuneCmd));
+cl::opt<std::string> tuneTable(
+    "write-table",
+    cl::desc("Dispatch table file to put the winner in, as its first entry "
+             "(tune; e.g. specs/dispatch/table.yaml)"),
+    cl::value_desc("file"), cl::sub(tuneCmd));
+cl::opt<std::string> tuneEntry(
+    "entry",
+    cl::desc("With --write-table: write this schedule (field=value,...) as the "
+             "problem's entry, no search (tune)"),
+    cl::value_desc("fields"), cl::sub(tuneCmd));
+
 cl::SubCommand specFieldsCmd("spec-fields",
                              "Print the spec field table (every problem and "
                              "schedule field: type, default, meaning)");
@@ -61,7 +96,7 @@ cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.yaml>"),
                               cl::sub(emitMlirCmd), cl::sub(emitNvvmCmd),
                               cl::sub(emitLlvmCmd), cl::sub(emitPtxCmd),
                               cl::sub(emitCubinCmd), cl::sub(runCmd),
-                              cl::sub(benchCmd));
+                              cl::sub(benchCmd), cl::sub(tuneCmd));
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout; "
                                               "emit-cubin: <spec>.cubin)"),
                                 cl::value_desc("file"), cl::sub(emitSpecCmd),
@@ -80,7 +115,7 @@ cl::opt<std::string> scheduleOpt(
              "validated like a spec file"),
     cl::value_desc("fields"), cl::sub(emitSpecCmd), cl::sub(emitMlirCmd),
     cl::sub(emitNvvmCmd), cl::sub(emitLlvmCmd), cl::sub(emitPtxCmd),
-    cl::sub(emitCubinCmd), cl::sub(runCmd), cl::sub(benchCmd));
+    cl::sub(emitCubinCmd), cl::sub(runCmd), cl::sub(benchCmd), cl::sub(tuneCmd));
 cl::opt<bool> printTimings("time", cl::desc("Print the time of each stage"),
                            cl::sub(emitPtxCmd), cl::sub(emitCubinCmd));
 
@@ -101,10 +136,11 @@ cl::opt<int> checkRows("check-rows",
                        cl::desc("Query rows per (batch, head) checked against "
                                 "the fp64 CPU reference (run; 0 = all)"),
                        cl::init(64), cl::sub(runCmd));
-cl::list<int> benchSeqlens("seqlens", cl::desc("Sequence lengths (bench)"),
-                           cl::CommaSeparated, cl::sub(benchCmd));
+cl::list<int> benchSeqlens("seqlens", cl::desc("Sequence lengths (bench, tune)"),
+                           cl::CommaSeparated, cl::sub(benchCmd), cl::sub(tuneCmd));
 cl::opt<int> repeats("repeats", cl::desc("Timed launches per measurement"),
-                     cl::init(30), cl::sub(runCmd), cl::sub(benchCmd));
+                     cl::init(30), cl::sub(runCmd), cl::sub(benchCmd),
+                     cl::sub(tuneCmd));
 cl::opt<unsigned> seedOpt("seed", cl::desc("Random seed (default: time)"),
                           cl::init(0), cl::sub(runCmd), cl::sub(benchCmd));
 
@@ -167,9 +203,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!emitSpecCmd && !emitMlirCmd && !emitNvvmCmd && !emitLlvmCmd &&
-      !emitPtxCmd && !emitCubinCmd && !runCmd && !benchCmd) {
+      !emitPtxCmd && !emitCubinCmd && !runCmd && !benchCmd && !tuneCmd) {
     errs() << "error: a command is required (emit-spec, emit-mlir, emit-nvvm, "
-              "emit-llvm, emit-ptx, emit-cubin, run, bench, cache, "
+              "emit-llvm, emit-ptx, emit-cubin, run, bench, tune, cache, "
               "spec-fields); see --help\n";
     return 1;
   }
@@ -221,6 +257,14 @@ int main(int argc, char **argv) {
   options.benchSeqlens.assign(benchSeqlens.begin(), benchSeqlens.end());
   options.repeats = repeats;
   options.seed = seedOpt;
+  options.jobs = tuneJobs;
+  options.top = tuneTop;
+  options.dryRun = tuneDryRun;
+  options.restrict.assign(tuneRestrict.begin(), tuneRestrict.end());
+  options.tablePath = tuneTable;
+  options.entry = tuneEntry;
+  if (tuneCmd)
+    return flashcore::tools::tune(spec, options);
   if (emitCubinCmd)
     return flashcore::tools::emitCubin(spec, options);
   if (runCmd)

@@ -1,0 +1,380 @@
+//===- TuneCommand.cpp - flashcore-gen tune: the schedule search ----------===//
+//
+// `flashcore-gen tune SPEC` searches the schedule space of the spec's problem:
+//
+//   1. every combination of the dimensions below (--restrict narrows one), as
+//      schedule overrides resolved like a spec file's (register targets follow
+//      the warpgroup count), kept when the validator accepts it;
+//   2. compiled in parallel on the host's cores (--jobs) through the kernel
+//      cache (memory, disk), kept when ptxas reports no spills;
+//   3. on a GPU (not with --dry-run): each survivor checked against the fp64
+//      reference of `run` on a small shape with partial tiles, then timed on
+//      the FA3-protocol rows of --seqlens, with a progress bar; ranked by the
+//      mean TFLOPS over those rows;
+//   4. --write-table FILE: the winner (when it beats the spec's own schedule)
+//      becomes the first entry of that dispatch table (specs/dispatch/table.yaml
+//      format), matching the spec's problem; an entry of the same name is
+//      replaced. --entry SCHEDULE writes a given schedule instead, no search.
+//
+// Adding a dimension: one row of kSpace (a schedule field of the field table
+// and the values to try); nothing else changes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/flashcore-gen/Commands.h"
+
+#include "flashcore/Compile.h"
+#include "flashcore/Device.h"
+#include "flashcore/flashcore.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace flashcore::tools {
+
+namespace {
+
+/// The search space: schedule fields and the values tried.
+struct TuneDimension {
+  const char *field;
+  std::vector<std::string> values;
+};
+const std::vector<TuneDimension> &space() {
+  static const std::vector<TuneDimension> dims = {
+      {"block_n", {"64", "80", "96", "112", "128", "144", "160", "176", "192"}},
+      {"consumer_warpgroups", {"1", "2", "3"}},
+      {"stages", {"2", "3"}},
+      {"overlap", {"false", "true"}},
+      {"scheduler", {"single_tile", "static_persistent"}},
+      {"epilogue", {"registers", "tma"}},
+  };
+  return dims;
+}
+
+struct Candidate {
+  std::string overrides; // "block_n=128,consumer_warpgroups=2,..."
+  AttentionSpec spec;
+  std::shared_ptr<const CompiledKernel> kernel;
+  std::string error;
+  double tflops = 0;     // mean over the timed rows
+  bool checked = false;  // passed the fp64 check
+};
+
+/// "field=v1/v2/..." entries of --restrict into the dimensions' values.
+bool applyRestrictions(const std::vector<std::string> &restrict,
+                       std::vector<TuneDimension> &dims) {
+  for (const std::string &r : restrict) {
+    size_t eq = r.find('=');
+    std::string field = r.substr(0, eq);
+    auto it = std::find_if(dims.begin(), dims.end(), [&](const TuneDimension &d) {
+      return field == d.field;
+    });
+    if (eq == std::string::npos || eq + 1 >= r.size() || it == dims.end()) {
+      std::string names;
+      for (const TuneDimension &d : dims)
+        names += std::string(names.empty() ? "" : ", ") + d.field;
+      std::cerr << "error: --restrict must be field=v1/v2/... with a field of "
+                   "the space ("
+                << names << "), got: " << r << "\n";
+      return false;
+    }
+    it->values.clear();
+    std::stringstream values(r.substr(eq + 1));
+    for (std::string v; std::getline(values, v, '/');)
+      if (!v.empty())
+        it->values.push_back(v);
+  }
+  return true;
+}
+
+/// Every combination, in order (the last dimension fastest).
+std::vector<std::string> combinations(const std::vector<TuneDimension> &dims) {
+  std::vector<std::string> out{""};
+  for (const TuneDimension &d : dims) {
+    std::vector<std::string> next;
+    for (const std::string &prefix : out)
+      for (const std::string &v : d.values)
+        next.push_back(prefix + (prefix.empty() ? "" : ",") + d.field + "=" + v);
+    out.swap(next);
+  }
+  return out;
+}
+
+/// The overrides as a YAML flow mapping: {block_n: 128, stages: 2, ...}.
+std::string yamlMapping(const std::string &overrides) {
+  std::string out = "{";
+  std::stringstream in(overrides);
+  bool first = true;
+  for (std::string kv; std::getline(in, kv, ',');) {
+    size_t eq = kv.find('=');
+    out += std::string(first ? "" : ", ") + kv.substr(0, eq) + ": " + kv.substr(eq + 1);
+    first = false;
+  }
+  return out + "}";
+}
+
+std::string entryName(const ProblemSpec &p) {
+  return std::string("tuned-") + dtypeName(p.dtype) + "-d" +
+         std::to_string(p.headDim) + (p.causal ? "-causal" : "") +
+         (p.local ? "-local" : "") + (p.softcap ? "-softcap" : "") +
+         (p.varlen ? "-varlen" : "");
+}
+
+/// Puts the winner's entry first in the table at `path` (replacing an entry
+/// of the same name).
+bool writeTableEntry(const std::string &path, const ProblemSpec &p,
+                     const std::string &overrides, double tflops,
+                     double baseline) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "error: --write-table: cannot read " << path << "\n";
+    return false;
+  }
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  const std::string name = entryName(p);
+  // Drop an earlier entry of this name: its "  - name:" line, the lines
+  // under it and the comment lines just above it.
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] != "  - name: " + name)
+      continue;
+    size_t end = i + 1;
+    while (end < lines.size() && lines[end].rfind("    ", 0) == 0)
+      ++end;
+    size_t begin = i;
+    while (begin > 0 && lines[begin - 1].rfind("  # tuned", 0) == 0)
+      --begin;
+    lines.erase(lines.begin() + begin, lines.begin() + end);
+    break;
+  }
+  auto at = std::find(lines.begin(), lines.end(), std::string("entries:"));
+  if (at == lines.end()) {
+    std::cerr << "error: --write-table: " << path
+              << " must be a dispatch table with an 'entries:' line\n";
+    return false;
+  }
+  char note[160];
+  if (tflops > 0)
+    std::snprintf(note, sizeof note,
+                  "  # tuned by flashcore-gen tune: %.1f TFLOPS (the spec's own "
+                  "schedule: %.1f)",
+                  tflops, baseline);
+  else
+    std::snprintf(note, sizeof note, "  # tuned: written by flashcore-gen tune --entry");
+  std::vector<std::string> entry = {
+      note,
+      "  - name: " + name,
+      std::string("    match: {arch: sm_90a, dtype: ") + dtypeName(p.dtype) +
+          ", head_dim: " + std::to_string(p.headDim) +
+          ", causal: " + (p.causal ? "true" : "false") +
+          ", local: " + (p.local ? "true" : "false") +
+          ", softcap: " + (p.softcap ? "true" : "false") +
+          ", varlen: " + (p.varlen ? "true" : "false") + "}",
+      "    schedule: " + yamlMapping(overrides)};
+  lines.insert(at + 1, entry.begin(), entry.end());
+  std::ofstream out(path);
+  for (const std::string &line : lines)
+    out << line << "\n";
+  if (!out) {
+    std::cerr << "error: --write-table: cannot write " << path << "\n";
+    return false;
+  }
+  std::cout << "wrote entry '" << name << "' into " << path << "\n";
+  return true;
+}
+
+void progress(size_t done, size_t total, const std::string &what) {
+  const int width = 30;
+  int filled = total ? int(width * done / total) : width;
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu %-70.70s", std::string(filled, '#').c_str(),
+               std::string(width - filled, ' ').c_str(), done, total, what.c_str());
+  if (done == total)
+    std::fprintf(stderr, "\n");
+}
+
+} // namespace
+
+int tune(const AttentionSpec &base, const CommandOptions &options) {
+  // --entry: write a given schedule (checked like a candidate) without a search.
+  if (!options.entry.empty()) {
+    ScheduleOverrides given;
+    std::string error;
+    if (!parseScheduleOverrides(options.entry, given, error)) {
+      std::cerr << "error: --entry: " << error << "\n";
+      return 1;
+    }
+    AttentionSpec spec;
+    spec.problem = base.problem;
+    spec.schedule = resolveSchedule(base.problem, given);
+    if (std::optional<SpecDiagnostic> d = validateSpec(spec)) {
+      std::cerr << "error: --entry " << options.entry << ": " << d->message << "\n";
+      return 1;
+    }
+    if (options.tablePath.empty()) {
+      std::cerr << "error: --entry needs --write-table FILE\n";
+      return 1;
+    }
+    return writeTableEntry(options.tablePath, base.problem, options.entry, 0, 0)
+               ? 0
+               : 2;
+  }
+  std::vector<TuneDimension> dims = space();
+  if (!applyRestrictions(options.restrict, dims))
+    return 1;
+
+  // 1. The valid combinations.
+  std::vector<Candidate> valid;
+  std::map<std::string, int> rejected; // the rule's field -> count
+  const std::vector<std::string> all = combinations(dims);
+  for (const std::string &o : all) {
+    ScheduleOverrides given;
+    std::string error;
+    if (!parseScheduleOverrides(o, given, error)) {
+      std::cerr << "error: --restrict: " << error << "\n";
+      return 1;
+    }
+    Candidate c;
+    c.overrides = o;
+    c.spec.problem = base.problem;
+    c.spec.schedule = resolveSchedule(base.problem, given);
+    if (std::optional<SpecDiagnostic> d = validateSpec(c.spec)) {
+      ++rejected[d->field.empty() ? "spec" : d->field];
+      continue;
+    }
+    valid.push_back(std::move(c));
+  }
+
+  // 2. Compiled in parallel; spills drop a candidate.
+  const int jobs = options.jobs > 0
+                       ? options.jobs
+                       : std::max(1u, std::thread::hardware_concurrency());
+  std::atomic<size_t> next{0}, done{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < std::min<int>(jobs, int(valid.size())); ++w)
+    workers.emplace_back([&] {
+      CompileOptions compileOptions;
+      compileOptions.ptxFeature = options.ptxFeature;
+      for (size_t i; (i = next++) < valid.size();) {
+        compileKernel(valid[i].spec, compileOptions, valid[i].kernel,
+                      valid[i].error);
+        ++done;
+      }
+    });
+  for (std::thread &t : workers)
+    t.join();
+  std::vector<Candidate *> survivors;
+  int failed = 0, spilled = 0;
+  for (Candidate &c : valid) {
+    if (!c.kernel) {
+      ++failed;
+      std::cerr << "compile failed: " << c.overrides << ": " << c.error << "\n";
+    } else if (c.kernel->resources.spillStoreBytes > 0 ||
+               c.kernel->resources.stackFrameBytes > 0) {
+      ++spilled;
+    } else {
+      survivors.push_back(&c);
+    }
+  }
+  std::printf("space: %zu combinations of %zu dimensions; %zu valid (rejected:",
+              all.size(), dims.size(), valid.size());
+  for (const auto &[field, count] : rejected)
+    std::printf(" %s %d", field.c_str(), count);
+  std::printf("), %zu compiled without spills (%d spilled, %d failed) on %d "
+              "threads\n",
+              survivors.size(), spilled, failed, jobs);
+  if (options.dryRun) {
+    std::printf("| schedule | threads | smem bytes | registers |\n|---|---|---|---|\n");
+    for (const Candidate *c : survivors)
+      std::printf("| %s | %d | %d | %d |\n", c->overrides.c_str(),
+                  c->kernel->geometry.threadsPerCta,
+                  c->kernel->geometry.smem.dynamicSmemBytes,
+                  c->kernel->resources.registers);
+    return failed ? 2 : 0;
+  }
+
+  // 3. On the GPU: checked, then timed.
+  device::DeviceInfo info;
+  if (!openDevice(info))
+    return 3;
+  std::vector<int> seqlens = options.benchSeqlens;
+  if (seqlens.empty())
+    seqlens = {2048, 8192};
+  auto timeSpec = [&](const AttentionSpec &spec, double &tflops) {
+    flashcore_handle_t handle = nullptr;
+    std::string text = printSpec(spec);
+    if (flashcore_create(&handle) != FLASHCORE_STATUS_SUCCESS ||
+        flashcore_set_spec(handle, text.c_str()) != FLASHCORE_STATUS_SUCCESS) {
+      flashcore_destroy(handle);
+      return false;
+    }
+    double sum = 0;
+    bool ok = true;
+    for (int s : seqlens) {
+      double ms = 0, t = 0;
+      ok = ok && timeProtocolRow(handle, spec, s, options, ms, t);
+      sum += t;
+    }
+    flashcore_destroy(handle);
+    tflops = sum / double(seqlens.size());
+    return ok;
+  };
+  double baseline = 0;
+  if (!timeSpec(base, baseline)) {
+    std::cerr << "error: the spec's own schedule did not run\n";
+    return 2;
+  }
+  CommandOptions check = options;
+  check.quiet = true;
+  check.batch = 1;
+  check.heads = 4;
+  check.kvHeads = 4;
+  check.seqlen = 600; // partial query and key tiles
+  check.seqlenK = 0;
+  check.checkRows = 24;
+  check.repeats = 1;
+  for (size_t i = 0; i < survivors.size(); ++i) {
+    Candidate &c = *survivors[i];
+    progress(i, survivors.size(), c.overrides);
+    c.checked = run(c.spec, check) == 0;
+    if (c.checked && !timeSpec(c.spec, c.tflops))
+      c.tflops = 0;
+  }
+  progress(survivors.size(), survivors.size(), "done");
+  std::vector<Candidate *> ranked;
+  int wrong = 0; // a valid schedule with a wrong answer: a generator bug
+  for (Candidate *c : survivors) {
+    if (!c->checked) {
+      ++wrong;
+      std::cerr << "FAILED the fp64 check: " << c->overrides << "\n";
+    } else if (c->tflops > 0) {
+      ranked.push_back(c);
+    }
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Candidate *a, const Candidate *b) { return a->tflops > b->tflops; });
+  std::printf("%s: the spec's own schedule %.1f TFLOPS (mean over S =", info.name.c_str(),
+              baseline);
+  for (int s : seqlens)
+    std::printf(" %d", s);
+  std::printf("); %zu candidates checked and timed, %d failed the fp64 check\n",
+              ranked.size(), wrong);
+  std::printf("| rank | schedule | TFLOPS | vs the spec's |\n|---|---|---|---|\n");
+  for (size_t i = 0; i < ranked.size() && int(i) < options.top; ++i)
+    std::printf("| %zu | %s | %.1f | %.3f |\n", i + 1, ranked[i]->overrides.c_str(),
+                ranked[i]->tflops, ranked[i]->tflops / baseline);
+  if (!options.tablePath.empty() && !ranked.empty() &&
+      ranked[0]->tflops > baseline)
+    if (!writeTableEntry(options.tablePath, base.problem, ranked[0]->overrides,
+                         ranked[0]->tflops, baseline))
+      return 2;
+  return wrong ? 2 : 0;
+}
+
+} // namespace flashcore::tools
