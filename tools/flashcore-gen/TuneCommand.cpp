@@ -225,6 +225,17 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
                ? 0
                : 2;
   }
+  // The search checks candidates with `run`, which drives dense forward
+  // problems with run-time defaults only.
+  const ProblemSpec &p = base.problem;
+  if (p.kind != KernelKind::Forward || p.local || p.softcap || p.varlen ||
+      p.cacheSeqlens || p.pagedKv || p.splitKv || p.packGqa) {
+    std::cerr << "error: tune's spec must be a dense forward problem (no local, "
+                 "softcap, varlen, cache_seqlens, paged_kv, split_kv, pack_gqa: "
+                 "its check runs `run`), got: "
+              << options.specPath << "\n";
+    return 1;
+  }
   std::vector<TuneDimension> dims = space();
   if (!applyRestrictions(options.restrict, dims))
     return 1;
