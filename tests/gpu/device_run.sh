@@ -48,6 +48,8 @@ for stage in $stages; do
     sanitize)
       t 900 bash "$root/tests/gpu/sanitize.sh" "$gen" "$root/specs/default.yaml" ;;
     bench)
+      # The 72 FA3-protocol rows (FA3 too after fa3wait); for the full report
+      # BENCH_ENV="GEMM=1 REPEATS=5 EXTRA=gqa,odd" (plots land in $out).
       t 900 env OUT="$out" ${BENCH_ENV:-} python3 "$root/bench/bench_attention.py" ;;
     multigpu)
       t 900 python3 "$root/tests/gpu/test_multigpu.py" --json "$out/multigpu.json" ;;
