@@ -24,12 +24,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -169,6 +172,112 @@ TEST(CacheStress, ProcessesThreadsAndAVandalNeverGetAWrongKernel) {
 /// kCallsPerThread calls each over the stress keys, a fresh cache object
 /// every 5 calls. Writes "ok <calls> calls, <compiles> compiles" or what
 /// went wrong.
+/// A tmpfs of `options` mounted on a fresh directory, unmounted and removed
+/// on scope exit; ok() is false where mounting is not permitted.
+class TmpfsMount {
+public:
+  explicit TmpfsMount(const char *options) {
+    char tmpl[] = "/tmp/flashcore-tmpfs-XXXXXX";
+    if (!mkdtemp(tmpl))
+      return;
+    dir = tmpl;
+    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options) == 0)
+      mounted = true;
+    else
+      why = std::strerror(errno);
+  }
+  ~TmpfsMount() {
+    if (mounted)
+      umount2(dir.c_str(), MNT_DETACH);
+    if (!dir.empty())
+      rmdir(dir.c_str());
+  }
+  bool ok() const { return mounted; }
+  bool remountReadOnly() {
+    return mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY,
+                 nullptr) == 0;
+  }
+  std::string dir, why = "mkdtemp failed";
+
+private:
+  bool mounted = false;
+};
+
+/// Calls for every key from `threads` threads, each with its own KernelCache
+/// on `dir`; counts the wrong kernels and the errors.
+void callEveryKey(const std::string &dir, int threads, int rounds,
+                  CountingCompiler &compiler, std::atomic<int> &wrong,
+                  std::atomic<int> &errors) {
+  const std::vector<AttentionSpec> specs = stressSpecs();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (int r = 0; r < rounds; ++r) {
+        KernelCache cache(compiler.function(), std::make_shared<DiskCache>(dir));
+        for (const AttentionSpec &spec : specs) {
+          CacheKey key;
+          std::string error;
+          kernelCacheKey(spec, CompileOptions(), key, error);
+          auto k = cache.get(spec, CompileOptions(), error);
+          if (!k)
+            ++errors;
+          else if (k->cubin != fakeCubin(key.hex))
+            ++wrong;
+        }
+      }
+    });
+  for (std::thread &t : pool)
+    t.join();
+}
+
+TEST(CacheStress, RealFullAndReadOnlyFilesystems) {
+  if (geteuid() != 0)
+    GTEST_SKIP() << "mounting a tmpfs needs root; the injected ENOSPC / EROFS "
+                    "cases of DiskCacheTest cover these paths";
+  CapturedLog log;
+  CountingCompiler compiler;
+  std::atomic<int> wrong{0}, errors{0};
+  {
+    // A full filesystem: 16 KB, filled to the last byte before the calls.
+    TmpfsMount full("size=16k");
+    if (!full.ok())
+      GTEST_SKIP() << "mount(tmpfs) not permitted here: " << full.why;
+    int fd = open((full.dir + "/filler").c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    char block[512] = {};
+    while (write(fd, block, sizeof block) > 0) {
+    }
+    close(fd);
+    callEveryKey(full.dir, 4, 5, compiler, wrong, errors);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(errors, 0);
+    EXPECT_TRUE(entryFiles(full.dir, true).empty()) << "temporaries left";
+    EXPECT_TRUE(entryFiles(full.dir, false).empty()) << "a partial entry published";
+    bool sawFull = false;
+    for (const std::string &w : log.warnings())
+      sawFull |= w.find("No space left on device") != std::string::npos;
+    EXPECT_TRUE(sawFull) << "the full disk went unnoticed";
+  }
+  {
+    // A read-only filesystem (EROFS even for root): entries written before
+    // are served, the rest compile in memory.
+    TmpfsMount ro("size=1m");
+    ASSERT_TRUE(ro.ok()) << ro.why;
+    const int before = compiler.calls;
+    callEveryKey(ro.dir, 1, 1, compiler, wrong, errors); // writes the entries
+    ASSERT_EQ(compiler.calls - before, int(stressSpecs().size()));
+    const size_t entries = entryFiles(ro.dir, false).size();
+    ASSERT_EQ(entries, stressSpecs().size());
+    ASSERT_TRUE(ro.remountReadOnly()) << std::strerror(errno);
+    const int written = compiler.calls;
+    callEveryKey(ro.dir, 4, 5, compiler, wrong, errors);
+    EXPECT_EQ(compiler.calls, written) << "entries on a read-only disk not read";
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(entryFiles(ro.dir, false).size(), entries);
+  }
+}
+
 TEST(CacheStress, DISABLED_Child) {
   const char *dir = std::getenv("FLASHCORE_STRESS_DIR");
   const char *result = std::getenv("FLASHCORE_STRESS_RESULT");
