@@ -25,7 +25,6 @@ constexpr int kWarps = FC_WARPS;
 static_assert(kD % 2 == 0, "head_dim");
 
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 
 } // namespace fc
 

@@ -2,7 +2,8 @@
 //
 // What the forward (flash_fwd_sm80.cuh) and the split-KV combine
 // (combine_sm80.cuh) both use: -inf, the approximate base-2 exponent and
-// logarithm, and two f32 values rounded into one bf16x2 / f16x2 register.
+// logarithm, two f32 values rounded into one bf16x2 / f16x2 register, and a
+// row's LSE from its softmax statistics.
 // The runtime puts it after fwd_params.h and before the kernel (FC_BF16 is
 // defined by then).
 //
@@ -33,6 +34,15 @@ __device__ __forceinline__ float log2Approx(float x) {
   float r;
   asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
   return r;
+}
+
+constexpr float kLn2 = 0.6931471805599453f;
+
+/// A row's natural-log LSE from its running maximum (in score units), the
+/// scale in base-2 units and its sum l: (max * scale_log2 + log2 l) ln 2;
+/// -inf for a row that saw no key (l = 0).
+__device__ __forceinline__ float rowLse(float rowMax, float scaleLog2, float l) {
+  return l > 0.f ? (rowMax * scaleLog2 + log2Approx(l)) * kLn2 : negInf();
 }
 
 } // namespace fc

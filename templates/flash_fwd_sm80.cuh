@@ -398,8 +398,8 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
   }
   cpAsyncWaitAll();
 
-  // Epilogue: O / l in the input dtype (split: f32 into the workspace),
-  // LSE = (max * scale_log2 + log2 l) ln 2.
+  // Epilogue: O / l in the input dtype (split: f32 into the workspace), and
+  // the LSE (rowLse).
   elem *gO = static_cast<elem *>(p.o) + oBase + head * p.o_head_stride;
 #if FC_SPLIT
 #if FC_VARLEN
@@ -427,9 +427,7 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
         acc[d * 8 + 1] = o[i][d][2 * h + 1] * inv;
       }
       if (t == 0)
-        p.lse_accum[slot] = l > 0.f ? (rowMax[i][h] * p.scale_log2 +
-                                       log2Approx(l)) * 0.6931471805599453f
-                                    : negInf();
+        p.lse_accum[slot] = rowLse(rowMax[i][h], p.scale_log2, l);
       continue;
 #endif
       elem *dst = gO + (long long)row * p.o_row_stride + 2 * t;
@@ -438,9 +436,7 @@ extern "C" __global__ void __launch_bounds__(fc::kThreads, 1)
         *reinterpret_cast<unsigned *>(dst + d * 8) =
             pack2(o[i][d][2 * h] * inv, o[i][d][2 * h + 1] * inv);
       if (p.lse && t == 0) {
-        const float lse = l > 0.f ? (rowMax[i][h] * p.scale_log2 +
-                                     log2Approx(l)) * 0.6931471805599453f
-                                  : negInf();
+        const float lse = rowLse(rowMax[i][h], p.scale_log2, l);
 #if FC_VARLEN
         p.lse[head * p.lse_head_stride + q0 + row] = lse;
 #else
