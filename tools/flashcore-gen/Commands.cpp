@@ -428,12 +428,9 @@ int bench(const AttentionSpec &spec, const CommandOptions &options) {
   std::vector<int> seqlens = options.benchSeqlens;
   if (seqlens.empty())
     seqlens = {512, 1024, 2048, 4096, 8192, 16384};
-  flashcore_handle_t handle = nullptr;
-  std::string specText = printSpec(spec);
-  if (flashcore_create(&handle) != FLASHCORE_STATUS_SUCCESS ||
-      flashcore_set_spec(handle, specText.c_str()) != FLASHCORE_STATUS_SUCCESS) {
+  flashcore_handle_t handle = handleFor(spec);
+  if (!handle) {
     std::cerr << "error: " << flashcore_last_error() << "\n";
-    flashcore_destroy(handle);
     return kExitFailure;
   }
   std::printf("| dtype | head_dim | causal | seqlen | batch | heads | ms | TFLOPS |\n"
@@ -452,6 +449,17 @@ int bench(const AttentionSpec &spec, const CommandOptions &options) {
   }
   flashcore_destroy(handle);
   return rc;
+}
+
+flashcore_handle_t handleFor(const AttentionSpec &spec) {
+  flashcore_handle_t handle = nullptr;
+  std::string text = printSpec(spec);
+  if (flashcore_create(&handle) != FLASHCORE_STATUS_SUCCESS ||
+      flashcore_set_spec(handle, text.c_str()) != FLASHCORE_STATUS_SUCCESS) {
+    flashcore_destroy(handle);
+    return nullptr;
+  }
+  return handle;
 }
 
 bool timeProtocolRow(flashcore_handle_t handle, const AttentionSpec &spec,

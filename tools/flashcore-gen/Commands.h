@@ -48,6 +48,9 @@ int tune(const AttentionSpec &spec, const CommandOptions &options);
 
 /// Shared by the commands: prints the GPU (unless quiet); false without one.
 bool openDevice(device::DeviceInfo &info, bool quiet = false);
+/// A C API handle that uses `spec` for every call; null (after
+/// flashcore_last_error() says why) when the spec is refused.
+flashcore_handle_t handleFor(const AttentionSpec &spec);
 /// One FA3-protocol row (batch 16384 / S, heads 2048 / head_dim) of `spec`
 /// through `handle` (which has the spec set): median ms and TFLOPS.
 bool timeProtocolRow(flashcore_handle_t handle, const AttentionSpec &spec,

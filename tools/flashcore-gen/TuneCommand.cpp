@@ -190,6 +190,19 @@ bool writeTableEntry(const std::string &path, const ProblemSpec &p,
   return true;
 }
 
+/// `problem` with the schedule of `overrides` (field=value,...) resolved as
+/// a spec file's would be (register targets follow the warpgroup count); not
+/// yet validated. False with `error` when the text does not parse.
+bool specWith(const ProblemSpec &problem, const std::string &overrides,
+              AttentionSpec &spec, std::string &error) {
+  ScheduleOverrides given;
+  if (!parseScheduleOverrides(overrides, given, error))
+    return false;
+  spec.problem = problem;
+  spec.schedule = resolveSchedule(problem, given);
+  return true;
+}
+
 void progress(size_t done, size_t total, const std::string &what) {
   const int width = 30;
   int filled = total ? int(width * done / total) : width;
@@ -204,15 +217,12 @@ void progress(size_t done, size_t total, const std::string &what) {
 int tune(const AttentionSpec &base, const CommandOptions &options) {
   // --entry: write a given schedule (checked like a candidate) without a search.
   if (!options.entry.empty()) {
-    ScheduleOverrides given;
+    AttentionSpec spec;
     std::string error;
-    if (!parseScheduleOverrides(options.entry, given, error)) {
+    if (!specWith(base.problem, options.entry, spec, error)) {
       std::cerr << "error: --entry: " << error << "\n";
       return 1;
     }
-    AttentionSpec spec;
-    spec.problem = base.problem;
-    spec.schedule = resolveSchedule(base.problem, given);
     if (std::optional<SpecDiagnostic> d = validateSpec(spec)) {
       std::cerr << "error: --entry " << options.entry << ": " << d->message << "\n";
       return 1;
@@ -245,16 +255,13 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   std::map<std::string, int> rejected; // the rule's field -> count
   const std::vector<std::string> all = combinations(dims);
   for (const std::string &o : all) {
-    ScheduleOverrides given;
+    Candidate c;
+    c.overrides = o;
     std::string error;
-    if (!parseScheduleOverrides(o, given, error)) {
+    if (!specWith(base.problem, o, c.spec, error)) {
       std::cerr << "error: --restrict: " << error << "\n";
       return 1;
     }
-    Candidate c;
-    c.overrides = o;
-    c.spec.problem = base.problem;
-    c.spec.schedule = resolveSchedule(base.problem, given);
     if (std::optional<SpecDiagnostic> d = validateSpec(c.spec)) {
       ++rejected[d->field.empty() ? "spec" : d->field];
       continue;
@@ -318,13 +325,9 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   if (seqlens.empty())
     seqlens = {2048, 8192};
   auto timeSpec = [&](const AttentionSpec &spec, double &tflops) {
-    flashcore_handle_t handle = nullptr;
-    std::string text = printSpec(spec);
-    if (flashcore_create(&handle) != FLASHCORE_STATUS_SUCCESS ||
-        flashcore_set_spec(handle, text.c_str()) != FLASHCORE_STATUS_SUCCESS) {
-      flashcore_destroy(handle);
+    flashcore_handle_t handle = handleFor(spec);
+    if (!handle)
       return false;
-    }
     double sum = 0;
     bool ok = true;
     for (int s : seqlens) {
