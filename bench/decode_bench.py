@@ -26,6 +26,7 @@ import triton  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 import flashcore  # noqa: E402
+from bench_attention import load_fa3  # noqa: E402
 
 ROWS = [(8, 1, 8192), (8, 1, 131072), (8, 8, 32768), (8, 64, 8192), (8, 128, 4096),
         (32, 1, 8192), (32, 1, 131072), (32, 8, 32768), (32, 64, 8192), (32, 128, 4096)]
@@ -85,13 +86,7 @@ def main():
     parser.add_argument("--paged-only", action="store_true",
                         help="only the paged rows and the contiguous rows they are compared with")
     args = parser.parse_args()
-    fa3 = None
-    if os.environ.get("FA3_PATH"):
-        sys.path.insert(0, os.environ["FA3_PATH"])
-        try:
-            import flash_attn_interface as fa3
-        except Exception as e:
-            print("FA3 not importable: %s" % e)
+    fa3 = load_fa3()
     x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     y = torch.empty_like(x)
     copy_tbs = 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
