@@ -21,9 +21,8 @@ import json
 import math
 import os
 import sys
-import traceback
 
-from gpu_skip import SKIP, torch_or_skip
+from gpu_skip import SKIP, run_check, torch_or_skip
 from test_features import reference, rel
 
 RESULTS = []
@@ -34,19 +33,7 @@ def check(name):
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args):
-            row = {"test": name}
-            try:
-                details = fn(*args) or {}
-                row.update(details)
-                row["pass"] = bool(row.get("pass", True))
-            except Exception as e:  # a failing check or an unexpected error
-                row["pass"] = False
-                row["error"] = "%s: %s" % (type(e).__name__, str(e)[:400])
-                row["trace"] = traceback.format_exc()[-1500:]
-            RESULTS.append(row)
-            extra = {k: v for k, v in row.items() if k not in ("test", "pass", "trace")}
-            print("%s %s %s" % ("PASS" if row["pass"] else "FAIL", name,
-                                json.dumps(extra, default=str)), flush=True)
+            run_check(RESULTS, name, fn, args)
         return run
     return wrap
 

@@ -25,29 +25,16 @@ import math
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_skip import SKIP, torch_or_skip  # noqa: E402
+from gpu_skip import SKIP, run_check, torch_or_skip  # noqa: E402
 
 RESULTS = []
 
 
 def record(name, fn, *args):
-    """Runs one check, records PASS/FAIL with its details (test_python_api's rows)."""
-    row = {"test": name}
-    try:
-        row.update(fn(*args) or {})
-        row["pass"] = bool(row.get("pass", True))
-    except Exception as e:  # a failing check or an unexpected error
-        row["pass"] = False
-        row["error"] = "%s: %s" % (type(e).__name__, str(e)[:400])
-        row["trace"] = traceback.format_exc()[-1500:]
-    RESULTS.append(row)
-    extra = {k: v for k, v in row.items() if k not in ("test", "pass", "trace", "rows")}
-    print("%s %s %s" % ("PASS" if row["pass"] else "FAIL", name, json.dumps(extra, default=str)),
-          flush=True)
-    return row["pass"]
+    """Runs one check (gpu_skip.run_check; the matrix's rows stay in the JSON only)."""
+    return run_check(RESULTS, name, fn, args, hidden=("test", "pass", "trace", "rows"))
 
 
 def test_plans(fd):
