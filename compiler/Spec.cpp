@@ -405,6 +405,15 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
                 " (this spec needs " + str(neededOverlap) + ")",
             "true");
 
+  // Ping-pong alternates exactly two consumer warpgroups (FA3's scheduler
+  // barriers); every warpgroup of a tile runs the same key blocks, so their
+  // turns stay paired.
+  if (s.pingpong && s.consumerWarpgroups != 2)
+    FC_FAIL("schedule.pingpong",
+            "false unless consumer_warpgroups = 2 (two warpgroups take turns; "
+            "this spec has " + str(s.consumerWarpgroups) + ")",
+            "true");
+
   // Shared memory: Q + stages * (K + V) (+ the O staging tile of the TMA
   // epilogue, unless it reuses Q's) + barriers <= 227 KB.
   if (g.smem.dynamicSmemBytes > kMaxSmemPerCta)

@@ -156,7 +156,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "how O is stored: `registers` or `tma` (stmatrix + bulk tensor store)")    \
   X(overlap, "overlap", bool, "false",                                         \
     "issue the next Q·Kᵀ before waiting on the current P·V (FA3's "            \
-    "intra-warpgroup overlap)")
+    "intra-warpgroup overlap)")                                                \
+  X(pingpong, "pingpong", bool, "false",                                       \
+    "two consumer warpgroups take turns issuing their GEMMs (named "          \
+    "barriers), one's softmax under the other's GEMMs (FA3's ping-pong)")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -223,6 +226,8 @@ struct ScheduleSpec {
   EpilogueKind epilogue = EpilogueKind::Registers;
   /// The consumer issues Q·Kᵀ of block j+1 before it waits on P·V of block j.
   bool overlap = false;
+  /// Consumer warpgroups 0 and 1 issue their GEMMs in turn (Sync.h).
+  bool pingpong = false;
 };
 
 struct AttentionSpec {

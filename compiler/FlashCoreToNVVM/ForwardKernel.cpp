@@ -161,6 +161,7 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
     ConsumerMainloop consumer(e, args, smem, thread);
     std::unique_ptr<Epilogue> epilogue =
         Epilogue::create(e, args, smem, thread);
+    consumer.startTurns();
     carriedStart();
     scheduler->forEachTile(start, [&](const WorkTile &tile, ValueRange c) {
       TileContext ctx = TileContext::make(e, args, tile);

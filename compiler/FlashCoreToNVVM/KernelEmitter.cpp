@@ -262,6 +262,10 @@ void KernelEmitter::barrierSync(Value id, int threads) {
                           /*reductionOp=*/{}, /*reductionPredicate=*/Value());
 }
 
+void KernelEmitter::barrierArrive(Value id, int threads) {
+  NVVM::BarrierArriveOp::create(b, loc, id, i32(threads));
+}
+
 SmallVector<Value> KernelEmitter::fenceOperands(ValueRange values) {
   // CUTLASS's warpgroup_fence_operand: asm volatile("" : "+f"(x) :: "memory").
   if (values.empty())

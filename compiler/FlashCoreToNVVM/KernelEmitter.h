@@ -142,6 +142,9 @@ public:
   void barrierAll();
   /// bar.sync id, threads (PTX ISA 9.7.13.1); Sync.h names the ids.
   void barrierSync(mlir::Value id, int threads);
+  /// bar.arrive id, threads (PTX ISA 9.7.13.1): counts this thread in and
+  /// goes on.
+  void barrierArrive(mlir::Value id, int threads);
   void setMaxRegisters(int count, bool increase);
   /// Ties `values` to an empty asm statement so that no use of them is moved
   /// above the point where this is emitted (after a wgmma wait).

@@ -1,6 +1,7 @@
 //===- Mainloop.cpp - Producer and consumer loops over key blocks ---------===//
 
 #include "compiler/FlashCoreToNVVM/Mainloop.h"
+#include "compiler/FlashCoreToNVVM/Sync.h"
 
 using namespace mlir;
 
@@ -285,6 +286,22 @@ void ConsumerMainloop::release(Value barrier) {
   e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(barrier); });
 }
 
+void ConsumerMainloop::startTurns() {
+  if (e.spec.schedule.pingpong)
+    e.ifThen(e.eq(thread.wg, e.i32(1)),
+             [&] { NamedBarrier::turnOf(e, e.i32(0)).arrive(e); });
+}
+
+void ConsumerMainloop::awaitTurn() {
+  if (e.spec.schedule.pingpong)
+    NamedBarrier::turnOf(e, thread.wg).sync(e);
+}
+
+void ConsumerMainloop::passTurn() {
+  if (e.spec.schedule.pingpong)
+    NamedBarrier::turnOf(e, e.sub(e.i32(1), thread.wg)).arrive(e);
+}
+
 Accumulator ConsumerMainloop::issueQK(const PipelineState &slot) {
   const ScheduleSpec &s = e.spec.schedule;
   // Q rows [64 wg, 64 wg + 64) of the Q tile: a K-major operand starting 64
@@ -390,7 +407,9 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         PipelineState slot = c.kv;
 
         e.mbarrierWait(smem.kFull(slot.stage), slot.phase);
+        awaitTurn();
         Accumulator scores = issueQK(slot);
+        passTurn();
         gemm.wait(0);
         release(smem.kEmpty(slot.stage));
         scores = prepareScores(ctx, mask, scores, j);
@@ -403,9 +422,11 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         e.mbarrierWait(smem.vFull(slot.stage), slot.phase);
         SmemOperand v{e.smemAddress(smem.vTile(slot.stage)),
                       e.spec.schedule.blockN, /*kMajor=*/false};
+        awaitTurn();
         gemm.fence();
         o = gemm.issueRS(pRegs, v, o);
         gemm.commit();
+        passTurn();
         gemm.wait(0);
         release(smem.vEmpty(slot.stage));
 
@@ -461,7 +482,9 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
       [&] {
         // Prologue: the first block's scores.
         e.mbarrierWait(smem.kFull(kv.stage), kv.phase);
+        awaitTurn();
         Accumulator s0 = issueQK(kv);
+        passTurn();
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
         release(smem.kEmpty(kv.stage));
@@ -484,11 +507,13 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               PipelineState kSlot = carriedSlot(c, 1);
 
               e.mbarrierWait(smem.kFull(kSlot.stage), kSlot.phase);
+              awaitTurn(); // held through the V wait: both GEMMs one turn
               Accumulator s = issueQK(kSlot);
               e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
               gemm.fence();
               o = gemm.issueRS(pPrev, vOperand(vSlot), o);
               gemm.commit();
+              passTurn();
               gemm.wait(1); // S(j) is ready, P(j-1) V(j-1) may run on
               s.values = e.fenceOperands(s.values);
               release(smem.kEmpty(kSlot.stage));
@@ -515,9 +540,11 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         PipelineState vSlot = carriedSlot(loop, 0);
         PipelineState kSlot = carriedSlot(loop, 1);
         e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
+        awaitTurn();
         gemm.fence();
         o = gemm.issueRS(pLast, vOperand(vSlot), o);
         gemm.commit();
+        passTurn();
         gemm.wait(0);
         o.values = e.fenceOperands(o.values);
         release(smem.vEmpty(vSlot.stage));

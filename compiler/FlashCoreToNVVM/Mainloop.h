@@ -120,8 +120,16 @@ public:
 
   ConsumerResult computeTile(const TileContext &ctx, PipelineState kv,
                              mlir::Value qPhase);
+  /// Ping-pong, once per kernel before the first tile: warpgroup 1 hands the
+  /// first turn to warpgroup 0. (Every later turn is handed back after a
+  /// GEMM group, so the last hand-over of a tile starts the next one.)
+  void startTurns();
 
 private:
+  /// Ping-pong: wait for this warpgroup's turn to issue GEMMs; hand the turn
+  /// to the other warpgroup after issuing them. No-ops without pingpong.
+  void awaitTurn();
+  void passTurn();
   /// S = Q Kᵀ of the K tile in `slot` issued (fence, wgmmas, commit).
   Accumulator issueQK(const PipelineState &slot);
   /// Softcap and mask of S for key block j.

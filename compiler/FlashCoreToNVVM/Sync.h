@@ -7,8 +7,9 @@
 //            epilogue's "staging tile free" and "staging tile written" points
 //   5        every consumer thread: the TMA epilogue staging in the Q tile
 //            waits until no warpgroup reads Q any more
-//
-// Ping-pong scheduling of consumer warpgroups will take ids 5 and up.
+//   6, 7     ping-pong (`pingpong: true`): consumer warpgroup w's turn to
+//            issue GEMMs (id 6 + w), 256 threads: w's 128 wait there with
+//            bar.sync, the other warpgroup's 128 let it go with bar.arrive
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,7 @@ namespace flashcore {
 
 inline constexpr int kFirstWarpgroupBarrier = 1;
 inline constexpr int kConsumersBarrier = 5;
+inline constexpr int kFirstTurnBarrier = 6;
 inline constexpr int kMaxNamedBarriers = 16;
 
 /// A named barrier: an id (possibly computed at run time, uniform across its
@@ -40,7 +42,14 @@ struct NamedBarrier {
                         kThreadsPerWarpgroup *
                             e.spec.schedule.consumerWarpgroups};
   }
+  /// Warpgroup `wg`'s turn to issue GEMMs (ping-pong): both warpgroups meet
+  /// there, `wg` waiting (sync), the other releasing it (arrive).
+  static NamedBarrier turnOf(KernelEmitter &e, mlir::Value wg) {
+    return NamedBarrier{e.add(wg, e.i32(kFirstTurnBarrier)),
+                        2 * kThreadsPerWarpgroup};
+  }
   void sync(KernelEmitter &e) const { e.barrierSync(id, threads); }
+  void arrive(KernelEmitter &e) const { e.barrierArrive(id, threads); }
 };
 
 } // namespace flashcore

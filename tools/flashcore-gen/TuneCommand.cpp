@@ -53,6 +53,7 @@ const std::vector<TuneDimension> &space() {
       {"overlap", {"false", "true"}},
       {"scheduler", {"single_tile", "static_persistent"}},
       {"epilogue", {"registers", "tma"}},
+      {"pingpong", {"false", "true"}},
   };
   return dims;
 }
