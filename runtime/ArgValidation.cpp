@@ -405,7 +405,8 @@ void noteSmCount(int smCount) {
     lastSmCount.store(smCount, std::memory_order_relaxed);
 }
 
-void resolveKernelShape(AttentionCall &call, int smCount) {
+void resolveKernelShape(AttentionCall &call, int smCount,
+                        const ProblemSpec *preferred) {
   const flashcore_attention_args &a = call.args;
   ProblemSpec &p = call.problem;
   p.cacheSeqlens = a.cache_seqlens != nullptr;
@@ -418,6 +419,7 @@ void resolveKernelShape(AttentionCall &call, int smCount) {
   const bool fits = ratio > 1 && a.seqlen_q * ratio <= blockM;
   p.packGqa = a.pack_gqa == 1   ? fits
               : a.pack_gqa == 0 ? false
+              : preferred       ? fits && preferred->packGqa
                                 : fits && choosePackGqa(a.seqlen_q, ratio, blockM);
   // Split-KV: FA3's wave-efficiency rule over the tiles of the call.
   const int64_t tiles =
@@ -427,6 +429,8 @@ void resolveKernelShape(AttentionCall &call, int smCount) {
   int64_t splits = a.num_splits > 0
                        ? a.num_splits
                        : chooseNumSplits(tiles, smCount, keyBlocks, kMaxSplits);
+  if (a.num_splits <= 0 && preferred)
+    splits = preferred->splitKv ? std::max<int64_t>(2, splits) : 1;
   splits = std::max<int64_t>(1, std::min<int64_t>(splits, keyBlocks));
   call.numSplits = int32_t(splits);
   p.splitKv = splits > 1;

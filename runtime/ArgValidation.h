@@ -47,8 +47,12 @@ struct AttentionCall {
 /// Sets the problem's cache_seqlens / pack_gqa / split_kv flags and the
 /// number of splits for a call on a device of `smCount` SMs: the caller's
 /// num_splits / pack_gqa when given, else FA3's heuristics
-/// (compiler/TileSchedule.h).
-void resolveKernelShape(AttentionCall &call, int smCount);
+/// (compiler/TileSchedule.h). With `preferred` (a spec override's problem),
+/// its split_kv and pack_gqa decide where the caller left them to the runtime
+/// and the shape allows them, so that a spec for a problem runs on every
+/// shape it can.
+void resolveKernelShape(AttentionCall &call, int smCount,
+                        const ProblemSpec *preferred = nullptr);
 /// The SM count heuristics assume before the launch device is known: the
 /// last device a kernel was bound on (132 until then, H100/H200).
 int smCountHint();

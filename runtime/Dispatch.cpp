@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 namespace flashcore {
 
@@ -15,6 +16,21 @@ std::string describeProblem(const ProblemSpec &p) {
          ", local: " + (p.local ? "true" : "false") +
          ", softcap: " + (p.softcap ? "true" : "false") +
          ", varlen: " + (p.varlen ? "true" : "false") + "}";
+}
+
+/// ", where they differ in split_kv (true here, false there), ..." or "".
+static std::string problemDifferences(const ProblemSpec &here,
+                                      const ProblemSpec &there) {
+  std::string out;
+#define FLASHCORE_DIFF(member, name, T, def, doc)                              \
+  if constexpr (!std::is_same_v<T, std::optional<double>>)                    \
+    if (!(here.member == there.member))                                       \
+      out += std::string(out.empty() ? ", where they differ in " : ", ") +     \
+             name + " (" + printFieldValue(here.member) + " there, " +        \
+             printFieldValue(there.member) + " in the call)";
+  FLASHCORE_PROBLEM_FIELDS(FLASHCORE_DIFF)
+#undef FLASHCORE_DIFF
+  return out;
 }
 
 BoundKernel *KernelChoice::bind(uint64_t contextKey,
@@ -45,6 +61,7 @@ bool Dispatcher::loadEnvironmentOverride(std::string &error) {
   const char *schedule = std::getenv("FLASHCORE_SCHEDULE");
   std::unique_lock<std::shared_mutex> lock(mutex);
   envOverride.reset();
+  hasOverride.store(apiOverride.has_value(), std::memory_order_release);
   scheduleOverride.reset();
   forgetChoices();
   if (schedule && *schedule) {
@@ -68,6 +85,7 @@ bool Dispatcher::loadEnvironmentOverride(std::string &error) {
     return false;
   }
   envOverride = Override{spec, std::string("FLASHCORE_SPEC=") + path};
+  hasOverride.store(true, std::memory_order_release);
   return true;
 }
 
@@ -88,13 +106,25 @@ void Dispatcher::setOverride(const AttentionSpec &spec,
                              const std::string &source) {
   std::unique_lock<std::shared_mutex> lock(mutex);
   apiOverride = Override{spec, source};
+  hasOverride.store(true, std::memory_order_release);
   forgetChoices();
 }
 
 void Dispatcher::clearOverride() {
   std::unique_lock<std::shared_mutex> lock(mutex);
   apiOverride.reset();
+  hasOverride.store(envOverride.has_value(), std::memory_order_release);
   forgetChoices();
+}
+
+std::optional<ProblemSpec> Dispatcher::overrideProblem() const {
+  if (!hasOverride.load(std::memory_order_acquire))
+    return std::nullopt;
+  std::shared_lock<std::shared_mutex> lock(mutex);
+  const std::optional<Override> &chosen = apiOverride ? apiOverride : envOverride;
+  if (!chosen)
+    return std::nullopt;
+  return chosen->spec.problem;
 }
 
 DispatchStatus Dispatcher::choose(const ProblemSpec &problem,
@@ -124,7 +154,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
     if (!sameProblem(p, problem)) {
       error = "the spec override " + chosen->source + " is for problem " +
               describeProblem(p) + ", but the call is " +
-              describeProblem(problem);
+              describeProblem(problem) + problemDifferences(p, problem);
       return DispatchStatus::SpecMismatch;
     }
     spec = chosen->spec;

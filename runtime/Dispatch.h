@@ -96,6 +96,9 @@ public:
   void setOverride(const AttentionSpec &spec, const std::string &source);
   /// Drops the API override (the environment override stays).
   void clearOverride();
+  /// The problem of the override in effect (API, else environment), if any;
+  /// one relaxed atomic load when there is none.
+  std::optional<ProblemSpec> overrideProblem() const;
 
   /// The spec for `query` (computed, not cached). `source` (optional) says
   /// what chose it.
@@ -129,6 +132,8 @@ private:
   std::shared_ptr<const DispatchTable> dispatchTable;
   mutable std::shared_mutex mutex;
   std::optional<Override> apiOverride, envOverride;
+  /// apiOverride || envOverride, readable without the lock.
+  std::atomic<bool> hasOverride{false};
   /// FLASHCORE_SCHEDULE: schedule fields forced onto every table or
   /// heuristic choice (testing the schedulers and epilogues on every shape).
   std::optional<ScheduleOverrides> scheduleOverride;

@@ -481,6 +481,9 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   flashcore_status_t status = validateAttentionArgs(args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
+  // A spec override decides split-KV and pack-GQA where the caller did not.
+  if (std::optional<ProblemSpec> forced = dispatcher.overrideProblem())
+    resolveKernelShape(call, smCountHint(), &*forced);
   const flashcore_attention_args &a = call.args;
 
   // Step 2. The handle's choice for this dispatch class (lock-free once

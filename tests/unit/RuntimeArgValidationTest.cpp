@@ -583,4 +583,69 @@ TEST(ArgValidation, RejectsPointerTheDriverDoesNotKnow) {
   EXPECT_NE(message.find("CUDA_ERROR_INVALID_VALUE"), std::string::npos);
 }
 
+
+//===----------------------------------------------------------------------===//
+// A spec override's split_kv / pack_gqa
+//===----------------------------------------------------------------------===//
+
+TEST(ArgValidation, APreferredProblemDecidesSplitsTheCallerLeftOpen) {
+  flashcore_attention_args a = contiguousArgs(
+      fakePtr(0x100000), fakePtr(0x200000), fakePtr(0x300000),
+      fakePtr(0x400000), /*batch=*/2, /*seqlenQ=*/256, /*seqlenK=*/8192,
+      /*headsQ=*/8, /*headsKv=*/2, /*headDim=*/128, FLASHCORE_DTYPE_BF16,
+      /*causal=*/false, /*softmaxScale=*/0, nullptr);
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  // 32 tiles of 64 key blocks on 132 SMs: the heuristics split this shape.
+  ASSERT_TRUE(r.call.problem.splitKv);
+  ProblemSpec preferred = r.call.problem;
+  preferred.splitKv = false;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_FALSE(r.call.problem.splitKv);
+  EXPECT_EQ(r.call.numSplits, 1);
+  preferred.splitKv = true;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_TRUE(r.call.problem.splitKv);
+  EXPECT_GE(r.call.numSplits, 2);
+}
+
+TEST(ArgValidation, APreferredSplitNeedsTwoKeyBlocksAndYieldsToTheCaller) {
+  flashcore_attention_args a = validArgs();
+  a.num_splits = 3;
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  ProblemSpec preferred = r.call.problem;
+  preferred.splitKv = false;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_EQ(r.call.numSplits, 3); // the caller's count stands
+  // One key block: no split, whatever the override prefers.
+  a = contiguousArgs(fakePtr(0x100000), fakePtr(0x200000), fakePtr(0x300000),
+                     fakePtr(0x400000), 2, 256, /*seqlenK=*/64, 8, 2, 128,
+                     FLASHCORE_DTYPE_BF16, false, 0, nullptr);
+  r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  preferred.splitKv = true;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_EQ(r.call.numSplits, 1);
+  EXPECT_FALSE(r.call.problem.splitKv);
+}
+
+TEST(ArgValidation, APreferredProblemDecidesPackGqaOnlyWhenItFits) {
+  flashcore_attention_args a = validArgs();
+  a.seqlen_q = 1; // 4 query heads per KV head fit one tile
+  Result r = validate(a);
+  ASSERT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
+  ProblemSpec preferred = r.call.problem;
+  preferred.packGqa = false;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_FALSE(r.call.problem.packGqa);
+  preferred.packGqa = true;
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_TRUE(r.call.problem.packGqa);
+  // 256 query rows x 4 heads do not fit a tile: never packed.
+  r = validate(validArgs());
+  resolveKernelShape(r.call, 132, &preferred);
+  EXPECT_FALSE(r.call.problem.packGqa);
+}
+
 } // namespace
