@@ -385,13 +385,19 @@ private:
 
 /// Parses YAML text into a spec, applies defaults, and validates it. On failure
 /// returns false and fills `diag` with a located error (`bufferName` is used as
-/// the file name in the message).
+/// the file name in the message). `extra` (optional) holds schedule fields
+/// that win over the file's (`flashcore-gen --schedule`); they join the
+/// file's before the defaults are resolved, so a default that follows another
+/// field (block_m and the register targets follow consumer_warpgroups) follows
+/// the overridden value.
 FLASHCORE_API bool parseSpec(std::string_view text, std::string_view bufferName,
-                             AttentionSpec &spec, SpecDiagnostic &diag);
+                             AttentionSpec &spec, SpecDiagnostic &diag,
+                             const ScheduleOverrides *extra = nullptr);
 
 /// Reads `path` and calls parseSpec.
 FLASHCORE_API bool loadSpecFile(const std::string &path, AttentionSpec &spec,
-                                SpecDiagnostic &diag);
+                                SpecDiagnostic &diag,
+                                const ScheduleOverrides *extra = nullptr);
 
 /// Parses the text of a schedule override list, "field=value,field=value"
 /// (as FLASHCORE_SCHEDULE and `flashcore-gen --schedule` take it); false with

@@ -154,7 +154,8 @@ void captureDiag(const llvm::SMDiagnostic &d, void *ctxt) {
 } // namespace
 
 bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
-                          AttentionSpec &spec, SpecDiagnostic &diag) {
+                          AttentionSpec &spec, SpecDiagnostic &diag,
+                          const ScheduleOverrides *extra) {
   diag = SpecDiagnostic();
   diag.file = std::string(bufferName);
   auto fail = [&](const char *position, std::string field,
@@ -223,6 +224,15 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
   }
   if (!failedField.empty())
     return fail(failedAt, failedField, failedRule);
+  if (extra) {
+#define FLASHCORE_EXTRA(member, name, T, def, doc)                            \
+  if (extra->member) {                                                         \
+    given.member = extra->member;                                              \
+    positions.erase(std::string("schedule.") + name);                          \
+  }
+    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_EXTRA)
+#undef FLASHCORE_EXTRA
+  }
 
   // Step 2. The problem: required fields are there (YAML I/O checked), the
   // others default.
@@ -252,7 +262,8 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
 }
 
 bool flashcore::loadSpecFile(const std::string &path, AttentionSpec &spec,
-                             SpecDiagnostic &diag) {
+                             SpecDiagnostic &diag,
+                             const ScheduleOverrides *extra) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer) {
     diag = SpecDiagnostic();
@@ -262,5 +273,5 @@ bool flashcore::loadSpecFile(const std::string &path, AttentionSpec &spec,
   }
   llvm::StringRef text = (*buffer)->getBuffer();
   return parseSpec(std::string_view(text.data(), text.size()), path, spec,
-                   diag);
+                   diag, extra);
 }

@@ -410,3 +410,27 @@ TEST(SpecFile, LoadReportsMissingFile) {
 }
 
 } // namespace
+
+TEST(SpecFile, ExtraScheduleFieldsResolveWithTheFilesFields) {
+  // --schedule=consumer_warpgroups=3 on a file that names block_n: block_m
+  // and the register targets follow three warpgroups, block_n stays.
+  ScheduleOverrides extra;
+  extra.consumerWarpgroups = 3;
+  AttentionSpec spec;
+  SpecDiagnostic diag;
+  ASSERT_TRUE(parseSpec("problem: {dtype: bf16, head_dim: 64}\n"
+                        "schedule: {block_n: 112, consumer_warpgroups: 2}\n",
+                        "t.yaml", spec, diag, &extra))
+      << diag.str();
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 3);
+  EXPECT_EQ(spec.schedule.blockM, 192);
+  EXPECT_EQ(spec.schedule.blockN, 112);
+  EXPECT_EQ(spec.schedule.producerRegisters, 32);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 160);
+  // An extra field the rules reject is reported like the file's own.
+  extra.blockN = 100;
+  EXPECT_FALSE(parseSpec("problem: {dtype: bf16, head_dim: 64}\n", "t.yaml",
+                         spec, diag, &extra));
+  EXPECT_NE(diag.message.find("block_n must be"), std::string::npos)
+      << diag.str();
+}

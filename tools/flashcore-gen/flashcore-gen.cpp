@@ -210,26 +210,24 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  flashcore::AttentionSpec spec;
-  flashcore::SpecDiagnostic diag;
-  if (!flashcore::loadSpecFile(specPath, spec, diag)) {
-    std::cerr << diag.str() << "\n";
-    return 1;
-  }
+  // --schedule's fields join the file's before the defaults are resolved
+  // (block_m and the register targets follow consumer_warpgroups).
+  flashcore::ScheduleOverrides given;
   if (!scheduleOpt.empty()) {
-    flashcore::ScheduleOverrides given;
     std::string error;
     if (!flashcore::parseScheduleOverrides(scheduleOpt, given, error)) {
       std::cerr << "error: --schedule: " << error << "\n";
       return 1;
     }
-    flashcore::applyOverrides(spec.schedule, given);
-    if (std::optional<flashcore::SpecDiagnostic> d =
-            flashcore::validateSpec(spec)) {
-      std::cerr << specPath << " with --schedule=" << scheduleOpt
-                << ": error: " << d->message << "\n";
-      return 1;
-    }
+  }
+  flashcore::AttentionSpec spec;
+  flashcore::SpecDiagnostic diag;
+  if (!flashcore::loadSpecFile(specPath, spec, diag,
+                               scheduleOpt.empty() ? nullptr : &given)) {
+    if (!scheduleOpt.empty())
+      std::cerr << "with --schedule=" << scheduleOpt << ": ";
+    std::cerr << diag.str() << "\n";
+    return 1;
   }
 
   if (emitSpecCmd)
