@@ -54,6 +54,7 @@ class Library:
         lib.flashcore_create.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         lib.flashcore_attention_forward.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(AttentionArgs), ctypes.c_void_p]
+        lib.flashcore_set_spec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         handle = ctypes.c_void_p()
         self._check(lib.flashcore_create(ctypes.byref(handle)))
         self.handle = handle
@@ -62,6 +63,12 @@ class Library:
         if status != 0:
             raise RuntimeError("flashcore status %d: %s" % (
                 status, self.lib.flashcore_last_error().decode()))
+
+    def set_spec(self, yaml):
+        """This handle's spec override (flashcore_set_spec); None clears it.
+        Raises RuntimeError with the library's message when it is invalid."""
+        self._check(self.lib.flashcore_set_spec(
+            self.handle, None if yaml is None else yaml.encode()))
 
     def version(self):
         return self.lib.flashcore_version().decode()

@@ -6,6 +6,7 @@
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
+#                                              ablation sassvar sanvar compare
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -71,21 +72,26 @@ for stage in $stages; do
           --random ${FEATURE_RANDOM:-2} --json "$out/features-$(echo "$v" | tr -c 'a-z0-9\n' '-').json" |
           grep -E "FAIL|n/a|cases passed|override"
       done ;;
+    ablation)
+      # Each schedule technique alone against the default, one process.
+      t ${ABLATION_T:-480} python3 "$root/bench/schedule_ablation.py" --json "$out/ablation.json" \
+        ${ABLATION_ARGS:-} ;;
     compare)
       xz -dc "$root/.peers/libflashcore-before.so.xz" > /tmp/libflashcore-before.so
       t 480 python3 "$root/bench/compare_libs.py" /tmp/libflashcore-before.so "$FLASHCORE_LIB" \
         --json "$out/compare.json" ${COMPARE_ARGS:-} ;;
     sassvar)
-      for v in - scheduler=static_persistent epilogue=tma overlap=true; do
+      # SASS_VARIANTS: schedule overrides separated by spaces (- = none).
+      for v in ${SASS_VARIANTS:-- scheduler=static_persistent epilogue=tma overlap=true}; do
         sched=(); [ "$v" != - ] && sched=(--schedule="$v")
         t 60 "$gen" emit-cubin "$root/specs/default.yaml" "${sched[@]}" -o /tmp/v.cubin >/dev/null
-        echo "== default $v: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
+        echo "== default $v: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
       done ;;
     sanvar)
       # compute-sanitizer on the new schedule variants (small shape with tails,
       # several tiles per CTA for the persistent scheduler: 600 query rows x 4
       # heads on a grid capped by the SMs).
-      for v in scheduler=static_persistent,epilogue=tma,overlap=true epilogue=tma; do
+      for v in ${SANVAR_VARIANTS:-scheduler=static_persistent,epilogue=tma,overlap=true epilogue=tma}; do
         for tool in memcheck racecheck synccheck; do
           echo "== $tool $v"
           t 120 compute-sanitizer --tool $tool --error-exitcode 99 "$gen" run \
