@@ -68,13 +68,18 @@ TEST(DispatchTable, EveryEntryIsValidForEveryProblemItMatches) {
   int problems = 0;
   for (DType dtype : {DType::BF16, DType::FP16})
     for (int d = 16; d <= 256; d += 16)
-      for (int flags = 0; flags < 16; ++flags)
+      for (int flags = 0; flags < 256; ++flags)
         for (int64_t gqa : {1, 2, 8})
           for (int64_t seqlenK : {128, 1024, 1025, 65536}) {
             DispatchQuery q = query(dtype, d, flags & 1, seqlenK, gqa);
             q.problem.local = flags & 2;
             q.problem.softcap = flags & 4;
             q.problem.varlen = flags & 8;
+            // The kernel shape the runtime picks per call (decode, paging).
+            q.problem.cacheSeqlens = flags & 16;
+            q.problem.splitKv = flags & 32;
+            q.problem.packGqa = flags & 64;
+            q.problem.pagedKv = flags & 128;
             if (q.problem.local && q.problem.causal)
               continue; // not a problem (causal is a window)
             const DispatchEntry *e = t.match(q);
@@ -109,11 +114,25 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
     const DispatchEntry *e = t.match(q);
     return e ? e->name : std::string("(none)");
   };
-  EXPECT_EQ(picked(query(DType::BF16, 128)), "bf16-d128");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "bf16-d128-causal");
-  EXPECT_EQ(picked(query(DType::FP16, 128)), "fp16-d128");
-  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "fp16-d128-causal");
-  EXPECT_EQ(picked(query(DType::BF16, 64)), "heuristics");
+  // Dense prefill: the measured schedules, by head dim, causal and length.
+  EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal");
+  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
+  EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64");
+  EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 512)), "dense-d64-causal-short");
+  EXPECT_EQ(picked(query(DType::FP16, 256, true)), "dense-d256");
+  EXPECT_EQ(picked(query(DType::BF16, 96)), "heuristics");
+  // A KV-cache call keeps the heuristics' schedule.
+  DispatchQuery decode = query(DType::BF16, 128, false, 8192, 4);
+  decode.problem.cacheSeqlens = true;
+  decode.problem.splitKv = true;
+  EXPECT_EQ(picked(decode), "heuristics");
+  decode.problem.causal = true;
+  decode.problem.splitKv = false;
+  decode.problem.packGqa = true;
+  EXPECT_EQ(picked(decode), "heuristics");
   DispatchQuery softcap = query(DType::BF16, 128);
   softcap.problem.softcap = true;
   EXPECT_EQ(picked(softcap), "heuristics");

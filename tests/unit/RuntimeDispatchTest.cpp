@@ -39,14 +39,27 @@ const char *kSpec64 = "problem:\n"
 
 /// Sets an environment variable for the life of the object.
 
-TEST(Dispatch, UsesTheDefaultScheduleWithoutOverride) {
-  Dispatcher d;
+TEST(Dispatch, UsesTheHeuristicsWithoutOverrideOrTableEntry) {
+  Dispatcher d(std::make_shared<DispatchTable>());
   AttentionSpec spec;
   std::string error;
   ASSERT_EQ(d.choose(problem(128), spec, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(spec.problem.headDim, 128);
-  EXPECT_EQ(spec.schedule.blockN, defaultSchedule(problem(128)).blockN);
+  AttentionSpec heuristic = spec;
+  heuristic.schedule = defaultSchedule(problem(128));
+  EXPECT_EQ(spec, heuristic);
   EXPECT_FALSE(spec.problem.softmaxScale.has_value());
+}
+
+TEST(Dispatch, UsesTheShippedTableForDenseProblems) {
+  Dispatcher d;
+  AttentionSpec spec;
+  std::string error;
+  ASSERT_EQ(d.choose(problem(128), spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.blockN, 176);
+  EXPECT_TRUE(spec.schedule.pingpong);
+  EXPECT_TRUE(spec.schedule.overlap);
+  EXPECT_EQ(spec.schedule.epilogue, EpilogueKind::Tma);
 }
 
 TEST(Dispatch, UsesAnApiOverrideForItsProblem) {
@@ -72,7 +85,34 @@ TEST(Dispatch, RejectsACallWhoseProblemDiffersFromTheOverride) {
                    "head_dim: 64, causal: false, local: false, softcap: "
                    "false, varlen: false}, but the call is {dtype: fp16, "
                    "head_dim: 128, causal: true, local: false, softcap: "
-                   "false, varlen: false}");
+                   "false, varlen: false}, where they differ in dtype (bf16 "
+                   "there, fp16 in the call), head_dim (64 there, 128 in the "
+                   "call), causal (false there, true in the call)");
+}
+
+TEST(Dispatch, NamesAMismatchInAFieldTheSummaryOmits) {
+  Dispatcher d;
+  std::string error;
+  ASSERT_TRUE(d.setOverrideText(kSpec64, "test.yaml", error)) << error;
+  AttentionSpec spec;
+  ProblemSpec p = problem(64, DType::BF16, false);
+  p.splitKv = true;
+  EXPECT_EQ(d.choose(p, spec, error), DispatchStatus::SpecMismatch);
+  EXPECT_NE(error.find("where they differ in split_kv (false there, true in "
+                       "the call)"),
+            std::string::npos)
+      << error;
+}
+
+TEST(Dispatch, OverrideProblemFollowsSetAndClear) {
+  Dispatcher d;
+  std::string error;
+  EXPECT_FALSE(d.overrideProblem());
+  ASSERT_TRUE(d.setOverrideText(kSpec64, "test.yaml", error)) << error;
+  ASSERT_TRUE(d.overrideProblem());
+  EXPECT_EQ(d.overrideProblem()->headDim, 64);
+  d.clearOverride();
+  EXPECT_FALSE(d.overrideProblem());
 }
 
 TEST(Dispatch, RejectsACallThatAddsAFeatureTheOverrideLacks) {
@@ -243,7 +283,8 @@ TEST(LaunchPlan, ScalarParametersFollowTheKernelAbi) {
 }
 
 TEST(LaunchPlan, TensorMapsUseTheGeometryBoxes) {
-  Planned p = plan(gqaArgs());
+  Planned p = plan(gqaArgs(),
+                   [](ScheduleSpec &s) { s.epilogue = EpilogueKind::Registers; });
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   const KernelArgPack &args = p.plan.launches[0].args;
   const TensorMapDesc *q = args.tensorMap(kParamTmaQ);
