@@ -68,7 +68,21 @@ COMBOS = {
     256: ["", "overlap=true,epilogue=tma", "pingpong=true,overlap=true,epilogue=tma",
           "block_n=64,pingpong=true,overlap=true,epilogue=tma", "pingpong=true,overlap=true"],
 }
-SETS = {"single": VARIANTS, "combos": COMBOS}
+# Round three: around the shipped table's entries (specs/dispatch/table.yaml),
+# for the rows still behind FA3 (short rows, head_dim 64 causal).
+PPT = "pingpong=true,overlap=true,epilogue=tma"
+ROUND3 = {
+    64: ["", W3 + ",block_n=128,overlap=true,epilogue=tma", "overlap=true,epilogue=tma", PPT,
+         "block_n=192," + PPT, "block_n=176," + PPT, W3 + ",block_n=96,overlap=true,epilogue=tma",
+         W3 + ",block_n=128,overlap=true,epilogue=tma,stages=3",
+         W3 + ",block_n=112,overlap=true,epilogue=tma,stages=3"],
+    128: ["", "block_n=176," + PPT, PPT, "block_n=160," + PPT, "block_n=144," + PPT,
+          "block_n=192," + PPT, "block_n=112," + PPT, "overlap=true,scheduler=static_persistent",
+          "pingpong=true,overlap=true,scheduler=static_persistent"],
+    256: ["", "overlap=true,epilogue=tma", PPT, "block_n=64,overlap=true,epilogue=tma",
+          "block_n=48,overlap=true,epilogue=tma", "block_n=48," + PPT],
+}
+SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3}
 
 
 def spec_text(dtype, hdim, causal, variant):

@@ -63,7 +63,7 @@ struct KernelChoice {
   std::optional<AttentionSpec> combineSpec;
   KernelGeometry combineGeometry;
   /// "flashcore_set_spec", "FLASHCORE_SPEC=<file>", "dispatch table entry
-  /// 'bf16-d128' (specs/dispatch/table.yaml)" or "heuristics".
+  /// 'dense-d128-noncausal' (specs/dispatch/table.yaml)" or "heuristics".
   std::string source;
 
   /// The function loaded in a context (key: contextKey). Lock-free.

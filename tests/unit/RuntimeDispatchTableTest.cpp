@@ -116,11 +116,13 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   };
   // Dense prefill: the measured schedules, by head dim, causal and length.
   EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, false, 1024)), "dense-d128-noncausal-short");
   EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal");
   EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal");
   EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
-  EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64");
-  EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
+  EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 512)), "dense-d64-causal-short");
   EXPECT_EQ(picked(query(DType::FP16, 256, true)), "dense-d256");
   EXPECT_EQ(picked(query(DType::BF16, 96)), "heuristics");

@@ -55,11 +55,19 @@ TEST(Dispatch, UsesTheShippedTableForDenseProblems) {
   Dispatcher d;
   AttentionSpec spec;
   std::string error;
-  ASSERT_EQ(d.choose(problem(128), spec, error), DispatchStatus::Ok) << error;
-  EXPECT_EQ(spec.schedule.blockN, 176);
+  DispatchQuery q;
+  q.problem = problem(128);
+  q.seqlenQ = q.seqlenK = 4096;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.blockN, 192);
   EXPECT_TRUE(spec.schedule.pingpong);
   EXPECT_TRUE(spec.schedule.overlap);
   EXPECT_EQ(spec.schedule.epilogue, EpilogueKind::Tma);
+  // Short rows keep 128-key blocks.
+  q.seqlenQ = q.seqlenK = 1024;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.blockN, 128);
+  EXPECT_TRUE(spec.schedule.pingpong);
 }
 
 TEST(Dispatch, UsesAnApiOverrideForItsProblem) {
