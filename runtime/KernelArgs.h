@@ -24,8 +24,8 @@ class KernelArgPack {
 public:
   /// The largest ABI table's parameter count (KernelABI.h).
   static constexpr int kMaxParams =
-      kNumKernelParams > kNumCombineParams ? kNumKernelParams
-                                           : kNumCombineParams;
+      int(kNumKernelParams) > int(kNumCombineParams) ? int(kNumKernelParams)
+                                                     : int(kNumCombineParams);
 
   explicit KernelArgPack(KernelKind kind = KernelKind::Forward);
   /// Forgets every argument and takes `kind`'s table (cheap: no copies).
