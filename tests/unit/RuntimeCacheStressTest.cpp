@@ -152,8 +152,9 @@ TEST(CacheStress, ProcessesThreadsAndAVandalNeverGetAWrongKernel) {
     CompiledKernel kernel;
     std::string reason;
     DiskLookup found = disk->load(key, kernel, reason);
-    if (found == DiskLookup::Hit)
+    if (found == DiskLookup::Hit) {
       EXPECT_EQ(kernel.cubin, fakeCubin(key.hex));
+    }
     CountingCompiler counting;
     KernelCache cache(counting.function(), disk);
     auto k = cache.get(spec, CompileOptions(), error);
