@@ -268,7 +268,8 @@ flashcore_attention_workspace_size(flashcore_handle_t handle,
     std::string message;
     size_t size = 0;
     flashcore_status_t status =
-        flashcore::attentionWorkspaceSize(args, size, message);
+        flashcore::attentionWorkspaceSize(handle->dispatcher, args, size,
+                                          message);
     if (status == FLASHCORE_STATUS_SUCCESS)
       *bytes = size;
     return finish(status, message);

@@ -612,13 +612,16 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   return releaseWorkspace(*d, owned, stream, status, message);
 }
 
-flashcore_status_t attentionWorkspaceSize(const flashcore_attention_args *args,
+flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
+                                          const flashcore_attention_args *args,
                                           size_t &bytes,
                                           std::string &message) {
   AttentionCall call;
   flashcore_status_t status = validateAttentionArgs(args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
+  if (std::optional<ProblemSpec> forced = dispatcher.overrideProblem())
+    resolveKernelShape(call, smCountHint(), &*forced);
   bytes = workspaceBytes(call);
   return FLASHCORE_STATUS_SUCCESS;
 }

@@ -87,8 +87,10 @@ flashcore_status_t planLaunch(const flashcore_attention_args &args,
                               const KernelGeometry &geometry, LaunchPlan &plan,
                               std::string &message);
 
-/// The workspace a forward call of `args` needs (0 when it does not split).
-flashcore_status_t attentionWorkspaceSize(const flashcore_attention_args *args,
+/// The workspace a forward call of `args` needs (0 when it does not split),
+/// with `dispatcher`'s spec override deciding split-KV as the call would.
+flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
+                                          const flashcore_attention_args *args,
                                           size_t &bytes, std::string &message);
 
 /// Runs one forward call end to end. `dispatcher` picks the spec.

@@ -232,4 +232,32 @@ TEST(CApi, DestroyingNullIsANoOp) {
 
 TEST(CApi, VersionIsSet) { EXPECT_STRNE(flashcore_version(), ""); }
 
+TEST(CApi, WorkspaceSizeFollowsTheSpecOverridesSplitChoice) {
+  // 2 x 8 heads x 2 query blocks of 8192 keys: the heuristics split it.
+  flashcore_attention_args a = contiguousArgs(
+      fakePtr(0x10000), fakePtr(0x20000), fakePtr(0x30000), fakePtr(0x40000),
+      2, 256, 8192, 8, 2, 128, FLASHCORE_DTYPE_BF16, false);
+  flashcore_handle_t handle = nullptr;
+  ASSERT_EQ(flashcore_create(&handle), FLASHCORE_STATUS_SUCCESS);
+  size_t bytes = 0;
+  ASSERT_EQ(flashcore_attention_workspace_size(handle, &a, &bytes),
+            FLASHCORE_STATUS_SUCCESS)
+      << flashcore_last_error();
+  EXPECT_GT(bytes, 0u);
+  // An override for the unsplit problem: the call would not split, so it
+  // needs no workspace.
+  ASSERT_EQ(flashcore_set_spec(handle, "problem: {dtype: bf16, head_dim: 128}\n"),
+            FLASHCORE_STATUS_SUCCESS)
+      << flashcore_last_error();
+  ASSERT_EQ(flashcore_attention_workspace_size(handle, &a, &bytes),
+            FLASHCORE_STATUS_SUCCESS);
+  EXPECT_EQ(bytes, 0u);
+  // The caller's num_splits stands.
+  a.num_splits = 4;
+  ASSERT_EQ(flashcore_attention_workspace_size(handle, &a, &bytes),
+            FLASHCORE_STATUS_SUCCESS);
+  EXPECT_GT(bytes, 0u);
+  flashcore_destroy(handle);
+}
+
 } // namespace
