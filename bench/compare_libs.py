@@ -9,12 +9,23 @@ with its own default kernel choice. Per row the two are timed alternately
 both alike; the table gives TFLOPS of both and after / before, and flags rows
 outside +-2 %. Before timing, the two outputs of a row are compared (they must
 agree to bf16/fp16 rounding: max |A - B| <= 2e-2).
+
+after / before of a row is the median over the repeats of the paired ratio
+t_before(i) / t_after(i) (each pair timed back to back, so a clock change
+between pairs cancels), next to the ratio of the medians. --self names the
+same library twice (loaded from a copy, so the process holds two): the rows
+then show the protocol's own noise, the floor any +-2 % claim stands on.
+--heuristics makes both libraries ignore their dispatch tables (an empty
+table through FLASHCORE_DISPATCH_TABLE), so builds whose tables differ are
+compared on the same (default) schedules.
 """
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,11 +40,23 @@ def main():
     parser.add_argument("before")
     parser.add_argument("after")
     parser.add_argument("--json")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--self", action="store_true",
+                        help="compare AFTER with a copy of itself (the noise floor)")
+    parser.add_argument("--heuristics", action="store_true",
+                        help="both libraries on the heuristics' schedules (no dispatch table)")
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
     args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="compare-libs-")
+    if args.heuristics:
+        table = os.path.join(scratch, "empty-table.yaml")
+        with open(table, "w") as f:
+            f.write("version: 1\nentries: []\n")
+        os.environ["FLASHCORE_DISPATCH_TABLE"] = table
+    if args.self:
+        args.before = shutil.copy(args.after, os.path.join(scratch, "libflashcore-copy.so"))
     libs = [Library(args.before), Library(args.after)]
     print("device %s; before %s (%s); after %s (%s)" % (
         torch.cuda.get_device_name(0), args.before, libs[0].version(), args.after,
@@ -60,9 +83,13 @@ def main():
                             times[i].append(triton.testing.do_bench(
                                 fn, warmup=25, rep=100, return_mode="median"))
                     tf = [flops / statistics.median(t) / 1e9 for t in times]
+                    paired = [tb / ta for tb, ta in zip(times[0], times[1])]
                     row = {"dtype": dname, "hdim": hdim, "causal": causal, "seqlen": s,
                            "before": round(tf[0], 1), "after": round(tf[1], 1),
-                           "ratio": round(tf[1] / tf[0], 4), "max_abs_diff": diff,
+                           "ratio": round(statistics.median(paired), 4),
+                           "ratio_of_medians": round(tf[1] / tf[0], 4),
+                           "paired_min": round(min(paired), 4),
+                           "paired_max": round(max(paired), 4), "max_abs_diff": diff,
                            "nan": bool(torch.isnan(outs[1]).any().item())}
                     rows.append(row)
                     print(json.dumps(row), flush=True)
@@ -70,15 +97,17 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(0), "rows": rows}, f, indent=1)
-    print("\n| dtype | hdim | causal | S | before | after | after/before |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| dtype | hdim | causal | S | before | after | after/before (paired median) "
+          "| paired min-max | ratio of medians |")
+    print("|---|---|---|---|---|---|---|---|---|")
     outside = 0
     for r in rows:
         flag = "" if abs(r["ratio"] - 1) <= 0.02 else " **"
         outside += 1 if flag else 0
-        print("| %s | %d | %s | %d | %.1f | %.1f | %.3f%s |" % (
+        print("| %s | %d | %s | %d | %.1f | %.1f | %.3f%s | %.3f-%.3f | %.3f |" % (
             r["dtype"], r["hdim"], "yes" if r["causal"] else "no", r["seqlen"], r["before"],
-            r["after"], r["ratio"], flag))
+            r["after"], r["ratio"], flag, r["paired_min"], r["paired_max"],
+            r["ratio_of_medians"]))
     geo = statistics.geometric_mean([r["ratio"] for r in rows])
     bad = [r for r in rows if r["max_abs_diff"] > 2e-2 or r["nan"]]
     print("geomean after/before %.4f; %d/%d rows outside +-2%%; %d rows whose outputs differ"
