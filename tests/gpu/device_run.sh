@@ -81,11 +81,15 @@ for stage in $stages; do
       t 480 python3 "$root/bench/compare_libs.py" /tmp/libflashcore-before.so "$FLASHCORE_LIB" \
         --json "$out/compare.json" ${COMPARE_ARGS:-} ;;
     sassvar)
-      # SASS_VARIANTS: schedule overrides separated by spaces (- = none).
+      # SASS_VARIANTS: schedule overrides separated by spaces (- = none), each
+      # optionally SPEC@fields for another spec of specs/ (default.yaml).
       for v in ${SASS_VARIANTS:-- scheduler=static_persistent epilogue=tma overlap=true}; do
-        sched=(); [ "$v" != - ] && sched=(--schedule="$v")
-        t 60 "$gen" emit-cubin "$root/specs/default.yaml" "${sched[@]}" -o /tmp/v.cubin >/dev/null
-        echo "== default $v: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
+        spec=default.yaml; fields=$v
+        case $v in *@*) spec=${v%%@*}; fields=${v#*@} ;; esac
+        sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
+        t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+        echo "== $spec $fields: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*|VOTE[.A-Z]*|USETMAXREG[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
+        cuobjdump -res-usage /tmp/v.cubin | grep -o -E "REG:[0-9]+|STACK:[0-9]+|LOCAL:[0-9]+" | tr '\n' ' '; echo
       done ;;
     sanvar)
       # compute-sanitizer on the new schedule variants (small shape with tails,
