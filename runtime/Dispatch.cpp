@@ -18,16 +18,17 @@ std::string describeProblem(const ProblemSpec &p) {
          ", varlen: " + (p.varlen ? "true" : "false") + "}";
 }
 
-/// ", where they differ in split_kv (true here, false there), ..." or "".
-static std::string problemDifferences(const ProblemSpec &here,
-                                      const ProblemSpec &there) {
+/// ", where they differ in split_kv (false there, true in the call), ..."
+/// (there = the override) or "" when the problems are the same.
+static std::string problemDifferences(const ProblemSpec &forced,
+                                      const ProblemSpec &call) {
   std::string out;
 #define FLASHCORE_DIFF(member, name, T, def, doc)                              \
   if constexpr (!std::is_same_v<T, std::optional<double>>)                    \
-    if (!(here.member == there.member))                                       \
+    if (!(forced.member == call.member))                                      \
       out += std::string(out.empty() ? ", where they differ in " : ", ") +     \
-             name + " (" + printFieldValue(here.member) + " there, " +        \
-             printFieldValue(there.member) + " in the call)";
+             name + " (" + printFieldValue(forced.member) + " there, " +      \
+             printFieldValue(call.member) + " in the call)";
   FLASHCORE_PROBLEM_FIELDS(FLASHCORE_DIFF)
 #undef FLASHCORE_DIFF
   return out;
