@@ -125,7 +125,8 @@ flashcore_status_t checkStrides(const Operand &op, std::string &message) {
 
 flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                                          AttentionCall &call,
-                                         std::string &message) {
+                                         std::string &message,
+                                         const ProblemSpec *preferred) {
   // Step 1. The struct itself.
   if (!args)
     return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
@@ -387,7 +388,7 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   call.problem = spec.problem;
   call.softmaxScale = scale;
   call.headsPerKvHead = int32_t(a.heads_q / a.heads_kv);
-  resolveKernelShape(call, smCountHint());
+  resolveKernelShape(call, smCountHint(), preferred);
   call.windowLeft = left;
   call.windowRight = right;
   call.softcap = a.softcap;

@@ -66,9 +66,11 @@ size_t lseAccumOffset(const AttentionCall &call);
 
 /// Checks `args` (everything but device residency). Returns
 /// FLASHCORE_STATUS_SUCCESS and fills `call`, or a status with `message`.
+/// `preferred` (a spec override's problem) goes to resolveKernelShape.
 flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                                          AttentionCall &call,
-                                         std::string &message);
+                                         std::string &message,
+                                         const ProblemSpec *preferred = nullptr);
 
 /// Where a pointer lives: true and the device ordinal, or false with a reason
 /// (e.g. a host pointer the driver does not know).

@@ -476,14 +476,14 @@ flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
 flashcore_status_t attentionForward(const Dispatcher &dispatcher,
                                     const flashcore_attention_args *args,
                                     CUstream stream, std::string &message) {
-  // Step 1. Arguments, before anything else.
+  // Step 1. Arguments, before anything else (a spec override decides
+  // split-KV and pack-GQA where the caller did not).
   AttentionCall call;
-  flashcore_status_t status = validateAttentionArgs(args, call, message);
+  const std::optional<ProblemSpec> overridden = dispatcher.overrideProblem();
+  flashcore_status_t status = validateAttentionArgs(
+      args, call, message, overridden ? &*overridden : nullptr);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
-  // A spec override decides split-KV and pack-GQA where the caller did not.
-  if (std::optional<ProblemSpec> forced = dispatcher.overrideProblem())
-    resolveKernelShape(call, smCountHint(), &*forced);
   const flashcore_attention_args &a = call.args;
 
   // Step 2. The handle's choice for this dispatch class (lock-free once
@@ -617,11 +617,11 @@ flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
                                           size_t &bytes,
                                           std::string &message) {
   AttentionCall call;
-  flashcore_status_t status = validateAttentionArgs(args, call, message);
+  const std::optional<ProblemSpec> overridden = dispatcher.overrideProblem();
+  flashcore_status_t status = validateAttentionArgs(
+      args, call, message, overridden ? &*overridden : nullptr);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
-  if (std::optional<ProblemSpec> forced = dispatcher.overrideProblem())
-    resolveKernelShape(call, smCountHint(), &*forced);
   bytes = workspaceBytes(call);
   return FLASHCORE_STATUS_SUCCESS;
 }
