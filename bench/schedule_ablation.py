@@ -82,7 +82,20 @@ ROUND3 = {
     256: ["", "overlap=true,epilogue=tma", PPT, "block_n=64,overlap=true,epilogue=tma",
           "block_n=48,overlap=true,epilogue=tma", "block_n=48," + PPT],
 }
-SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3}
+# Tile order (GPU-untested when written): the shipped entries with the
+# longest-first order, on the single-tile grid and on the persistent one.
+LF = "tile_order=longest_first"
+ORDER = {
+    64: ["", W3 + ",block_n=96,overlap=true,epilogue=tma", PPT,
+         W3 + ",block_n=96,overlap=true,epilogue=tma," + LF, PPT + "," + LF,
+         PPT + "," + LF + ",scheduler=static_persistent"],
+    128: ["", "block_n=160," + PPT, PPT, "block_n=160," + PPT + "," + LF, PPT + "," + LF,
+          PPT + "," + LF + ",scheduler=static_persistent",
+          "overlap=true,scheduler=static_persistent," + LF],
+    256: ["", "overlap=true,epilogue=tma", "overlap=true,epilogue=tma," + LF,
+          "block_n=64,overlap=true,epilogue=tma,scheduler=static_persistent," + LF],
+}
+SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER}
 
 
 def spec_text(dtype, hdim, causal, variant):

@@ -414,6 +414,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "this spec has " + str(s.consumerWarpgroups) + ")",
             "true");
 
+  // The longest-first order has no split coordinate (split-KV tiles are few
+  // and of equal length).
+  if (s.tileOrder == TileOrder::LongestFirst && p.splitKv)
+    FC_FAIL("schedule.tile_order", "m_fastest with split_kv", "longest_first");
+
   // Shared memory: Q + stages * (K + V) (+ the O staging tile of the TMA
   // epilogue, unless it reuses Q's) + barriers <= 227 KB.
   if (g.smem.dynamicSmemBytes > kMaxSmemPerCta)

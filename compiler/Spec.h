@@ -66,6 +66,16 @@ enum class SchedulerKind {
   StaticPersistent,
 };
 
+/// The order of the work tiles (compiler/TileSchedule.h).
+enum class TileOrder {
+  /// Query blocks fastest, then heads, then the batch (longest first within
+  /// a head for causal/local kernels).
+  MFastest,
+  /// Every (head, batch) lane's longest query block first, lanes in groups
+  /// that share L2; a persistent CTA deals the tiles in a snake.
+  LongestFirst,
+};
+
 /// How O leaves the consumers (Epilogue.h).
 enum class EpilogueKind {
   /// Each thread stores its accumulator fragment to global memory.
@@ -86,6 +96,9 @@ template <> struct EnumNames<KernelKind> {
 };
 template <> struct EnumNames<SchedulerKind> {
   static constexpr const char *names[] = {"single_tile", "static_persistent"};
+};
+template <> struct EnumNames<TileOrder> {
+  static constexpr const char *names[] = {"m_fastest", "longest_first"};
 };
 template <> struct EnumNames<EpilogueKind> {
   static constexpr const char *names[] = {"registers", "tma"};
@@ -152,6 +165,8 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "setmaxnreg.inc target of each consumer warpgroup")                        \
   X(scheduler, "scheduler", SchedulerKind, "single_tile",                      \
     "tile scheduler: `single_tile` or `static_persistent`")                    \
+  X(tileOrder, "tile_order", TileOrder, "m_fastest",                           \
+    "work-tile order: `m_fastest` or `longest_first` (L2 lane groups)")        \
   X(epilogue, "epilogue", EpilogueKind, "registers",                           \
     "how O is stored: `registers` or `tma` (stmatrix + bulk tensor store)")    \
   X(overlap, "overlap", bool, "false",                                         \
@@ -223,6 +238,7 @@ struct ScheduleSpec {
   int producerRegisters = 24;
   int consumerRegisters = 240;
   SchedulerKind scheduler = SchedulerKind::SingleTile;
+  TileOrder tileOrder = TileOrder::MFastest;
   EpilogueKind epilogue = EpilogueKind::Registers;
   /// The consumer issues Q·Kᵀ of block j+1 before it waits on P·V of block j.
   bool overlap = false;

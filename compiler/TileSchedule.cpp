@@ -19,6 +19,22 @@ TileCoords tileCoords(int64_t t, int64_t mBlocks, int64_t heads,
   return c;
 }
 
+TileCoords tileCoordsLongestFirst(int64_t t, int64_t mBlocks, int64_t heads,
+                                  int64_t batch, int64_t laneGroup,
+                                  bool reverse) {
+  const int64_t lanes = heads * batch;
+  const int64_t perGroup = mBlocks * laneGroup;
+  const int64_t g = t / perGroup, r = t % perGroup;
+  const int64_t inGroup = std::min(laneGroup, lanes - g * laneGroup);
+  const int64_t i = r / inGroup;
+  const int64_t lane = g * laneGroup + r % inGroup;
+  TileCoords c;
+  c.head = lane % heads;
+  c.batch = lane / heads;
+  c.mBlock = reverse ? mBlocks - 1 - i : i;
+  return c;
+}
+
 int chooseNumSplits(int64_t tiles, int smCount, int64_t keyBlocks,
                     int maxSplits) {
   if (smCount <= 0 || tiles >= 0.8 * smCount || keyBlocks <= 4)

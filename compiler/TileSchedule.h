@@ -18,6 +18,23 @@
 // reverse (causal and local kernels) starts the longest query blocks first.
 // A static persistent CTA c of a grid of G takes tiles c, c + G, c + 2G, ...
 //
+// Longest-first order (`tile_order: longest_first`; no split): the lanes
+// l = head + H * batch (L = H * B of them) form groups of G_L lanes whose K/V
+// fit in about 32 MiB of L2 together (l2LaneGroup), the last group short
+// (L_g = min(G_L, L - g G_L) lanes). In group g = t / (M G_L), r = t mod
+// (M G_L):
+//
+//   i    = r / L_g                 (slowest in the group: every lane's longest
+//   lane = g G_L + r mod L_g        query block first, then the next longest)
+//   m    = reverse ? M - 1 - i : i
+//
+// so tiles run in (nearly) decreasing cost, and a static persistent CTA c
+// deals them in a snake: in round k it takes tile k G + c for even k and
+// k G + G - 1 - c for odd k (snakeTile), so no CTA is always the one with the
+// most expensive tile of a round. A single-tile grid maps its linear block
+// index through the same order (the hardware hands blocks out in that order
+// as SMs free up: longest first, dynamically).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef FLASHCORE_COMPILER_TILESCHEDULE_H
@@ -51,6 +68,31 @@ inline int64_t numTiles(int64_t mBlocks, int64_t heads, int64_t batch,
 /// Tile t of the linear order (see the file comment).
 FLASHCORE_API TileCoords tileCoords(int64_t t, int64_t mBlocks, int64_t heads,
                                     int64_t batch, bool reverse);
+
+/// Lanes per L2 group of the longest-first order: as many (head, batch)
+/// lanes as keep their K and V (seqlenK rows of headDim elements each) in
+/// kL2GroupBytes, clamped to [1, kMaxLaneGroup]; the kernel computes the same
+/// from its seqlen_k argument as floor(floor(kL2GroupBytes / perKey) /
+/// seqlenK).
+inline constexpr int64_t kL2GroupBytes = int64_t(32) << 20;
+inline constexpr int64_t kMaxLaneGroup = 32;
+inline int64_t l2LaneGroup(int64_t seqlenK, int headDim, int elementBytes) {
+  int64_t perKey = int64_t(2) * headDim * elementBytes; // one K and one V row
+  int64_t g = (kL2GroupBytes / perKey) / (seqlenK > 0 ? seqlenK : 1);
+  return g < 1 ? 1 : g > kMaxLaneGroup ? kMaxLaneGroup : g;
+}
+
+/// Tile t of the longest-first order (see the file comment); split is 0.
+FLASHCORE_API TileCoords tileCoordsLongestFirst(int64_t t, int64_t mBlocks,
+                                                int64_t heads, int64_t batch,
+                                                int64_t laneGroup,
+                                                bool reverse);
+
+/// The tile a static persistent CTA c of a grid of G takes in round k when
+/// dealing in a snake: k G + c for even k, k G + G - 1 - c for odd k.
+inline int64_t snakeTile(int64_t c, int64_t k, int64_t grid) {
+  return k * grid + (k % 2 ? grid - 1 - c : c);
+}
 
 /// The key blocks [begin, end) of split `split` of `splits` over the key
 /// blocks [nStart, nEnd) of a tile: contiguous ranges of

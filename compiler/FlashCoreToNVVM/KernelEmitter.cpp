@@ -231,8 +231,17 @@ Value KernelEmitter::blockIdx(int dim) {
     return NVVM::BlockIdZOp::create(b, loc, i32T);
   }
 }
-Value KernelEmitter::gridDimX() {
-  return NVVM::GridDimXOp::create(b, loc, i32T);
+Value KernelEmitter::gridDimX() { return gridDim(0); }
+
+Value KernelEmitter::gridDim(int dim) {
+  switch (dim) {
+  case 0:
+    return NVVM::GridDimXOp::create(b, loc, i32T);
+  case 1:
+    return NVVM::GridDimYOp::create(b, loc, i32T);
+  default:
+    return NVVM::GridDimZOp::create(b, loc, i32T);
+  }
 }
 
 Value KernelEmitter::warpIndexUniform(Value tid) {

@@ -132,6 +132,8 @@ public:
   mlir::Value threadIdx();
   mlir::Value blockIdx(int dim);
   mlir::Value gridDimX();
+  /// nctaid.x / .y / .z (PTX ISA 10.9 special registers).
+  mlir::Value gridDim(int dim);
   /// Warp index made provably warp-uniform (shfl.idx of lane 0) so the
   /// backend keeps role branches uniform.
   mlir::Value warpIndexUniform(mlir::Value tid);

@@ -31,6 +31,34 @@ static Value orderedQueryBlock(KernelEmitter &e, Value mBlocks, Value i) {
              : i;
 }
 
+/// Lanes per L2 group (l2LaneGroup of TileSchedule.h) from seqlen_k.
+static Value laneGroup(KernelEmitter &e, const KernelArgs &args) {
+  const int64_t perKey =
+      int64_t(2) * e.spec.problem.headDim * dtypeBytes(e.spec.problem.dtype);
+  Value keys = e.maxs(args[kParamSeqlenK], e.i32(1));
+  Value g = e.divu(e.i32(int32_t(kL2GroupBytes / perKey)), keys);
+  return e.mins(e.maxs(g, e.i32(1)), e.i32(int32_t(kMaxLaneGroup)));
+}
+
+/// tileCoordsLongestFirst of TileSchedule.h: tile t of M query blocks,
+/// `heads` heads and `batch` sequences.
+static WorkTile longestFirstTile(KernelEmitter &e, Value t, Value mBlocks,
+                                 Value heads, Value batch, Value group) {
+  Value lanes = e.mul(heads, batch);
+  Value perGroup = e.mul(mBlocks, group);
+  Value g = e.divu(t, perGroup);
+  Value r = e.remu(t, perGroup);
+  Value first = e.mul(g, group);
+  Value inGroup = e.mins(group, e.sub(lanes, first));
+  Value lane = e.add(first, e.remu(r, inGroup));
+  WorkTile w;
+  w.mBlock = orderedQueryBlock(e, mBlocks, e.divu(r, inGroup));
+  w.head = e.remu(lane, heads);
+  w.batch = e.divu(lane, heads);
+  w.split = e.i32(0);
+  return w;
+}
+
 class SingleTileScheduler : public TileScheduler {
 public:
   SingleTileScheduler(KernelEmitter &e, const KernelArgs &args)
@@ -38,6 +66,17 @@ public:
 
   SmallVector<Value> forEachTile(ValueRange carried,
                                  const TileBody &body) override {
+    if (e.spec.schedule.tileOrder == TileOrder::LongestFirst) {
+      // The linear block index through the longest-first order: blocks are
+      // handed to SMs in index order, so the longest tiles start first.
+      Value m = e.gridDim(0), h = e.gridDim(1);
+      Value linear = e.add(e.blockIdx(0),
+                           e.mul(m, e.add(e.blockIdx(1),
+                                          e.mul(h, e.blockIdx(2)))));
+      return body(longestFirstTile(e, linear, m, h, e.gridDim(2),
+                                   laneGroup(e, args)),
+                  carried);
+    }
     WorkTile t;
     Value bx = e.blockIdx(0);
     // grid.x = splits * query blocks, query blocks fastest.
@@ -58,7 +97,9 @@ private:
 };
 
 /// tileCoords of TileSchedule.h, with the loop t = blockIdx.x; t < T;
-/// t += gridDim.x; the split index is the slowest coordinate.
+/// t += gridDim.x; the split index is the slowest coordinate. With
+/// `tile_order: longest_first`, tileCoordsLongestFirst dealt in a snake
+/// (round k: snakeTile(blockIdx.x, k, gridDim.x)).
 class StaticPersistentScheduler : public TileScheduler {
 public:
   StaticPersistentScheduler(KernelEmitter &e, const KernelArgs &args)
@@ -74,25 +115,45 @@ public:
                       ? e.mul(tilesPerSplit, args[kParamNumSplits])
                       : tilesPerSplit;
     Value stride = e.gridDimX();
-    SmallVector<Value> inits = {e.blockIdx(0)};
+    const bool longestFirst =
+        e.spec.schedule.tileOrder == TileOrder::LongestFirst;
+    Value cta = e.blockIdx(0);
+    // Carried: the tile, the round (longest first only), then the body's.
+    const int own = longestFirst ? 2 : 1;
+    SmallVector<Value> inits = {cta};
+    if (longestFirst)
+      inits.push_back(e.i32(0));
     inits.append(carried.begin(), carried.end());
     SmallVector<Value> out = e.whileLoop(
         inits, [&](ValueRange c) { return e.lt(c[0], tiles); },
         [&](ValueRange c) {
           Value t = c[0];
           WorkTile w;
-          Value i = e.remu(t, mBlocks);
-          w.head = e.remu(e.divu(t, mBlocks), heads);
-          w.batch = e.remu(e.divu(t, tilesPerBatch), args[kParamBatch]);
-          w.split = e.spec.problem.splitKv ? e.divu(t, tilesPerSplit)
-                                           : e.i32(0);
-          w.mBlock = orderedQueryBlock(e, mBlocks, i);
-          SmallVector<Value> next = {e.add(t, stride)};
-          SmallVector<Value> state = body(w, c.drop_front());
+          SmallVector<Value> next;
+          if (longestFirst) {
+            // The lane group is recomputed per tile: a value live across
+            // the loop costs the 24-register producer a spill.
+            w = longestFirstTile(e, t, mBlocks, heads, args[kParamBatch],
+                                 laneGroup(e, args));
+            // snakeTile(cta, k + 1, grid).
+            Value k = e.add(c[1], e.i32(1));
+            Value odd = e.eq(e.andi(k, e.i32(1)), e.i32(1));
+            Value back = e.sub(e.sub(stride, e.i32(1)), cta);
+            next = {e.add(e.mul(k, stride), e.select(odd, back, cta)), k};
+          } else {
+            Value i = e.remu(t, mBlocks);
+            w.head = e.remu(e.divu(t, mBlocks), heads);
+            w.batch = e.remu(e.divu(t, tilesPerBatch), args[kParamBatch]);
+            w.split = e.spec.problem.splitKv ? e.divu(t, tilesPerSplit)
+                                             : e.i32(0);
+            w.mBlock = orderedQueryBlock(e, mBlocks, i);
+            next = {e.add(t, stride)};
+          }
+          SmallVector<Value> state = body(w, c.drop_front(own));
           next.append(state.begin(), state.end());
           return next;
         });
-    return SmallVector<Value>(out.begin() + 1, out.end());
+    return SmallVector<Value>(out.begin() + own, out.end());
   }
 
 private:

@@ -161,3 +161,81 @@ TEST(TileSchedule, CausalAndLocalKernelsStartWithTheLongestBlocks) {
 }
 
 } // namespace
+
+namespace {
+
+struct LongestFirstCase {
+  int64_t t, mBlocks, heads, batch, laneGroup;
+  TileCoords want;
+};
+
+class LongestFirstTest : public ::testing::TestWithParam<LongestFirstCase> {};
+
+TEST_P(LongestFirstTest, FollowsTheGroupedOrder) {
+  const LongestFirstCase &c = GetParam();
+  EXPECT_EQ(tileCoordsLongestFirst(c.t, c.mBlocks, c.heads, c.batch,
+                                   c.laneGroup, /*reverse=*/true),
+            c.want);
+}
+
+// M 4 query blocks, H 3 heads, B 2 sequences: 6 lanes (head fastest) in
+// groups of 4, the last group of 2.
+INSTANTIATE_TEST_SUITE_P(
+    Table, LongestFirstTest,
+    ::testing::Values(
+        // Group 0, lanes 0..3: every lane's longest block (m 3) first.
+        LongestFirstCase{0, 4, 3, 2, 4, {3, 0, 0, 0}},
+        LongestFirstCase{1, 4, 3, 2, 4, {3, 1, 0, 0}},
+        LongestFirstCase{3, 4, 3, 2, 4, {3, 0, 1, 0}}, // lane 3 = head 0, batch 1
+        LongestFirstCase{4, 4, 3, 2, 4, {2, 0, 0, 0}},
+        LongestFirstCase{15, 4, 3, 2, 4, {0, 0, 1, 0}},
+        // Group 1 (short): lanes 4, 5 = heads 1, 2 of batch 1.
+        LongestFirstCase{16, 4, 3, 2, 4, {3, 1, 1, 0}},
+        LongestFirstCase{17, 4, 3, 2, 4, {3, 2, 1, 0}},
+        LongestFirstCase{18, 4, 3, 2, 4, {2, 1, 1, 0}},
+        LongestFirstCase{23, 4, 3, 2, 4, {0, 2, 1, 0}},
+        // One lane per group: m fastest per lane, longest first.
+        LongestFirstCase{5, 4, 3, 2, 1, {2, 1, 0, 0}}));
+
+TEST(TileSchedule, LongestFirstAndSnakeCoverEveryTileOnce) {
+  for (int64_t mBlocks : {1, 3, 17})
+    for (int64_t heads : {1, 5})
+      for (int64_t batch : {1, 4})
+        for (int64_t group : {1, 3, 32})
+          for (int grid : {1, 7, 132, 1000}) {
+            const int64_t tiles = numTiles(mBlocks, heads, batch);
+            const int64_t g = persistentGridSize(tiles, grid, 1);
+            std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+            for (int64_t cta = 0; cta < g; ++cta)
+              for (int64_t k = 0, t = snakeTile(cta, 0, g); t < tiles;
+                   t = snakeTile(cta, ++k, g)) {
+                TileCoords c = tileCoordsLongestFirst(t, mBlocks, heads, batch,
+                                                      group, true);
+                ASSERT_TRUE(c.mBlock >= 0 && c.mBlock < mBlocks);
+                ASSERT_TRUE(c.head >= 0 && c.head < heads);
+                ASSERT_TRUE(c.batch >= 0 && c.batch < batch);
+                EXPECT_TRUE(seen.insert({c.mBlock, c.head, c.batch}).second);
+              }
+            EXPECT_EQ(int64_t(seen.size()), tiles);
+          }
+}
+
+TEST(TileSchedule, SnakeDealsAlternateRoundsBackwards) {
+  EXPECT_EQ(snakeTile(0, 0, 4), 0);
+  EXPECT_EQ(snakeTile(3, 0, 4), 3);
+  EXPECT_EQ(snakeTile(0, 1, 4), 7);
+  EXPECT_EQ(snakeTile(3, 1, 4), 4);
+  EXPECT_EQ(snakeTile(1, 2, 4), 9);
+}
+
+TEST(TileSchedule, LaneGroupsKeepKAndVInL2) {
+  // bf16 d128: 512 bytes of K and V per key; 32 MiB / 512 = 65536 keys.
+  EXPECT_EQ(l2LaneGroup(2048, 128, 2), 32);  // 1 MiB per lane: capped at 32
+  EXPECT_EQ(l2LaneGroup(16384, 128, 2), 4);  // 8 MiB per lane
+  EXPECT_EQ(l2LaneGroup(65536, 128, 2), 1);
+  EXPECT_EQ(l2LaneGroup(1 << 20, 128, 2), 1); // never below 1
+  EXPECT_EQ(l2LaneGroup(0, 64, 2), 32);
+  EXPECT_EQ(l2LaneGroup(10000, 256, 2), 3);   // 65536 / 2 / 10000 keys
+}
+
+} // namespace

@@ -54,6 +54,7 @@ const std::vector<TuneDimension> &space() {
       {"scheduler", {"single_tile", "static_persistent"}},
       {"epilogue", {"registers", "tma"}},
       {"pingpong", {"false", "true"}},
+      {"tile_order", {"m_fastest", "longest_first"}},
   };
   return dims;
 }
