@@ -82,8 +82,9 @@ ROUND3 = {
     256: ["", "overlap=true,epilogue=tma", PPT, "block_n=64,overlap=true,epilogue=tma",
           "block_n=48,overlap=true,epilogue=tma", "block_n=48," + PPT],
 }
-# Tile order (GPU-untested when written): the shipped entries with the
-# longest-first order, on the single-tile grid and on the persistent one.
+# Tile order and lazy rescaling (GPU-untested when written): the shipped
+# entries with the longest-first order (single-tile grid and persistent) and
+# with lazy_rescale.
 LF = "tile_order=longest_first"
 ORDER = {
     64: ["", W3 + ",block_n=96,overlap=true,epilogue=tma", PPT,
@@ -95,6 +96,10 @@ ORDER = {
     256: ["", "overlap=true,epilogue=tma", "overlap=true,epilogue=tma," + LF,
           "block_n=64,overlap=true,epilogue=tma,scheduler=static_persistent," + LF],
 }
+LAZY = "lazy_rescale=true"
+ORDER[64] += [W3 + ",block_n=128,overlap=true,epilogue=tma," + LAZY, PPT + "," + LAZY]
+ORDER[128] += ["block_n=192," + PPT + "," + LAZY, "block_n=160," + PPT + "," + LAZY]
+ORDER[256] += ["overlap=true,epilogue=tma," + LAZY]
 SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER}
 
 

@@ -174,7 +174,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "intra-warpgroup overlap)")                                                \
   X(pingpong, "pingpong", bool, "false",                                       \
     "two consumer warpgroups take turns issuing their GEMMs (named "          \
-    "barriers), one's softmax under the other's GEMMs (FA3's ping-pong)")
+    "barriers), one's softmax under the other's GEMMs (FA3's ping-pong)")     \
+  X(lazyRescale, "lazy_rescale", bool, "false",                                \
+    "keep a row's maximum until a block's exceeds it by more than 8 (log2); "  \
+    "O is rescaled only when a warp has such a row")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -244,6 +247,8 @@ struct ScheduleSpec {
   bool overlap = false;
   /// Consumer warpgroups 0 and 1 issue their GEMMs in turn (Sync.h).
   bool pingpong = false;
+  /// The running maximum moves only by more than kLazyRescaleLog2 (Softmax.h).
+  bool lazyRescale = false;
 };
 
 struct AttentionSpec {

@@ -262,6 +262,12 @@ Value KernelEmitter::shuffleXor(Value v, int laneMask) {
       .getResult();
 }
 
+Value KernelEmitter::voteAny(Value pred) {
+  return NVVM::VoteSyncOp::create(b, loc, b.getI1Type(), i32(-1), pred,
+                                  NVVM::VoteSyncKind::any)
+      .getResult();
+}
+
 void KernelEmitter::syncWarp() { NVVM::SyncWarpOp::create(b, loc, i32(-1)); }
 
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }

@@ -148,6 +148,9 @@ public:
   /// goes on.
   void barrierArrive(mlir::Value id, int threads);
   void setMaxRegisters(int count, bool increase);
+  /// vote.sync.any.pred over the full warp (PTX ISA 9.7.13.7): whether `pred`
+  /// (i1) holds in any lane; warp-uniform.
+  mlir::Value voteAny(mlir::Value pred);
   /// Ties `values` to an empty asm statement so that no use of them is moved
   /// above the point where this is emitted (after a wgmma wait).
   llvm::SmallVector<mlir::Value> fenceOperands(mlir::ValueRange values);

@@ -286,6 +286,21 @@ void ConsumerMainloop::release(Value barrier) {
   e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(barrier); });
 }
 
+Accumulator ConsumerMainloop::rescale(const Accumulator &o,
+                                      const Value alpha[2], Value moved) {
+  if (!moved)
+    return o.scaleRows(e, alpha[0], alpha[1]);
+  // lazy_rescale: alpha is 1 in every row of a warp none of whose lanes
+  // moved a maximum; the branch is warp-uniform (vote.sync.any).
+  SmallVector<Type> types(o.size(), e.f32T);
+  Accumulator out = o;
+  out.values = e.ifThenElse(
+      e.voteAny(moved), types,
+      [&] { return o.scaleRows(e, alpha[0], alpha[1]).values; },
+      [&] { return o.values; });
+  return out;
+}
+
 void ConsumerMainloop::startTurns() {
   if (e.spec.schedule.pingpong)
     e.ifThen(e.eq(thread.wg, e.i32(1)),
@@ -414,9 +429,9 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         release(smem.kEmpty(slot.stage));
         scores = prepareScores(ctx, mask, scores, j);
 
-        Value alpha[2];
-        Accumulator p = softmax.step(scores, stats, alpha);
-        o = o.scaleRows(e, alpha[0], alpha[1]);
+        Value alpha[2], moved;
+        Accumulator p = softmax.step(scores, stats, alpha, &moved);
+        o = rescale(o, alpha, moved);
         PackedOperand pRegs = PackedOperand::pack(e, p);
 
         e.mbarrierWait(smem.vFull(slot.stage), slot.phase);
@@ -518,12 +533,12 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               s.values = e.fenceOperands(s.values);
               release(smem.kEmpty(kSlot.stage));
               s = prepareScores(ctx, mask, s, j);
-              Value a[2];
-              Accumulator p = softmax.step(s, st, a);
+              Value a[2], moved;
+              Accumulator p = softmax.step(s, st, a, &moved);
               gemm.wait(0);
               o.values = e.fenceOperands(o.values);
               release(smem.vEmpty(vSlot.stage));
-              o = o.scaleRows(e, a[0], a[1]);
+              o = rescale(o, a, moved);
               PackedOperand pNext = PackedOperand::pack(e, p);
 
               SmallVector<Value> next(o.values.begin(), o.values.end());

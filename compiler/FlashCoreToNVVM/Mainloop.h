@@ -130,6 +130,10 @@ private:
   /// to the other warpgroup after issuing them. No-ops without pingpong.
   void awaitTurn();
   void passTurn();
+  /// O *= alpha (per row half); with lazy_rescale (`moved` non-null) only
+  /// when some lane of the warp moved a row maximum.
+  Accumulator rescale(const Accumulator &o, const mlir::Value alpha[2],
+                      mlir::Value moved);
   /// S = Q Kᵀ of the K tile in `slot` issued (fence, wgmmas, commit).
   Accumulator issueQK(const PipelineState &slot);
   /// Softcap and mask of S for key block j.

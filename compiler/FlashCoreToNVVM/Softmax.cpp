@@ -10,6 +10,9 @@ using namespace mlir;
 
 namespace flashcore {
 
+OnlineSoftmax::OnlineSoftmax(KernelEmitter &e, Value scaleLog2)
+    : e(e), scaleLog2(scaleLog2) {}
+
 OnlineSoftmax::State OnlineSoftmax::State::initial(KernelEmitter &e) {
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
   Value zero = e.f32(0.0);
@@ -49,7 +52,8 @@ static SmallVector<Value> rowValues(const Accumulator &a, int r) {
 }
 
 Accumulator OnlineSoftmax::step(const Accumulator &s, State &state,
-                                Value alpha[2]) {
+                                Value alpha[2], Value *moved) {
+  const bool lazy = e.spec.schedule.lazyRescale;
   auto maxOp = [&](Value x, Value y) { return e.fmax(x, y); };
   auto sumOp = [&](Value x, Value y) { return e.fadd(x, y); };
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
@@ -59,6 +63,15 @@ Accumulator OnlineSoftmax::step(const Accumulator &s, State &state,
   for (int r = 0; r < 2; ++r) {
     Value blockMax = quadMax(reduceTree(rowValues(s, r), maxOp));
     Value newMax = e.fmax(state.rowMax[r], e.fmul(blockMax, scaleLog2));
+    if (lazy) {
+      // Keep m unless the block's maximum exceeds it by more than the slack
+      // (m = -inf: any finite maximum moves it; -inf + 8 = -inf).
+      Value far = e.cmpf(arith::CmpFPredicate::OGT, newMax,
+                         e.fadd(state.rowMax[r], e.f32(kLazyRescaleLog2)));
+      newMax = e.select(far, newMax, state.rowMax[r]);
+      if (moved)
+        *moved = r == 0 ? far : e.ori(*moved, far);
+    }
     // A row with every score masked so far has max -inf; use 0 so that
     // 2^(-inf - 0) = 0 instead of NaN.
     Value empty = e.cmpf(arith::CmpFPredicate::OEQ, newMax, negInf);
@@ -67,6 +80,8 @@ Accumulator OnlineSoftmax::step(const Accumulator &s, State &state,
     negMax[r] = e.fsub(zero, usedMax);
     state.rowMax[r] = newMax;
   }
+  if (!lazy && moved)
+    *moved = Value();
 
   Accumulator p;
   p.n = s.n;

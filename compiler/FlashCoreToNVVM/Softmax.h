@@ -11,7 +11,16 @@
 //   l     = l * alpha + rowsum(P)             (per thread; quad-reduced last)
 //   O     = O * alpha + P V
 // and at the end O / l and LSE = (m + log2 l) * ln 2 (natural log; O = 0 and
-// LSE = -inf for rows that saw no key). A split-KV forward keeps (O, LSE)
+// LSE = -inf for rows that saw no key).
+//
+// With `lazy_rescale` (FlashAttention-4's trick) the running maximum moves
+// only when a block's exceeds it by more than kLazyRescaleLog2 = 8:
+//   m'    = max(m, rowmax(S) * scale2) > m + 8 ? max(...) : m
+// so P <= 2^8 (exact in bf16 and fp16, and l, O stay far from fp32's range),
+// alpha = 1 for rows that kept m, and the caller rescales O only when a lane
+// of the warp has a row whose maximum moved (step's `moved`). The results
+// are the same up to rounding: O / l and m + log2 l do not depend on the m
+// the sums were taken against. A split-KV forward keeps (O, LSE)
 // unnormalised per split and merges them by LSE; a backward recomputes P
 // from LSE: both reuse the same state.
 //
@@ -25,6 +34,9 @@
 namespace flashcore {
 
 class KernelEmitter;
+
+/// lazy_rescale's slack, in the log2 domain: P <= 2^kLazyRescaleLog2.
+inline constexpr double kLazyRescaleLog2 = 8.0;
 
 class OnlineSoftmax {
 public:
@@ -50,12 +62,14 @@ public:
     mlir::Value lse[2];        // natural log; -inf for empty rows
   };
 
-  OnlineSoftmax(KernelEmitter &e, mlir::Value scaleLog2)
-      : e(e), scaleLog2(scaleLog2) {}
+  OnlineSoftmax(KernelEmitter &e, mlir::Value scaleLog2);
 
   /// One step: returns P = 2^(S * scale2 - m') (unnormalised, fp32), updates
-  /// `state` and sets `alpha` to the factors O must be scaled by.
-  Accumulator step(const Accumulator &s, State &state, mlir::Value alpha[2]);
+  /// `state` and sets `alpha` to the factors O must be scaled by. With
+  /// lazy_rescale, `moved` (if given) is set to whether either row's maximum
+  /// moved (i1, per thread); otherwise to null.
+  Accumulator step(const Accumulator &s, State &state, mlir::Value alpha[2],
+                   mlir::Value *moved = nullptr);
   /// Quad-reduces the row sums and gives 1 / l and the LSE.
   Final finish(const State &state);
 

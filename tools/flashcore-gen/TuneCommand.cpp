@@ -55,6 +55,7 @@ const std::vector<TuneDimension> &space() {
       {"epilogue", {"registers", "tma"}},
       {"pingpong", {"false", "true"}},
       {"tile_order", {"m_fastest", "longest_first"}},
+      {"lazy_rescale", {"false", "true"}},
   };
   return dims;
 }
