@@ -84,12 +84,21 @@ def main():
     add("flashcore launch into a preallocated out",
         lambda: fi._forward_into(q, k, v, out, None, True, d ** -0.5, -1, -1, 0.0, meta,
                                  out.stride()))
+    # forward()'s 45 arguments: pointers, sizes, strides, dtype, causal, scale, window,
+    # softcap, varlen (4), cache_seqlens, num_splits, pack_gqa, workspace (2), paging (4),
+    # flags.
+    c_args = (*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5, -1, -1, 0.0,
+              0, 0, 0, 0, 0, 1, -1, 0, 0, 0, 0, 0, 0)
+    checked = c_args[:-1] + (flashcore._C.ARGS_POINTERS_CHECKED,)
+    prepared = flashcore._C.prepare(*checked)
     add("  _C.forward with precomputed arguments (binding + C API)",
-        lambda: flashcore._C.forward(*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5,
-                                     -1, -1, 0.0, 0, 0, 0, 0, stream))
+        lambda: flashcore._C.forward(*c_args, stream))
+    add("  _C.forward, pointers checked (no residency queries)",
+        lambda: flashcore._C.forward(*checked, stream))
+    add("  prepared launch (flash_attn_func's repeated-signature path)",
+        lambda: prepared(*ptrs, 0, stream))
     add("  _C.validate with precomputed arguments (binding + checks)",
-        lambda: flashcore._C.validate(*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5,
-                                      -1, -1, 0.0, 0, 0, 0, 0))
+        lambda: flashcore._C.validate(*c_args))
     add("  argument checks (_check_qkv)", lambda: fi._check_qkv(q, k, v, 4))
     add("  eager fast-path test (_direct)", lambda: fi._direct(q, k, v))
     add("torch.empty_like (the output allocation)", lambda: q.new_empty(q.shape))

@@ -100,7 +100,17 @@ LAZY = "lazy_rescale=true"
 ORDER[64] += [W3 + ",block_n=128,overlap=true,epilogue=tma," + LAZY, PPT + "," + LAZY]
 ORDER[128] += ["block_n=192," + PPT + "," + LAZY, "block_n=160," + PPT + "," + LAZY]
 ORDER[256] += ["overlap=true,epilogue=tma," + LAZY]
-SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER}
+# The shipped table's entries (specs/dispatch/table.yaml) with and without
+# lazy_rescale, side by side.
+W3N = W3 + ",block_n=%d,overlap=true,epilogue=tma"
+LAZY_SET = {
+    64: ["", W3N % 128, W3N % 128 + "," + LAZY, PPT, PPT + "," + LAZY, W3N % 96,
+         W3N % 96 + "," + LAZY],
+    128: ["", PPT, PPT + "," + LAZY, "block_n=192," + PPT, "block_n=192," + PPT + "," + LAZY,
+          "block_n=160," + PPT, "block_n=160," + PPT + "," + LAZY],
+    256: ["", "overlap=true,epilogue=tma", "overlap=true,epilogue=tma," + LAZY],
+}
+SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER, "lazy": LAZY_SET}
 
 
 def spec_text(dtype, hdim, causal, variant):

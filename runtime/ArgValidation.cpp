@@ -200,9 +200,10 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                             "got: ") + buf);
   }
   const bool varlen = a.cu_seqlens_q || a.cu_seqlens_k;
-  if (a.reserved != 0)
-    return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,
-                "reserved must be 0, got: " + str(a.reserved));
+  if (a.flags & ~int32_t(FLASHCORE_ARGS_POINTERS_CHECKED))
+    return fail(FLASHCORE_STATUS_INVALID_STRUCT, message,
+                "flags must be 0 or FLASHCORE_ARGS_POINTERS_CHECKED (1), got: " +
+                    str(a.flags));
   if (varlen) {
     if (!a.cu_seqlens_q || !a.cu_seqlens_k)
       return fail(FLASHCORE_STATUS_INVALID_VARLEN, message,

@@ -547,15 +547,18 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   }
   const bool templates = !bound && (forced || arch != 90);
 
-  // Step 4. Every pointer is memory of that device.
-  status = checkPointerDevices(
-      a, device,
-      [d](const void *ptr, int &where, std::string &error) {
-        return pointerDevice(*d, ptr, where, error);
-      },
-      message);
-  if (status != FLASHCORE_STATUS_SUCCESS)
-    return status;
+  // Step 4. Every pointer is memory of that device (unless the caller has
+  // checked that: FLASHCORE_ARGS_POINTERS_CHECKED, a framework's tensors).
+  if (!(a.flags & FLASHCORE_ARGS_POINTERS_CHECKED)) {
+    status = checkPointerDevices(
+        a, device,
+        [d](const void *ptr, int &where, std::string &error) {
+          return pointerDevice(*d, ptr, where, error);
+        },
+        message);
+    if (status != FLASHCORE_STATUS_SUCCESS)
+      return status;
+  }
   // Before Hopper (or forced): the nvrtc fallback, one launch, no plan.
   if (templates)
     return launchTemplate(*d, ctx, call, choice->spec,

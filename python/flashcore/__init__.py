@@ -68,7 +68,7 @@ def validate_args(**kwargs):
              softmax_scale=0.0, window_left=-1, window_right=-1, softcap=0.0,
              cu_seqlens_q=0, cu_seqlens_k=0, total_q=0, total_k=0, cache_seqlens=0,
              num_splits=0, pack_gqa=-1, workspace=0, workspace_bytes=0, page_table=0,
-             page_table_batch_stride=0, page_size=0, num_pages=0)
+             page_table_batch_stride=0, page_size=0, num_pages=0, flags=0)
     unknown = set(kwargs) - set(a)
     if unknown:
         raise TypeError("validate_args got unknown arguments: %s" % ", ".join(sorted(unknown)))
@@ -85,7 +85,7 @@ def validate_args(**kwargs):
                       a["cu_seqlens_k"], a["total_q"], a["total_k"], a["cache_seqlens"],
                       a["num_splits"], a["pack_gqa"], a["workspace"],
                       a["workspace_bytes"], a["page_table"], a["page_table_batch_stride"],
-                      a["page_size"], a["num_pages"]), "validate_args")
+                      a["page_size"], a["num_pages"], a["flags"]), "validate_args")
 
 
 def attention(q, k, v, causal=False, softmax_scale=None, out=None, lse=None, return_lse=True,

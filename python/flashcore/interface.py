@@ -211,7 +211,8 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
             scale, window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None,
             split=_NO_SPLIT):
     """One flashcore_attention_forward on torch's current stream of q's device. A call that
-    may split gets its workspace from torch's allocator (sized by the C API)."""
+    may split gets its workspace from torch's allocator (sized by the C API). Returns the
+    C API's arguments (no stream; flags 0) when the call used no workspace, else None."""
     qs, ks, qst, kst, vst = meta
     if cu_seqlens_q is not None:  # packed (total, heads, head_dim): no batch strides
         strides = (0, qst[0], qst[1], 0, kst[0], kst[1], 0, vst[0], vst[1], 0, out_strides[0],
@@ -230,9 +231,9 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
     workspace_at = len(args) - 2
     table = split.page_table
     if table is None:
-        args += (0, 0, 0, 0)
+        args += (0, 0, 0, 0, 0)
     else:  # page pools: (num_pages, page_size, heads, d)
-        args += (table.data_ptr(), table.stride(0), ks[1], ks[0])
+        args += (table.data_ptr(), table.stride(0), ks[1], ks[0], 0)
     workspace = None
     if split.num_splits != 1:
         status, size = _C.workspace_size(*args)
@@ -244,6 +245,24 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
     status = _C.forward(*args, _raw_stream(q.get_device()))
     if status:
         raise error_for(status)
+    return None if workspace is not None else args
+
+
+# flash_attn_func's eager calls by signature (q, k, v shapes and strides, dtype, device and
+# the options): the C API's arguments of the first such call, prepared in the binding, so a
+# repeated call only allocates its outputs and launches with its own pointers. Only outputs
+# allocated here from q and q, k, v checked by _check_qkv reach a prepared launch, so it
+# passes FLASHCORE_ARGS_POINTERS_CHECKED (every pointer is memory of q's device: the C API
+# skips its per-pointer residency queries).
+_PREPARED = {}
+_PREPARED_MAX = 64
+
+
+def _remember(key, args):
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.clear()
+    args[-1] = _C.ARGS_POINTERS_CHECKED
+    _PREPARED[key] = _C.prepare(*args)
 
 
 def _contiguous_strides(shape):
@@ -255,22 +274,24 @@ def _contiguous_strides(shape):
 
 def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap,
                   meta=None, out_strides=None, split=_NO_SPLIT):
-    """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None)."""
+    """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None); returns
+    what _launch returns (None when nothing was launched)."""
     meta = meta or _check_qkv(q, k, v, 4)
     qs, ks = meta[0], meta[1]
     batch, seqlen_q, seqlen_k = qs[0], qs[1], ks[1]
     if split.page_table is not None:  # the keys the table addresses
         seqlen_k = split.page_table.shape[1] * ks[1]
     if batch == 0 or seqlen_q == 0:
-        return
+        return None
     if seqlen_k == 0:  # no keys: FlashAttention's O = 0, LSE = -inf
         out.zero_()
         if lse is not None:
             lse.fill_(-math.inf)
-        return
+        return None
     lse_strides = (0, 0) if lse is None else lse.stride()[:2]
-    _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides, batch, seqlen_q,
-            seqlen_k, causal, scale, window_left, window_right, softcap, split=split)
+    return _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides, batch,
+                   seqlen_q, seqlen_k, causal, scale, window_left, window_right, softcap,
+                   split=split)
 
 
 def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
@@ -424,19 +445,45 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
     if qv is not None or q_descale is not None or k_descale is not None or v_descale is not None:
         _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
     meta = _check_qkv(q, k, v, 4)
+    direct = _direct(q, k, v)
+    key = None
+    if direct and num_splits == 1 and pack_gqa is None:
+        # A call signature seen before launches its prepared arguments (_PREPARED).
+        device = q.get_device()
+        key = (meta, q.dtype, device, causal, softmax_scale, window_size, softcap,
+               attention_chunk, return_attn_probs)
+        try:
+            prepared = _PREPARED.get(key)
+        except TypeError:  # an unhashable argument (window_size as a list)
+            prepared = key = None
+        if prepared is not None:
+            qs = meta[0]
+            out = q.new_empty(qs)
+            if return_attn_probs:
+                lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32)
+                lse_ptr = lse.data_ptr()
+            else:
+                lse, lse_ptr = None, 0
+            status = prepared(q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
+                              lse_ptr, _raw_stream(device))
+            if status:
+                raise error_for(status)
+            return (out, lse) if return_attn_probs else out
     scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
                                            num_splits, attention_chunk)
     pack = _pack_flag(pack_gqa)
-    if not _direct(q, k, v):
+    if not direct:
         out, lse = torch.ops.flashcore.flash_attn_fwd(q, k, v, scale, bool(causal), left, right,
                                                       cap, int(num_splits), pack)
         return (out, lse) if return_attn_probs else out
     qs = meta[0]
     out = q.new_empty(qs)
     lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_attn_probs else None
-    _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
-                  _contiguous_strides(qs),
-                  _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
+    args = _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
+                         _contiguous_strides(qs),
+                         _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
+    if key is not None and args is not None:
+        _remember(key, args)
     return (out, lse) if return_attn_probs else out
 
 

@@ -651,6 +651,54 @@ def test_cuda_graph(torch, flashcore, fc):
     return {"replays": replays, "bitwise_equal": True}
 
 
+@check("repeated flash_attn_func signatures (prepared launches) use each call's tensors")
+def test_repeat(torch, flashcore, fc):
+    from flashcore import interface as fi
+    rows, all_ok = [], True
+    alive = []  # every call's inputs stay allocated: each call has its own addresses
+    fi._PREPARED.clear()
+    cases = [  # dtype, B, Sq, Sk, H, Hkv, D, causal, window: pairs share shapes
+        ("bf16", 2, 384, 384, 4, 4, 128, False, (-1, -1)),
+        ("bf16", 2, 384, 384, 4, 4, 128, True, (-1, -1)),
+        ("bf16", 2, 384, 384, 4, 4, 128, True, (64, 0)),
+        ("fp16", 1, 300, 500, 8, 2, 64, True, (-1, -1)),
+        ("fp16", 1, 300, 500, 8, 2, 64, False, (-1, -1)),
+    ]
+    for it in range(3):
+        for dt, b, sq, sk, h, hkv, d, causal, window in cases:
+            dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
+            q = torch.randn(b, sq, h, d, device="cuda", dtype=dtype)
+            k = torch.randn(b, sk, hkv, d, device="cuda", dtype=dtype)
+            v = torch.randn(b, sk, hkv, d, device="cuda", dtype=dtype)
+            alive.append((q, k, v))
+            probs = it != 1
+            nan_block(torch, (b, sq, h, d), dtype)
+            got = fc.flash_attn_func(q, k, v, causal=causal, window_size=window,
+                                     return_attn_probs=probs)
+            out, lse = got if probs else (got, None)
+            torch.cuda.synchronize()
+            scale = 1.0 / math.sqrt(d)
+            refs = [reference(q[i], k[i], v[i], causal, window, 0.0, scale) for i in range(b)]
+            ref = torch.stack([r[0] for r in refs])
+            emu = torch.stack([reference(q[i], k[i], v[i], causal, window, 0.0, scale, dtype)[0]
+                               for i in range(b)])
+            row = {"case": "call %d %s B%d Sq%d Sk%d H%d/%d d%d%s win%s%s" % (
+                it + 1, dt, b, sq, sk, h, hkv, d, " causal" if causal else "", window,
+                " +lse" if probs else ""), "rel_err": rel(out, ref), "bar": rel(emu, ref),
+                "nan": int(torch.isnan(out).sum().item())}
+            ok = row["nan"] == 0 and row["rel_err"] <= 1.2 * max(row["bar"], 1e-6)
+            if probs:
+                ref_lse = torch.stack([r[1] for r in refs])
+                finite = torch.isfinite(ref_lse)
+                row["lse_max_abs"] = (lse.double()[finite] - ref_lse[finite]).abs().max().item()
+                ok &= row["lse_max_abs"] <= 5e-3
+            all_ok &= finish_row(rows, row, ok)
+    # One prepared entry per (case, with/without lse) signature.
+    prepared = len(fi._PREPARED)
+    return {"pass": all_ok and prepared == 2 * len(cases), "prepared_signatures": prepared,
+            "rows": rows}
+
+
 @check("FA3 names: import flashcore as flash_attn_interface")
 def test_names(torch, flashcore, fc):
     import inspect
@@ -682,8 +730,8 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    tests = (test_names, test_dense, test_varlen, test_kvcache, test_paged, test_append,
-             test_split_func,
+    tests = (test_names, test_dense, test_repeat, test_varlen, test_kvcache, test_paged,
+             test_append, test_split_func,
              test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
              test_cuda_graph)
     if args.only:

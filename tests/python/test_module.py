@@ -90,12 +90,32 @@ def test_valid_arguments_pass():
     (dict(page_table=0x70000, page_size=16, num_pages=4, page_table_batch_stride=8,
           cu_seqlens_q=0x60000, cu_seqlens_k=0x60100, total_q=256, total_k=256),
      flashcore.FlashCoreValueError, "page_table must be null for a varlen call"),
+    (dict(flags=2), flashcore.FlashCoreValueError,
+     "flags must be 0 or FLASHCORE_ARGS_POINTERS_CHECKED (1), got: 2"),
 ])
 def test_bad_arguments_raise_naming_the_argument(overrides, error, needle):
     with pytest.raises(error) as info:
         flashcore.validate_args(**dense(**overrides))
     assert needle in str(info.value), str(info.value)
     assert info.value.status == flashcore.STATUS[info.value.status_name]
+
+
+def test_pointers_checked_flag_is_accepted():
+    flashcore.validate_args(**dense(flags=_C.ARGS_POINTERS_CHECKED))
+
+
+def test_prepared_call_checks_its_arguments_like_forward():
+    # A prepared argument set launches with fresh pointers; a null q is still
+    # rejected by the C API's checks (before any driver call).
+    a = dense()
+    prepared = _C.prepare(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
+                          *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0,
+                          0, 0, 0, 0, 0, 0)
+    assert prepared(0, a["k"], a["v"], a["o"], a["lse"], 0) == flashcore.STATUS["NULL_POINTER"]
+    assert prepared(a["q"] + 2, a["k"], a["v"], a["o"], a["lse"], 0) == \
+        flashcore.STATUS["MISALIGNED_POINTER"]
+    with pytest.raises(ValueError, match="expected 6 positional arguments"):
+        prepared(a["q"], a["k"])
 
 
 def test_value_and_type_errors_are_builtin_subclasses():
@@ -113,16 +133,16 @@ def test_strides_must_be_fourteen_ints():
     with pytest.raises(ValueError, match="14 ints"):
         flashcore.validate_args(**dense(strides=(1, 2, 3)))
     a = dense()
-    with pytest.raises(ValueError, match="expected 44 positional arguments"):
+    with pytest.raises(ValueError, match="expected 45 positional arguments"):
         _C.validate(a["q"], a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, 1, 2, 3, 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)  # 29 of 44
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0)  # 29 of 45
 
 
 def test_binding_rejects_a_non_integer_argument():
     a = dense()
     with pytest.raises(TypeError):
         _C.validate("q", a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
-                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0)
+                    False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.skipif(has_driver(), reason="a CUDA driver is installed here")
@@ -130,7 +150,7 @@ def test_forward_without_a_driver_says_so():
     a = dense()
     status = _C.forward(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
                         *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0,
-                        0, 0, -1, 0, 0, 0, 0, 0, 0, 0)
+                        0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0)
     assert status == flashcore.STATUS["NO_DRIVER"]
     with pytest.raises(flashcore.FlashCoreError, match="libcuda.so.1"):
         flashcore.check(status)
@@ -141,7 +161,7 @@ def test_forward_checks_arguments_before_the_driver():
     a = dense()
     status = _C.forward(0, a["k"], a["v"], a["o"], 0, 2, 128, 128, 8, 8, 64, *a["strides"], 1,
                         False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0,
-                        0)
+                        0, 0)
     assert status == flashcore.STATUS["NULL_POINTER"]
 
 
@@ -158,7 +178,7 @@ def test_workspace_size_of_a_split_call():
     strides = (sq * h * d, h * d, d) + (sk * h * d, h * d, d) * 2 + (sq * h * d, h * d, d) + (0, 0)
     args = [0x10000, 0x20000, 0x30000, 0x40000, 0, b, sq, sk, h, h, d, *strides, _C.DTYPE_BF16,
             False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0]
-    nopage = (0, 0, 0, 0)
+    nopage = (0, 0, 0, 0, 0)  # no paging; flags
     status, size = _C.workspace_size(*args, 4, 0, 0, 0, *nopage)
     assert status == 0
     # 4 splits x (batch 2 x 128 rows) x 8 heads x (64 fp32 of O + 1 of LSE).

@@ -522,10 +522,15 @@ TEST(ArgValidation, RejectsTotalBelowTheLongestSequence) {
   EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "total_k", "got: 100");
 }
 
-TEST(ArgValidation, RejectsNonZeroReserved) {
+TEST(ArgValidation, RejectsUnknownFlags) {
   flashcore_attention_args a = validArgs();
-  a.reserved = 1;
-  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_VARLEN, "reserved", "got: 1");
+  a.flags = 2;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_STRUCT, "flags", "got: 2");
+  a.flags = FLASHCORE_ARGS_POINTERS_CHECKED | 8;
+  EXPECT_REJECTED(a, FLASHCORE_STATUS_INVALID_STRUCT, "flags", "got: 9");
+  a.flags = FLASHCORE_ARGS_POINTERS_CHECKED;
+  Result r = validate(a);
+  EXPECT_EQ(r.status, FLASHCORE_STATUS_SUCCESS) << r.message;
 }
 
 TEST(ArgValidation, ChecksVarlenStridesAgainstThePackedRows) {

@@ -35,7 +35,8 @@ typedef enum flashcore_status_t {
   FLASHCORE_STATUS_SUCCESS = 0,
   /* The handle is null or was destroyed. */
   FLASHCORE_STATUS_INVALID_HANDLE = 1,
-  /* args is null, or args->struct_size is not a size this library knows. */
+  /* args is null, args->struct_size is not a size this library knows, or
+     args->flags has a bit this library does not know. */
   FLASHCORE_STATUS_INVALID_STRUCT = 2,
   /* A required pointer (q, k, v, o) is null. */
   FLASHCORE_STATUS_NULL_POINTER = 3,
@@ -80,7 +81,7 @@ typedef enum flashcore_status_t {
   FLASHCORE_STATUS_INVALID_SOFTCAP = 22,
   /* Varlen arguments are inconsistent (one cu_seqlens pointer without the
      other, a misaligned one, total_q/total_k < 1 or below the maximum
-     sequence length, or a non-zero reserved field). */
+     sequence length). */
   FLASHCORE_STATUS_INVALID_VARLEN = 23,
   /* KV-cache / split-KV arguments are inconsistent (cache_seqlens with
      varlen or misaligned, num_splits out of [0, 128], pack_gqa not -1/0/1, a
@@ -154,7 +155,10 @@ typedef struct flashcore_attention_args {
      softmax (FlashAttention-3's softcap). 0 = off; negative, NaN or infinite
      values are rejected. */
   float softcap;
-  int32_t reserved; /* must be 0 */
+  /* FLASHCORE_ARGS_* bits (below the struct), 0 = none; earlier headers
+     named this field `reserved` (must be 0). Unknown bits are rejected
+     (FLASHCORE_STATUS_INVALID_STRUCT). */
+  int32_t flags;
   /* Variable-length batch (FlashAttention's varlen API): when cu_seqlens_q is
      set, q and o are packed as (total_q, heads_q, head_dim) and k, v as
      (total_k, heads_kv, head_dim) with the seq and head strides above (the
@@ -216,6 +220,14 @@ typedef struct flashcore_attention_args {
 } flashcore_attention_args;
 
 /* struct_size of a version-1 struct (everything before window_left). */
+/* flags: the caller has checked that every pointer of the call is device
+   memory of the launch context's device (a framework's CUDA tensors on the
+   stream's device, as FlashCore's PyTorch functions pass them). FlashCore
+   then skips its own residency checks (one cuPointerGetAttribute per
+   pointer, ~0.5 us each); a wrong pointer then faults in the kernel instead
+   of failing with FLASHCORE_STATUS_WRONG_DEVICE. */
+#define FLASHCORE_ARGS_POINTERS_CHECKED 1
+
 #define FLASHCORE_ATTENTION_ARGS_V1_SIZE                                       \
   offsetof(flashcore_attention_args, window_left)
 /* struct_size of a version-2 struct (everything before cache_seqlens). */
