@@ -76,7 +76,8 @@ def main():
     add("flashcore.flash_attn_func(return_attn_probs=True)",
         lambda: flashcore.flash_attn_func(q, k, v, causal=True, return_attn_probs=True))
     add("flashcore torch op (torch.ops.flashcore.flash_attn_fwd)",
-        lambda: torch.ops.flashcore.flash_attn_fwd(q, k, v, d ** -0.5, True, -1, -1, 0.0))
+        lambda: torch.ops.flashcore.flash_attn_fwd(q, k, v, d ** -0.5, True, -1, -1, 0.0, 1,
+                                                   -1))
     meta = fi._check_qkv(q, k, v, 4)
     strides = meta[2][:3] + meta[3][:3] + meta[4][:3] + out.stride()[:3] + (0, 0)
     ptrs = (q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr())

@@ -444,20 +444,20 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
     """
     if qv is not None or q_descale is not None or k_descale is not None or v_descale is not None:
         _unsupported(qv=qv, q_descale=q_descale, k_descale=k_descale, v_descale=v_descale)
-    meta = _check_qkv(q, k, v, 4)
     direct = _direct(q, k, v)
     key = None
     if direct and num_splits == 1 and pack_gqa is None:
-        # A call signature seen before launches its prepared arguments (_PREPARED).
-        device = q.get_device()
-        key = (meta, q.dtype, device, causal, softmax_scale, window_size, softcap,
-               attention_chunk, return_attn_probs)
+        # A call signature seen before launches its prepared arguments (_PREPARED). The key
+        # holds every tensor attribute _check_qkv reads, so a hit passed its checks before.
+        qs, device = q.shape, q.get_device()
+        key = (qs, k.shape, v.shape, q.stride(), k.stride(), v.stride(), q.dtype, k.dtype,
+               v.dtype, device, k.get_device(), v.get_device(), causal, softmax_scale,
+               window_size, softcap, attention_chunk, return_attn_probs)
         try:
             prepared = _PREPARED.get(key)
         except TypeError:  # an unhashable argument (window_size as a list)
             prepared = key = None
         if prepared is not None:
-            qs = meta[0]
             out = q.new_empty(qs)
             if return_attn_probs:
                 lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32)
@@ -469,6 +469,7 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
             if status:
                 raise error_for(status)
             return (out, lse) if return_attn_probs else out
+    meta = _check_qkv(q, k, v, 4)
     scale, left, right, cap = _common_args(meta[0][-1], softmax_scale, window_size, softcap,
                                            num_splits, attention_chunk)
     pack = _pack_flag(pack_gqa)
