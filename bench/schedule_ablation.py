@@ -110,7 +110,19 @@ LAZY_SET = {
           "block_n=160," + PPT, "block_n=160," + PPT + "," + LAZY],
     256: ["", "overlap=true,epilogue=tma", "overlap=true,epilogue=tma," + LAZY],
 }
-SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER, "lazy": LAZY_SET}
+# Two CTAs per SM with one consumer warpgroup (64-row tiles) against the
+# shipped entries, for the short rows (--seqlens 512,1024,2048).
+C2 = "consumer_warpgroups=1,ctas_per_sm=2,block_n=%d"
+CTAS_SET = {
+    64: ["", W3N % 128, PPT, C2 % 128 + ",overlap=true,epilogue=tma",
+         C2 % 64 + ",overlap=true,epilogue=tma", C2 % 128 + ",overlap=true",
+         C2 % 128 + ",overlap=true,epilogue=tma,scheduler=static_persistent"],
+    128: ["", PPT, C2 % 64 + ",overlap=true,epilogue=tma", C2 % 80 + ",overlap=true",
+          C2 % 64 + ",overlap=true", C2 % 64 + ",overlap=true,epilogue=tma,scheduler=static_persistent"],
+    256: ["", "overlap=true,epilogue=tma," + LAZY],
+}
+SETS = {"single": VARIANTS, "combos": COMBOS, "round3": ROUND3, "order": ORDER, "lazy": LAZY_SET,
+        "ctas": CTAS_SET}
 
 
 def spec_text(dtype, hdim, causal, variant):

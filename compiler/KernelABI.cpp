@@ -22,7 +22,8 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
     return g;
   }
   g.threadsPerCta = kThreadsPerWarpgroup * (1 + s.consumerWarpgroups);
-  g.entryRegisterCap = entryRegisterCap(g.threadsPerCta);
+  g.entryRegisterCap =
+      entryRegisterCap(g.threadsPerCta * std::max(1, s.ctasPerSm));
   g.elemBytes = dtypeBytes(p.dtype);
   g.boxCols = s.swizzle / g.elemBytes;
   g.qBoxRows = s.blockM;
@@ -50,7 +51,7 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
     return m.oOffset + oBytes + m.numBarriers * kMbarrierBytes +
            kSmemAlignment - 16;
   };
-  if (m.oBytes > 0 && total(m.oBytes) > kMaxSmemPerCta) {
+  if (m.oBytes > 0 && total(m.oBytes) > smemBudgetPerCta(s.ctasPerSm)) {
     // The Q tile holds block_m x head_dim too: stage O there.
     m.oAliasesQ = true;
     m.oOffset = m.qOffset;

@@ -152,7 +152,8 @@ inline constexpr int kMaxRegistersPerThread = 255;
 /// The registers per thread a CTA of `threads` threads starts with: ptxas
 /// gives each thread at most 65536 / threads, allocated in units of 8 per
 /// thread (256 per warp), and never more than 255. The CTA's register pool
-/// is this times `threads`; setmaxnreg moves registers within it.
+/// is this times `threads`; setmaxnreg moves registers within it. For n
+/// resident CTAs per SM pass n * threads.
 inline constexpr int entryRegisterCap(int threads) {
   return (kRegistersPerSm / threads < kMaxRegistersPerThread
               ? kRegistersPerSm / threads
@@ -161,6 +162,15 @@ inline constexpr int entryRegisterCap(int threads) {
 }
 /// Largest dynamic shared memory one CTA may opt into on H100/H200.
 inline constexpr int kMaxSmemPerCta = 227 * 1024;
+/// Shared memory of one SM (H100/H200), and what the hardware reserves per
+/// resident CTA out of it: n CTAs fit when n * (dynamic + 1 KB) <= 228 KB.
+inline constexpr int kSmemPerSm = 228 * 1024;
+inline constexpr int kSmemReservedPerCta = 1024;
+/// Dynamic shared memory each of `ctas` resident CTAs may use.
+inline constexpr int smemBudgetPerCta(int ctas) {
+  return ctas <= 1 ? kMaxSmemPerCta
+                   : kSmemPerSm / ctas - kSmemReservedPerCta;
+}
 /// The dynamic shared memory base is aligned up to this at run time (128B
 /// swizzle atoms are 8 rows x 128 bytes and must start 1024-byte aligned).
 inline constexpr int kSmemAlignment = 1024;
@@ -211,8 +221,8 @@ struct SmemLayout {
 
 struct KernelGeometry {
   int threadsPerCta = 0;
-  /// Register cap every thread starts with (.maxntid + .minnctapersm 1):
-  /// min(255, 65536 / threads) rounded down to a multiple of 8.
+  /// Register cap every thread starts with (.maxntid + .minnctapersm n):
+  /// min(255, 65536 / (n * threads)) rounded down to a multiple of 8.
   int entryRegisterCap = 0;
   int elemBytes = 0;
   /// TMA box: columns (elements) per column block and rows per tile.

@@ -8,6 +8,7 @@
 #include "compiler/Spec.h"
 #include "compiler/KernelABI.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -202,7 +203,9 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
   // the persistent scheduler); the consumers then get 232.
   s.producerRegisters = given.producerRegisters.value_or(
       c >= 3 || problem.pagedKv ? 32 : 24);
-  int entryCap = entryRegisterCap(kThreadsPerWarpgroup * (1 + c));
+  // Two resident CTAs halve the register pool each starts with.
+  int ctas = std::max(1, given.ctasPerSm.value_or(1));
+  int entryCap = entryRegisterCap(kThreadsPerWarpgroup * (1 + c) * ctas);
   int share = ((1 + c) * entryCap - s.producerRegisters) / c;
   int consumer = std::min(240, share / 8 * 8);
   // setmaxnreg.inc may not lower the count below the entry cap.
@@ -307,6 +310,8 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   if (s.consumerWarpgroups < 1 || s.consumerWarpgroups > 4)
     FC_FAIL("schedule.consumer_warpgroups", "in [1, 4]",
             str(s.consumerWarpgroups));
+  if (s.ctasPerSm < 1 || s.ctasPerSm > 2)
+    FC_FAIL("schedule.ctas_per_sm", "1 or 2", str(s.ctasPerSm));
   if (s.blockM < kWgmmaM || s.blockM > kMaxTmaBoxDim || s.blockM % kWgmmaM)
     FC_FAIL("schedule.block_m",
             "a multiple of 64 in [64, 256] (64 rows per consumer warpgroup, "
@@ -420,13 +425,17 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     FC_FAIL("schedule.tile_order", "m_fastest with split_kv", "longest_first");
 
   // Shared memory: Q + stages * (K + V) (+ the O staging tile of the TMA
-  // epilogue, unless it reuses Q's) + barriers <= 227 KB.
-  if (g.smem.dynamicSmemBytes > kMaxSmemPerCta)
+  // epilogue, unless it reuses Q's) + barriers <= 227 KB, or 1/n of the SM's
+  // 228 KB less 1 KB per CTA for n resident CTAs.
+  if (g.smem.dynamicSmemBytes > smemBudgetPerCta(s.ctasPerSm))
     FC_FAIL("schedule.stages",
             std::string("small enough that Q + stages * (K + V)") +
-                " fits in " + str(kMaxSmemPerCta) +
-                " bytes of shared memory (this spec needs " +
-                str(g.smem.dynamicSmemBytes) + ")",
+                " fits in " + str(smemBudgetPerCta(s.ctasPerSm)) +
+                " bytes of shared memory" +
+                (s.ctasPerSm > 1 ? " (each of " + str(s.ctasPerSm) +
+                                       " CTAs per SM)"
+                                 : std::string()) +
+                " (this spec needs " + str(g.smem.dynamicSmemBytes) + ")",
             str(s.stages));
 #undef FC_FAIL
   return std::nullopt;

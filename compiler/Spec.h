@@ -177,7 +177,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "barriers), one's softmax under the other's GEMMs (FA3's ping-pong)")     \
   X(lazyRescale, "lazy_rescale", bool, "false",                                \
     "keep a row's maximum until a block's exceeds it by more than 8 (log2); "  \
-    "O is rescaled only when a warp has such a row")
+    "O is rescaled only when a warp has such a row")                           \
+  X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
+    "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
+    "registers and shared memory; one CTA's prologue hides under another's")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -249,6 +252,9 @@ struct ScheduleSpec {
   bool pingpong = false;
   /// The running maximum moves only by more than kLazyRescaleLog2 (Softmax.h).
   bool lazyRescale = false;
+  /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
+  /// the shared-memory budget and a persistent grid's size).
+  int ctasPerSm = 1;
 };
 
 struct AttentionSpec {

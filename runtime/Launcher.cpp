@@ -26,7 +26,7 @@ void LaunchPlan::setPersistentGrid(int smCount) {
   for (int i = 0; i < numLaunches; ++i)
     if (launches[i].persistentTiles > 0)
       launches[i].grid[0] = unsigned(persistentGridSize(
-          launches[i].persistentTiles, smCount, /*ctasPerSm=*/1));
+          launches[i].persistentTiles, smCount, launches[i].ctasPerSm));
 }
 
 flashcore_status_t planLaunch(const flashcore_attention_args &a,
@@ -53,6 +53,7 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   int64_t tileHeads = pack ? a.heads_kv : a.heads_q;
   if (spec.schedule.scheduler == SchedulerKind::StaticPersistent) {
     launch.persistentTiles = numTiles(queryBlocks, tileHeads, a.batch, splits);
+    launch.ctasPerSm = spec.schedule.ctasPerSm;
     launch.grid[0] = 0; // setPersistentGrid
   } else {
     launch.grid[0] = unsigned(queryBlocks * splits);

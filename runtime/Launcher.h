@@ -42,6 +42,8 @@ struct KernelLaunch {
   /// static_persistent kernels: the number of work tiles; grid[0] becomes
   /// min(tiles, SMs) once the device is known (setPersistentGrid).
   int64_t persistentTiles = 0;
+  /// CTAs per SM of a persistent grid (the spec's ctas_per_sm).
+  int ctasPerSm = 1;
   KernelArgPack args;
 };
 

@@ -77,9 +77,10 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
   func->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
                 b.getDenseI32ArrayAttr({geo.threadsPerCta, 1, 1}));
-  // One CTA per SM gives ptxas the register cap setmaxnreg works against.
+  // ctas_per_sm CTAs per SM (one by default) give ptxas the register cap
+  // setmaxnreg works against.
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                b.getI32IntegerAttr(1));
+                b.getI32IntegerAttr(spec.schedule().ctasPerSm));
   func.addEntryBlock(b);
   return func;
 }

@@ -107,17 +107,48 @@ TEST(SpecParse, ConsumerRegistersFitThePool) {
                 Row{"128", "block_m: 192", 32, 160},
                 // 640 threads start with 96: (5 * 96 - 32) / 4 = 112 (the
                 // whole file's share, (512 - 32) / 4 = 120, would hang).
-                Row{"64", "block_m: 256\n  block_n: 64", 32, 112}}) {
+                Row{"64", "block_m: 256\n  block_n: 64", 32, 112},
+                // Two CTAs per SM: 256 threads start with 128 (65536 / 512),
+                // (2 * 128 - 24) / 1 = 232.
+                Row{"128", "consumer_warpgroups: 1\n  block_n: 64\n  ctas_per_sm: 2",
+                    24, 232}}) {
     SCOPED_TRACE(r.schedule);
     AttentionSpec spec =
         parseOk(std::string("problem:\n  dtype: bf16\n  head_dim: ") + r.headDim +
                 "\nschedule:\n  " + r.schedule + "\n");
     EXPECT_EQ(spec.schedule.producerRegisters, r.producer);
     EXPECT_EQ(spec.schedule.consumerRegisters, r.consumer);
-    int threads = kThreadsPerWarpgroup * (1 + spec.schedule.consumerWarpgroups);
+    int threads = kThreadsPerWarpgroup * (1 + spec.schedule.consumerWarpgroups) *
+                  spec.schedule.ctasPerSm;
     EXPECT_LE(r.producer + spec.schedule.consumerWarpgroups * r.consumer,
               (1 + spec.schedule.consumerWarpgroups) * entryRegisterCap(threads));
   }
+}
+
+// ctas_per_sm: the geometry's register cap and shared-memory budget are the
+// SM's over n; the kernel is launched with what it declares.
+TEST(SpecParse, TwoCtasPerSmHalveTheBudgets) {
+  AttentionSpec spec = parseOk(withSchedule(
+      "consumer_warpgroups: 1\n  block_n: 64\n  ctas_per_sm: 2"));
+  KernelGeometry g = computeGeometry(spec);
+  EXPECT_EQ(g.threadsPerCta, 256);
+  EXPECT_EQ(g.entryRegisterCap, 128);
+  EXPECT_LE(2 * (g.smem.dynamicSmemBytes + kSmemReservedPerCta), kSmemPerSm);
+  EXPECT_EQ(smemBudgetPerCta(1), kMaxSmemPerCta);
+  EXPECT_EQ(smemBudgetPerCta(2), 228 * 1024 / 2 - 1024);
+  auto expectInvalid = [](const std::string &text, const std::string &field,
+                          const std::string &part) {
+    SpecDiagnostic d = parseFailure(text);
+    EXPECT_EQ(d.field, field) << d.str();
+    EXPECT_NE(d.message.find(part), std::string::npos) << d.str();
+  };
+  // The default schedule's two warpgroups cannot fit twice.
+  expectInvalid(withSchedule("ctas_per_sm: 2"), "schedule.block_n",
+                "consumer_registers = 104");
+  expectInvalid(withSchedule("ctas_per_sm: 3"), "schedule.ctas_per_sm",
+                "ctas_per_sm must be 1 or 2, got: 3");
+  expectInvalid(withSchedule("consumer_warpgroups: 1\n  block_n: 96\n  ctas_per_sm: 2"),
+                "schedule.stages", "each of 2 CTAs per SM");
 }
 
 TEST(SpecParse, DefaultsDependOnHeadDim) {

@@ -56,6 +56,7 @@ const std::vector<TuneDimension> &space() {
       {"pingpong", {"false", "true"}},
       {"tile_order", {"m_fastest", "longest_first"}},
       {"lazy_rescale", {"false", "true"}},
+      {"ctas_per_sm", {"1", "2"}},
   };
   return dims;
 }
