@@ -341,6 +341,19 @@ bool ModuleCache::getFunction(const cuda::DriverApi &d, CUcontext ctx,
     d.cuModuleUnloadFn(entry.module);
     return false;
   }
+  if (kernel.spec.schedule.ctasPerSm > 1) {
+    // n resident CTAs need n times the shared memory: ask for the largest
+    // carveout (the driver may otherwise pick one that holds only one).
+    rc = d.cuFuncSetAttributeFn(entry.function,
+                                CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                                CU_SHAREDMEM_CARVEOUT_MAX_SHARED);
+    if (rc != CUDA_SUCCESS) {
+      error = cuda::callError(d, "cuFuncSetAttribute(PREFERRED_SHARED_MEMORY_"
+                                 "CARVEOUT)", rc);
+      d.cuModuleUnloadFn(entry.module);
+      return false;
+    }
+  }
   loaded.emplace(id, entry);
   function = entry.function;
   return true;
