@@ -218,6 +218,29 @@ ScheduleSpec resolveSchedule(const ProblemSpec &problem,
   return s;
 }
 
+ScheduleSpec forceSchedule(const ProblemSpec &problem, const ScheduleSpec &base,
+                           const ScheduleOverrides &forced) {
+  ScheduleOverrides all;
+#define FLASHCORE_TAKE(member, name, T, def, doc) all.member = base.member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_TAKE)
+#undef FLASHCORE_TAKE
+  const bool rows = forced.blockM || forced.consumerWarpgroups;
+  if (rows) {
+    all.blockM.reset();
+    all.consumerWarpgroups.reset();
+  }
+  if (rows || forced.ctasPerSm) {
+    all.producerRegisters.reset();
+    all.consumerRegisters.reset();
+  }
+#define FLASHCORE_FORCE(member, name, T, def, doc)                             \
+  if (forced.member)                                                           \
+    all.member = forced.member;
+  FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_FORCE)
+#undef FLASHCORE_FORCE
+  return resolveSchedule(problem, all);
+}
+
 void applyOverrides(ScheduleSpec &schedule, const ScheduleOverrides &given) {
 #define FLASHCORE_APPLY(member, name, T, def, doc)                          \
   if (given.member)                                                            \

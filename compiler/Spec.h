@@ -369,6 +369,16 @@ inline ScheduleSpec defaultSchedule(const ProblemSpec &problem) {
 FLASHCORE_API void applyOverrides(ScheduleSpec &schedule,
                                   const ScheduleOverrides &given);
 
+/// `base` with the fields `forced` sets on top, like resolveSchedule of the
+/// two together: the fields whose defaults follow from others are derived
+/// again when `forced` changes what they follow from without setting them
+/// (block_m and consumer_warpgroups from each other; the setmaxnreg split
+/// from the warpgroup count and ctas_per_sm). FLASHCORE_SCHEDULE=
+/// consumer_warpgroups=1 on a 128-row schedule gives 64-row tiles.
+FLASHCORE_API ScheduleSpec forceSchedule(const ProblemSpec &problem,
+                                         const ScheduleSpec &base,
+                                         const ScheduleOverrides &forced);
+
 /// One diagnostic. `field` names the offending spec field (dotted path such as
 /// "schedule.block_n"); `line`/`column` are 1-based and 0 when unknown.
 struct SpecDiagnostic {

@@ -177,7 +177,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
         *source = from;
       return DispatchStatus::Ok;
     }
-    applyOverrides(spec.schedule, *forcedFields);
+    spec.schedule = forceSchedule(spec.problem, spec.schedule, *forcedFields);
     if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
       error = forcedText + " gives an invalid spec for " +
               describeProblem(problem) + ": " + diag->str();

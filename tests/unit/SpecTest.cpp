@@ -151,6 +151,32 @@ TEST(SpecParse, TwoCtasPerSmHalveTheBudgets) {
                 "schedule.stages", "each of 2 CTAs per SM");
 }
 
+// Forced fields (FLASHCORE_SCHEDULE) on a resolved schedule re-derive what
+// follows from them and keep everything else.
+TEST(SpecParse, ForcedFieldsRederiveWhatFollowsFromThem) {
+  AttentionSpec spec = parseOk(withSchedule("block_m: 192\n  block_n: 96"));
+  ScheduleOverrides forced;
+  forced.consumerWarpgroups = 1;
+  forced.ctasPerSm = 2;
+  ScheduleSpec s = forceSchedule(spec.problem, spec.schedule, forced);
+  EXPECT_EQ(s.blockM, 64);
+  EXPECT_EQ(s.blockN, 96); // kept
+  EXPECT_EQ(s.producerRegisters, 24);
+  EXPECT_EQ(s.consumerRegisters, 232);
+  // Forcing an unrelated field keeps the 192-row tile and its registers.
+  ScheduleOverrides overlap;
+  overlap.overlap = true;
+  s = forceSchedule(spec.problem, spec.schedule, overlap);
+  EXPECT_EQ(s.blockM, 192);
+  EXPECT_EQ(s.consumerWarpgroups, 3);
+  EXPECT_EQ(s.consumerRegisters, 160);
+  EXPECT_TRUE(s.overlap);
+  // An explicit register target is kept when nothing it follows from moves.
+  AttentionSpec pinned = parseOk(withSchedule("consumer_registers: 232"));
+  s = forceSchedule(pinned.problem, pinned.schedule, overlap);
+  EXPECT_EQ(s.consumerRegisters, 232);
+}
+
 TEST(SpecParse, DefaultsDependOnHeadDim) {
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 256}\n").schedule.blockN, 80);
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 192}\n").schedule.blockN, 96);
