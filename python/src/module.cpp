@@ -131,6 +131,16 @@ bool fillArgs(const py::args &args, Py_ssize_t expected,
   return true;
 }
 
+/// flashcore_attention_forward on the process's handle, without the GIL.
+int launch(const flashcore_attention_args &a, CUstream stream) {
+  py::gil_scoped_release release;
+  flashcore_status_t status;
+  flashcore_handle_t h = handleOrStatus(status);
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return status;
+  return flashcore_attention_forward(h, &a, stream);
+}
+
 int forward(const py::args &args) {
   flashcore_attention_args a;
   fillArgs(args, kNumArgs + 1, a);
@@ -138,12 +148,7 @@ int forward(const py::args &args) {
       PyTuple_GET_ITEM(args.ptr(), kNumArgs)));
   if (PyErr_Occurred())
     throw py::error_already_set();
-  py::gil_scoped_release release;
-  flashcore_status_t status;
-  flashcore_handle_t h = handleOrStatus(status);
-  if (status != FLASHCORE_STATUS_SUCCESS)
-    return status;
-  return flashcore_attention_forward(h, &a, stream);
+  return launch(a, stream);
 }
 
 /// An argument set checked once whose five tensor pointers change per call:
@@ -183,12 +188,7 @@ int launchPrepared(const Prepared &p, const py::args &args) {
   CUstream stream = reinterpret_cast<CUstream>(ptr(5));
   if (PyErr_Occurred())
     throw py::error_already_set();
-  py::gil_scoped_release release;
-  flashcore_status_t status;
-  flashcore_handle_t h = handleOrStatus(status);
-  if (status != FLASHCORE_STATUS_SUCCESS)
-    return status;
-  return flashcore_attention_forward(h, &a, stream);
+  return launch(a, stream);
 }
 
 int validate(const py::args &args) {

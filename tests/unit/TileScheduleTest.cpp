@@ -42,26 +42,38 @@ INSTANTIATE_TEST_SUITE_P(
         TileCase{24, 4, 3, 2, false, {0, 0, 0, 1}},
         TileCase{47, 4, 3, 2, false, {3, 2, 1, 1}}));
 
+/// Walks every CTA c of a persistent grid of `grid` slots through its tiles
+/// (next(c, k, g) is its k-th, >= the tile count when it is done) and checks
+/// that `coords` maps them onto every (m block, head, batch) exactly once.
+template <typename Next, typename Coords>
+void expectEveryTileOnce(int64_t mBlocks, int64_t heads, int64_t batch, int grid,
+                         Next next, Coords coords) {
+  const int64_t tiles = numTiles(mBlocks, heads, batch);
+  const int64_t g = persistentGridSize(tiles, grid, 1);
+  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  for (int64_t cta = 0; cta < g; ++cta)
+    for (int64_t k = 0, t = next(cta, 0, g); t < tiles; t = next(cta, ++k, g)) {
+      TileCoords c = coords(t);
+      ASSERT_TRUE(c.mBlock >= 0 && c.mBlock < mBlocks);
+      ASSERT_TRUE(c.head >= 0 && c.head < heads);
+      ASSERT_TRUE(c.batch >= 0 && c.batch < batch);
+      EXPECT_TRUE(seen.insert({c.mBlock, c.head, c.batch}).second);
+    }
+  EXPECT_EQ(int64_t(seen.size()), tiles);
+}
+
 TEST(TileSchedule, EveryTileOnceAcrossAPersistentGrid) {
   // CTA c of G takes c, c + G, ...: together they cover each tile once.
   for (int64_t mBlocks : {1, 3, 17})
     for (int64_t heads : {1, 5})
       for (int64_t batch : {1, 4})
-        for (int grid : {1, 7, 132, 1000}) {
-          int64_t tiles = numTiles(mBlocks, heads, batch);
-          std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
-          for (int64_t cta = 0; cta < persistentGridSize(tiles, grid, 1); ++cta)
-            for (int64_t t = cta; t < tiles;
-                 t += persistentGridSize(tiles, grid, 1)) {
-              TileCoords c = tileCoords(t, mBlocks, heads, batch,
-                                        /*reverse=*/true);
-              ASSERT_TRUE(c.mBlock >= 0 && c.mBlock < mBlocks);
-              ASSERT_TRUE(c.head >= 0 && c.head < heads);
-              ASSERT_TRUE(c.batch >= 0 && c.batch < batch);
-              EXPECT_TRUE(seen.insert({c.mBlock, c.head, c.batch}).second);
-            }
-          EXPECT_EQ(int64_t(seen.size()), tiles);
-        }
+        for (int grid : {1, 7, 132, 1000})
+          expectEveryTileOnce(
+              mBlocks, heads, batch, grid,
+              [](int64_t cta, int64_t k, int64_t g) { return cta + k * g; },
+              [&](int64_t t) {
+                return tileCoords(t, mBlocks, heads, batch, /*reverse=*/true);
+              });
 }
 
 TEST(TileSchedule, PersistentGridIsTilesCappedBySlots) {
@@ -202,22 +214,16 @@ TEST(TileSchedule, LongestFirstAndSnakeCoverEveryTileOnce) {
     for (int64_t heads : {1, 5})
       for (int64_t batch : {1, 4})
         for (int64_t group : {1, 3, 32})
-          for (int grid : {1, 7, 132, 1000}) {
-            const int64_t tiles = numTiles(mBlocks, heads, batch);
-            const int64_t g = persistentGridSize(tiles, grid, 1);
-            std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
-            for (int64_t cta = 0; cta < g; ++cta)
-              for (int64_t k = 0, t = snakeTile(cta, 0, g); t < tiles;
-                   t = snakeTile(cta, ++k, g)) {
-                TileCoords c = tileCoordsLongestFirst(t, mBlocks, heads, batch,
-                                                      group, true);
-                ASSERT_TRUE(c.mBlock >= 0 && c.mBlock < mBlocks);
-                ASSERT_TRUE(c.head >= 0 && c.head < heads);
-                ASSERT_TRUE(c.batch >= 0 && c.batch < batch);
-                EXPECT_TRUE(seen.insert({c.mBlock, c.head, c.batch}).second);
-              }
-            EXPECT_EQ(int64_t(seen.size()), tiles);
-          }
+          for (int grid : {1, 7, 132, 1000})
+            expectEveryTileOnce(
+                mBlocks, heads, batch, grid,
+                [](int64_t cta, int64_t k, int64_t g) {
+                  return snakeTile(cta, k, g);
+                },
+                [&](int64_t t) {
+                  return tileCoordsLongestFirst(t, mBlocks, heads, batch, group,
+                                                true);
+                });
 }
 
 TEST(TileSchedule, SnakeDealsAlternateRoundsBackwards) {
