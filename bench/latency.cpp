@@ -170,50 +170,40 @@ bool forwardHostTime(const AttentionSpec &spec, int repeats, double &us,
     flashcore_destroy(handle);
     return false;
   }
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    if (onGpu && i % 64 == 0)
-      device::synchronizeDevice(error); // keep the launch queue short
-    auto start = Clock::now();
-    st = flashcore_attention_forward(handle, &a, nullptr);
-    times.push_back(msSince(start) * 1e3);
-    if (st != expected) {
-      error = flashcore_last_error();
-      flashcore_destroy(handle);
-      return false;
-    }
-  }
-  us = median(times);
-  checkedUs = -1;
-  if (onGpu) {
-    // The same call with FLASHCORE_ARGS_POINTERS_CHECKED: no residency
-    // queries (what flash_attn_func's repeated-signature path passes).
-    a.flags = FLASHCORE_ARGS_POINTERS_CHECKED;
-    times.clear();
+  // The median host time of `repeats` calls of `a`; false at the first call
+  // whose status is not `want`. `drain`: a device synchronisation every 64
+  // calls keeps the launch queue short (outside the timed calls).
+  auto timeCalls = [&](flashcore_status_t want, bool drain, double &medianUs) {
+    std::vector<double> times;
     for (int i = 0; i < repeats; ++i) {
-      if (i % 64 == 0)
+      if (drain && i % 64 == 0)
         device::synchronizeDevice(error);
       auto start = Clock::now();
       st = flashcore_attention_forward(handle, &a, nullptr);
       times.push_back(msSince(start) * 1e3);
+      if (st != want)
+        return false;
     }
-    if (st == FLASHCORE_STATUS_SUCCESS)
-      checkedUs = median(times);
-    a.flags = 0;
+    medianUs = median(times);
+    return true;
+  };
+  if (!timeCalls(expected, onGpu, us)) {
+    error = flashcore_last_error();
+    flashcore_destroy(handle);
+    return false;
   }
+  checkedUs = -1;
   checksUs = -1;
   if (onGpu) {
+    // The same call with FLASHCORE_ARGS_POINTERS_CHECKED: no residency
+    // queries (what flash_attn_func's repeated-signature path passes).
+    a.flags = FLASHCORE_ARGS_POINTERS_CHECKED;
+    timeCalls(FLASHCORE_STATUS_SUCCESS, /*drain=*/true, checkedUs);
+    a.flags = 0;
     device::synchronizeDevice(error);
     alignas(16) static float hostLse[16];
     a.lse = hostLse; // never written: the call stops at its check
-    times.clear();
-    for (int i = 0; i < repeats; ++i) {
-      auto start = Clock::now();
-      st = flashcore_attention_forward(handle, &a, nullptr);
-      times.push_back(msSince(start) * 1e3);
-    }
-    if (st == FLASHCORE_STATUS_WRONG_DEVICE)
-      checksUs = median(times);
+    timeCalls(FLASHCORE_STATUS_WRONG_DEVICE, /*drain=*/false, checksUs);
     for (CUdeviceptr p : {q, k, v, o})
       device::release(p, error);
   }

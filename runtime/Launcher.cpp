@@ -472,6 +472,18 @@ flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
   return FLASHCORE_STATUS_SUCCESS;
 }
 
+/// validateAttentionArgs with `dispatcher`'s spec override deciding split-KV
+/// and pack-GQA where the caller did not (a forward call and its workspace
+/// query resolve the kernel shape alike).
+flashcore_status_t validateForDispatcher(const Dispatcher &dispatcher,
+                                         const flashcore_attention_args *args,
+                                         AttentionCall &call,
+                                         std::string &message) {
+  const std::optional<ProblemSpec> overridden = dispatcher.overrideProblem();
+  return validateAttentionArgs(args, call, message,
+                               overridden ? &*overridden : nullptr);
+}
+
 } // namespace
 
 flashcore_status_t attentionForward(const Dispatcher &dispatcher,
@@ -480,9 +492,8 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   // Step 1. Arguments, before anything else (a spec override decides
   // split-KV and pack-GQA where the caller did not).
   AttentionCall call;
-  const std::optional<ProblemSpec> overridden = dispatcher.overrideProblem();
-  flashcore_status_t status = validateAttentionArgs(
-      args, call, message, overridden ? &*overridden : nullptr);
+  flashcore_status_t status =
+      validateForDispatcher(dispatcher, args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
   const flashcore_attention_args &a = call.args;
@@ -621,9 +632,8 @@ flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
                                           size_t &bytes,
                                           std::string &message) {
   AttentionCall call;
-  const std::optional<ProblemSpec> overridden = dispatcher.overrideProblem();
-  flashcore_status_t status = validateAttentionArgs(
-      args, call, message, overridden ? &*overridden : nullptr);
+  flashcore_status_t status =
+      validateForDispatcher(dispatcher, args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
   bytes = workspaceBytes(call);
