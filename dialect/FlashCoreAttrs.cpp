@@ -54,14 +54,14 @@ ParseResult parseValue(AsmParser &parser, SMLoc keyLoc, StringRef key,
                        T &out) {
   std::string text, rule;
   if constexpr (std::is_same_v<T, int>) {
-    int64_t v;
+    int64_t v = 0;
     if (parser.parseInteger(v))
       return failure();
     if (v < INT32_MIN || v > INT32_MAX)
       return parser.emitError(keyLoc) << key << " out of range, got: " << v;
     text = std::to_string(v);
   } else if constexpr (std::is_same_v<T, double>) {
-    double v;
+    double v = 0;
     if (parser.parseFloat(v))
       return failure();
     out = v;
