@@ -121,8 +121,13 @@ private:
     NamedBarrier staging = NamedBarrier::consumerWarpgroup(e, thread.wg);
     const bool inQ = e.geo.smem.oAliasesQ;
     // Step 1. The staging tile is free: the previous tile's store has read it
-    // (its issuing thread waited for that before reaching this barrier). In
-    // the Q tile, storeOutput has waited for every consumer already.
+    // (its issuing thread waits for that here, a persistent CTA's only wait:
+    // the read overlapped this tile's mainloop; before the barrier). In the Q
+    // tile, storeOutput has waited for every consumer already.
+    const bool deferredWait = !inQ && loopsOverTiles(e.spec.schedule);
+    if (deferredWait)
+      e.ifThen(e.eq(thread.warpInGroup, e.i32(0)),
+               [&] { e.ifThen(e.electOne(), [&] { e.tmaStoreWaitRead(); }); });
     if (!inQ)
       staging.sync(e);
 
@@ -159,7 +164,8 @@ private:
                         e.mul(thread.wg, e.i32(kWgmmaM))));
         e.tmaStoreTile(args[kParamTmaO], base, kWgmmaM, firstRow,
                        ctx.tile.head, ctx.tmaBatch);
-        e.tmaStoreWaitRead();
+        if (!deferredWait)
+          e.tmaStoreWaitRead();
       });
     });
     if (inQ && loopsOverTiles(e.spec.schedule)) {

@@ -228,8 +228,8 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
   SmallVector<Value> unchanged;
   kv.appendTo(unchanged);
 
-  auto contiguousBlocks = [&](bool loadK, bool loadV) {
-    return e.forLoop(ctx.blocks.nStart, ctx.blocks.nEnd, unchanged,
+  auto blocksFrom = [&](Value first, ValueRange ring, bool loadK, bool loadV) {
+    return e.forLoop(first, ctx.blocks.nEnd, ring,
                      [&](Value j, ValueRange carried) {
                        PipelineState slot = PipelineState::from(carried, 0);
                        if (loadK)
@@ -240,6 +240,31 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
                        slot.advance(e, s.stages).appendTo(next);
                        return next;
                      });
+  };
+  auto contiguousBlocks = [&](bool loadK, bool loadV) {
+    return blocksFrom(ctx.blocks.nStart, unchanged, loadK, loadV);
+  };
+  // A persistent CTA's Q buffer frees only when the previous tile's last
+  // Q·Kᵀ is done: the first K block of this tile loads before the wait for
+  // it (FA3's order), so it is in flight while the consumers finish the
+  // previous tile and store its O.
+  auto kFirstThenQ = [&](bool loadV) {
+    return e.ifThenElse(
+        e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), stateTypes,
+        [&] {
+          loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
+          this->loadQ(ctx, qPhase);
+          if (loadV)
+            loadKV(ctx, /*isK=*/false, ctx.blocks.nStart, kv);
+          SmallVector<Value> ring;
+          kv.advance(e, s.stages).appendTo(ring);
+          return blocksFrom(e.add(ctx.blocks.nStart, e.i32(1)), ring,
+                            /*loadK=*/true, loadV);
+        },
+        [&] {
+          this->loadQ(ctx, qPhase);
+          return unchanged;
+        });
   };
   // Contiguous K/V: one elected thread of a loading warp loads Q and runs
   // the loop over key blocks. Paged: one thread loads Q, the whole warp runs
@@ -257,6 +282,8 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
           return e.ifThenElse(
               e.electOne(), stateTypes,
               [&] {
+                if (loadQ && loadK && loopsOverTiles(s))
+                  return kFirstThenQ(loadV);
                 if (loadQ)
                   this->loadQ(ctx, qPhase);
                 return contiguousBlocks(loadK, loadV);
