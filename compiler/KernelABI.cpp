@@ -60,6 +60,10 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
   m.barrierOffset = m.oAliasesQ ? m.vOffset + s.stages * m.kvTileBytes
                                 : m.oOffset + m.oBytes;
   m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
+  if (s.scheduler == SchedulerKind::DynamicPersistent) {
+    m.tileSlotOffset = m.usedBytes;
+    m.usedBytes += 8;
+  }
   // The dynamic window is only guaranteed 16-byte aligned; the kernel rounds
   // its base up to 1024, so reserve the worst-case slack.
   m.dynamicSmemBytes = m.usedBytes + kSmemAlignment - 16;

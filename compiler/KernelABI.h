@@ -92,7 +92,9 @@ enum class ParamType { TensorMap, GlobalPtr, I32, F32, I64 };
   X(PageChunkRows, "page_chunk_rows", I32,                                     \
     "rows of one K/V load: gcd(page_size, block_n) (paged_kv)")                \
   X(NumPages, "num_pages", I32,                                                \
-    "pages of the pools; the page coordinate of rows past the sequence")
+    "pages of the pools; the page coordinate of rows past the sequence")       \
+  X(TileCounter, "tile_counter", GlobalPtr,                                    \
+    "i32, zero at launch: tiles handed out past the first grid (dynamic)")
 
 enum KernelParam : int {
 #define FLASHCORE_PARAM_ENUM(e, name, type, doc) kParam##e,
@@ -199,7 +201,10 @@ struct SmemLayout {
   int barrierOffset = 0;
   /// q_full, q_empty, then 4 per stage (k_full, v_full, k_empty, v_empty).
   int numBarriers = 0;
-  int usedBytes = 0;   // end of the last barrier
+  /// dynamic_persistent: the next tile's index, written by the producer and
+  /// read by the consumers (4 bytes after the barriers; -1 otherwise).
+  int tileSlotOffset = -1;
+  int usedBytes = 0;   // end of the last barrier (or of the tile slot)
   /// usedBytes + alignment slack: what the kernel is launched with.
   int dynamicSmemBytes = 0;
 

@@ -64,6 +64,10 @@ enum class SchedulerKind {
   /// grid = #SMs x CTAs per SM; each CTA loops over tiles with a stride of the
   /// grid size, carrying its pipeline state across tiles.
   StaticPersistent,
+  /// The same grid; CTA b starts with tile b and then takes the next tile of
+  /// an atomic counter (zeroed before each launch), so a CTA whose tiles
+  /// were short takes more of them (FA3's dynamic persistent scheduler).
+  DynamicPersistent,
 };
 
 /// The order of the work tiles (compiler/TileSchedule.h).
@@ -95,7 +99,8 @@ template <> struct EnumNames<KernelKind> {
   static constexpr const char *names[] = {"forward", "combine"};
 };
 template <> struct EnumNames<SchedulerKind> {
-  static constexpr const char *names[] = {"single_tile", "static_persistent"};
+  static constexpr const char *names[] = {"single_tile", "static_persistent",
+                                          "dynamic_persistent"};
 };
 template <> struct EnumNames<TileOrder> {
   static constexpr const char *names[] = {"m_fastest", "longest_first"};
@@ -164,7 +169,8 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(consumerRegisters, "consumer_registers", int, "min(240, share)",           \
     "setmaxnreg.inc target of each consumer warpgroup")                        \
   X(scheduler, "scheduler", SchedulerKind, "single_tile",                      \
-    "tile scheduler: `single_tile` or `static_persistent`")                    \
+    "tile scheduler: `single_tile`, `static_persistent` or "                  \
+    "`dynamic_persistent` (an atomic tile counter)")                           \
   X(tileOrder, "tile_order", TileOrder, "m_fastest",                           \
     "work-tile order: `m_fastest` or `longest_first` (L2 lane groups)")        \
   X(epilogue, "epilogue", EpilogueKind, "registers",                           \

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <map>
+#include <algorithm>
 #include <mutex>
 
 namespace flashcore {
@@ -19,6 +20,8 @@ void LaunchPlan::setWorkspace(void *workspace) {
     args.setPointer(forward ? int(kParamOAccum) : int(kCombineOAccum), bytes);
     args.setPointer(forward ? int(kParamLseAccum) : int(kCombineLseAccum),
                     bytes ? bytes + lseAccumOffset : nullptr);
+    if (forward && tileCounter)
+      args.setPointer(kParamTileCounter, bytes);
   }
 }
 
@@ -51,7 +54,7 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   }
   int64_t queryBlocks = pack ? 1 : numQueryBlocks(spec, a.seqlen_q);
   int64_t tileHeads = pack ? a.heads_kv : a.heads_q;
-  if (spec.schedule.scheduler == SchedulerKind::StaticPersistent) {
+  if (loopsOverTiles(spec.schedule)) {
     launch.persistentTiles = numTiles(queryBlocks, tileHeads, a.batch, splits);
     launch.ctasPerSm = spec.schedule.ctasPerSm;
     launch.grid[0] = 0; // setPersistentGrid
@@ -173,8 +176,14 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   args.setI32(kParamPageSize, int32_t(paged ? a.page_size : 0));
   args.setI32(kParamPageChunkRows, chunkRows);
   args.setI32(kParamNumPages, int32_t(paged ? a.num_pages : 0));
+  args.setPointer(kParamTileCounter, nullptr);
   if (!args.complete(message))
     return FLASHCORE_STATUS_INTERNAL_ERROR;
+  if (spec.schedule.scheduler == SchedulerKind::DynamicPersistent) {
+    // The tile counter (no split: the spec rules exclude it).
+    plan.tileCounter = true;
+    plan.workspaceBytes = LaunchPlan::kTileCounterBytes;
+  }
   if (!problem.splitKv)
     return FLASHCORE_STATUS_SUCCESS;
 
@@ -613,6 +622,17 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
     plan.setWorkspace(workspace);
+    if (plan.tileCounter) {
+      CUresult rc = d->cuMemsetD8AsyncFn(
+          static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(workspace)), 0,
+          sizeof(int32_t), stream);
+      if (rc != CUDA_SUCCESS) {
+        message = cuda::callError(*d, "cuMemsetD8Async", rc) +
+                  " (the dynamic scheduler's tile counter)";
+        return releaseWorkspace(*d, owned, stream, FLASHCORE_STATUS_CUDA_ERROR,
+                                message);
+      }
+    }
   }
 
   // Step 7. Launch: every kernel of the plan, in order, on the stream.
@@ -637,6 +657,18 @@ flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
   bytes = workspaceBytes(call);
+  // The dynamic scheduler's tile counter lives there too (the handle's choice
+  // decides the scheduler; a choice that fails is reported by the launch).
+  DispatchQuery query;
+  query.problem = call.problem;
+  query.seqlenQ = call.args.seqlen_q;
+  query.seqlenK = call.args.seqlen_k;
+  query.gqaRatio = call.headsPerKvHead;
+  DispatchStatus chosen = DispatchStatus::Ok;
+  std::string ignored;
+  if (KernelChoice *choice = dispatcher.resolve(query, chosen, ignored))
+    if (choice->spec.schedule.scheduler == SchedulerKind::DynamicPersistent)
+      bytes = std::max(bytes, LaunchPlan::kTileCounterBytes);
   return FLASHCORE_STATUS_SUCCESS;
 }
 

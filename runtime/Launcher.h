@@ -63,6 +63,7 @@ struct LaunchPlan {
     l.grid[1] = l.grid[2] = 1;
     l.threadsPerCta = l.dynamicSmemBytes = 0;
     l.persistentTiles = 0;
+    l.ctasPerSm = 1;
     l.args.reset(kind);
     return l;
   }
@@ -71,12 +72,17 @@ struct LaunchPlan {
     numLaunches = 0;
     workspaceBytes = 0;
     lseAccumOffset = 0;
+    tileCounter = false;
   }
   /// Sets the grid of every persistent launch for a device of `smCount` SMs.
   void setPersistentGrid(int smCount);
   /// Points every launch's workspace parameters (split-KV's O_accum and
   /// LSE_accum) into `workspace` (workspaceBytes of device memory).
   void setWorkspace(void *workspace);
+  /// dynamic_persistent: the workspace's first 4 bytes are the forward's
+  /// tile counter, zeroed on the stream before the launch.
+  bool tileCounter = false;
+  static constexpr size_t kTileCounterBytes = 16;
   /// Byte offset of LSE_accum in the workspace.
   size_t lseAccumOffset = 0;
 };

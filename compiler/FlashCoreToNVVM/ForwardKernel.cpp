@@ -141,18 +141,28 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   e.setMaxRegisters(s.producerRegisters, /*increase=*/false);
   {
     ProducerMainloop producer(e, args, smem, warpInGroup);
-    carriedStart();
-    scheduler->forEachTile(start, [&](const WorkTile &tile, ValueRange c) {
-      TileContext ctx = TileContext::make(e, args, tile);
-      return ifValid(e, ctx, c, [&] {
-        Value qPhase = c[PipelineState::kNumValues];
-        SmallVector<Value> next;
-        producer.loadTile(ctx, PipelineState::from(c, 0), qPhase)
-            .appendTo(next);
-        next.push_back(e.xori(qPhase, e.i32(1)));
-        return next;
-      });
-    });
+    auto produce = [&] {
+      carriedStart();
+      scheduler->forEachTile(
+          TileRole::Producer, start, [&](const WorkTile &tile, ValueRange c) {
+            TileContext ctx = TileContext::make(e, args, tile);
+            return ifValid(e, ctx, c, [&] {
+              Value qPhase = c[PipelineState::kNumValues];
+              SmallVector<Value> next;
+              producer.loadTile(ctx, PipelineState::from(c, 0), qPhase)
+                  .appendTo(next);
+              next.push_back(e.xori(qPhase, e.i32(1)));
+              return next;
+            });
+          });
+    };
+    // The dynamic scheduler's tile slot is handed over by the loading warp
+    // alone (named barriers 8 and 9 count 32 producer threads); the
+    // producer's other warps have nothing to load.
+    if (s.scheduler == SchedulerKind::DynamicPersistent)
+      e.ifThen(e.eq(warpInGroup, e.i32(0)), produce);
+    else
+      produce();
   }
 
   b.setInsertionPoint(roles.elseBlock()->getTerminator());
@@ -164,7 +174,7 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
         Epilogue::create(e, args, smem, thread);
     consumer.startTurns();
     carriedStart();
-    scheduler->forEachTile(start, [&](const WorkTile &tile, ValueRange c) {
+    scheduler->forEachTile(TileRole::Consumer, start, [&](const WorkTile &tile, ValueRange c) {
       TileContext ctx = TileContext::make(e, args, tile);
       return ifValid(e, ctx, c, [&] {
         Value qPhase = c[PipelineState::kNumValues];

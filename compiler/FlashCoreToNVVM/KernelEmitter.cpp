@@ -270,6 +270,20 @@ Value KernelEmitter::voteAny(Value pred) {
 
 void KernelEmitter::syncWarp() { NVVM::SyncWarpOp::create(b, loc, i32(-1)); }
 
+Value KernelEmitter::atomicAddGlobal(Value ptr, Value value) {
+  return LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, ptr, value,
+                                   LLVM::AtomicOrdering::monotonic,
+                                   /*syncscope=*/"device");
+}
+
+void KernelEmitter::storeShared(Value value, Value ptr) {
+  LLVM::StoreOp::create(b, loc, value, ptr);
+}
+
+Value KernelEmitter::loadShared(Type type, Value ptr) {
+  return LLVM::LoadOp::create(b, loc, type, ptr);
+}
+
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }
 
 void KernelEmitter::barrierSync(Value id, int threads) {

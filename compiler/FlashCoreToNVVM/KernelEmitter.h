@@ -141,6 +141,11 @@ public:
   mlir::Value shuffleXor(mlir::Value v, int laneMask);
   /// bar.warp.sync of all 32 lanes (PTX ISA 9.7.13.2).
   void syncWarp();
+  /// atom.global.add.u32 (relaxed, GPU scope): returns the old value.
+  mlir::Value atomicAddGlobal(mlir::Value ptr, mlir::Value value);
+  /// st.shared / ld.shared of one scalar.
+  void storeShared(mlir::Value value, mlir::Value ptr);
+  mlir::Value loadShared(mlir::Type type, mlir::Value ptr);
   void barrierAll();
   /// bar.sync id, threads (PTX ISA 9.7.13.1); Sync.h names the ids.
   void barrierSync(mlir::Value id, int threads);

@@ -10,6 +10,9 @@
 //   6, 7     ping-pong (`pingpong: true`): consumer warpgroup w's turn to
 //            issue GEMMs (id 6 + w), 256 threads: w's 128 wait there with
 //            bar.sync, the other warpgroup's 128 let it go with bar.arrive
+//   8, 9     dynamic_persistent: the next tile's index in shared memory is
+//            written (8) / read (9); the producer's loading warp and every
+//            consumer thread, 32 + 128 * consumer_warpgroups
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +26,8 @@ namespace flashcore {
 inline constexpr int kFirstWarpgroupBarrier = 1;
 inline constexpr int kConsumersBarrier = 5;
 inline constexpr int kFirstTurnBarrier = 6;
+inline constexpr int kTileSlotFullBarrier = 8;
+inline constexpr int kTileSlotEmptyBarrier = 9;
 inline constexpr int kMaxNamedBarriers = 16;
 
 /// A named barrier: an id (possibly computed at run time, uniform across its
@@ -47,6 +52,13 @@ struct NamedBarrier {
   static NamedBarrier turnOf(KernelEmitter &e, mlir::Value wg) {
     return NamedBarrier{e.add(wg, e.i32(kFirstTurnBarrier)),
                         2 * kThreadsPerWarpgroup};
+  }
+  /// dynamic_persistent's tile slot: written (full) or read (empty); the
+  /// producer's loading warp and every consumer thread meet there.
+  static NamedBarrier tileSlot(KernelEmitter &e, bool full) {
+    return NamedBarrier{
+        e.i32(full ? kTileSlotFullBarrier : kTileSlotEmptyBarrier),
+        32 + kThreadsPerWarpgroup * e.spec.schedule.consumerWarpgroups};
   }
   void sync(KernelEmitter &e) const { e.barrierSync(id, threads); }
   void arrive(KernelEmitter &e) const { e.barrierArrive(id, threads); }

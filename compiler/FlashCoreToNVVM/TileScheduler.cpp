@@ -1,6 +1,7 @@
 //===- TileScheduler.cpp - Single-tile and static persistent schedulers ---===//
 
 #include "compiler/FlashCoreToNVVM/TileScheduler.h"
+#include "compiler/FlashCoreToNVVM/Sync.h"
 #include "compiler/TileSchedule.h"
 
 using namespace mlir;
@@ -64,7 +65,7 @@ public:
   SingleTileScheduler(KernelEmitter &e, const KernelArgs &args)
       : e(e), args(args) {}
 
-  SmallVector<Value> forEachTile(ValueRange carried,
+  SmallVector<Value> forEachTile(TileRole, ValueRange carried,
                                  const TileBody &body) override {
     if (e.spec.schedule.tileOrder == TileOrder::LongestFirst) {
       // The linear block index through the longest-first order: blocks are
@@ -105,7 +106,7 @@ public:
   StaticPersistentScheduler(KernelEmitter &e, const KernelArgs &args)
       : e(e), args(args) {}
 
-  SmallVector<Value> forEachTile(ValueRange carried,
+  SmallVector<Value> forEachTile(TileRole, ValueRange carried,
                                  const TileBody &body) override {
     Value mBlocks = queryBlocks(e, args);
     Value heads = tileHeads(e, args);
@@ -161,6 +162,82 @@ private:
   const KernelArgs &args;
 };
 
+/// tileCoords of TileSchedule.h; tiles handed out by an atomic counter
+/// (TileScheduler.h). The loop carries the tile, then the body's values.
+class DynamicPersistentScheduler : public TileScheduler {
+public:
+  DynamicPersistentScheduler(KernelEmitter &e, const KernelArgs &args)
+      : e(e), args(args) {}
+
+  SmallVector<Value> forEachTile(TileRole role, ValueRange carried,
+                                 const TileBody &body) override {
+    Value mBlocks = queryBlocks(e, args);
+    Value heads = tileHeads(e, args);
+    Value tilesPerBatch = e.mul(mBlocks, heads);
+    Value tiles = e.mul(tilesPerBatch, args[kParamBatch]);
+    Value slot = e.smemAt(e.alignedSmemBase(), e.geo.smem.tileSlotOffset);
+    NamedBarrier full = NamedBarrier::tileSlot(e, /*full=*/true);
+    NamedBarrier empty = NamedBarrier::tileSlot(e, /*full=*/false);
+    const bool producer = role == TileRole::Producer;
+    // The slot starts free: the consumers' first "read" lets the producer's
+    // first write through.
+    if (!producer)
+      empty.arrive(e);
+    SmallVector<Value> inits = {e.blockIdx(0)};
+    inits.append(carried.begin(), carried.end());
+    SmallVector<Value> out = e.whileLoop(
+        inits, [&](ValueRange c) { return e.lt(c[0], tiles); },
+        [&](ValueRange c) {
+          Value t = c[0];
+          // The producer claims the next tile before loading this one.
+          Value lane = e.remu(e.threadIdx(), e.i32(32));
+          Value claimed;
+          if (producer)
+            claimed = e.ifThenElse(
+                e.eq(lane, e.i32(0)), TypeRange{e.i32T},
+                [&] {
+                  return SmallVector<Value>{
+                      e.atomicAddGlobal(args[kParamTileCounter], e.i32(1))};
+                },
+                [&] { return SmallVector<Value>{e.i32(0)}; })[0];
+          WorkTile w;
+          w.mBlock = orderedQueryBlock(e, mBlocks, e.remu(t, mBlocks));
+          w.head = e.remu(e.divu(t, mBlocks), heads);
+          w.batch = e.divu(t, tilesPerBatch);
+          w.split = e.i32(0);
+          SmallVector<Value> state = body(w, c.drop_front(1));
+          Value next;
+          if (producer) {
+            // Hand the claimed tile over once the consumers have read the
+            // previous one; the warp reads it back after lane 0's store. The
+            // loads ran on one elected lane: the warp reconverges first
+            // (bar.sync is .aligned).
+            e.syncWarp();
+            empty.sync(e);
+            e.ifThen(e.eq(lane, e.i32(0)), [&] {
+              e.storeShared(e.add(claimed, e.gridDimX()), slot);
+            });
+            e.syncWarp();
+            next = e.loadShared(e.i32T, slot);
+            full.arrive(e);
+          } else {
+            full.sync(e);
+            next = e.loadShared(e.i32T, slot);
+            // The last tile's slot is not read again: no arrival left over.
+            e.ifThen(e.lt(next, tiles), [&] { empty.arrive(e); });
+          }
+          SmallVector<Value> result = {next};
+          result.append(state.begin(), state.end());
+          return result;
+        });
+    return SmallVector<Value>(out.begin() + 1, out.end());
+  }
+
+private:
+  KernelEmitter &e;
+  const KernelArgs &args;
+};
+
 } // namespace
 
 std::unique_ptr<TileScheduler> TileScheduler::create(KernelEmitter &e,
@@ -170,6 +247,8 @@ std::unique_ptr<TileScheduler> TileScheduler::create(KernelEmitter &e,
     return std::make_unique<SingleTileScheduler>(e, args);
   case SchedulerKind::StaticPersistent:
     return std::make_unique<StaticPersistentScheduler>(e, args);
+  case SchedulerKind::DynamicPersistent:
+    return std::make_unique<DynamicPersistentScheduler>(e, args);
   }
   return nullptr;
 }

@@ -10,6 +10,12 @@
 //                      kernels, y: head, z: batch)
 //   static_persistent  grid = min(tiles, SMs); CTA c takes tiles c, c + G,
 //                      ... of the linear order of compiler/TileSchedule.h
+//   dynamic_persistent the same grid; CTA c starts with tile c, then the
+//                      producer's loading warp takes G + atomicAdd(counter,
+//                      1) (issued when it starts loading a tile, so the
+//                      atomic's latency hides under the loads) and hands it
+//                      to the consumers through a shared-memory slot
+//                      guarded by named barriers 8 (written) and 9 (read)
 //
 // The head of a tile is a query head, or with pack_gqa a KV head (whose query
 // heads share the tile); the split index is 0 unless split_kv. forEachTile
@@ -30,6 +36,10 @@ struct WorkTile {
   mlir::Value mBlock, head, batch, split;
 };
 
+/// Who runs a tile loop: the dynamic scheduler's producer fetches the next
+/// tile, its consumers receive it.
+enum class TileRole { Producer, Consumer };
+
 class TileScheduler {
 public:
   using TileBody = std::function<llvm::SmallVector<mlir::Value>(
@@ -38,7 +48,8 @@ public:
   virtual ~TileScheduler() = default;
   /// Emits `body` for each of this CTA's tiles; returns the carried values
   /// after the last one.
-  virtual llvm::SmallVector<mlir::Value> forEachTile(mlir::ValueRange carried,
+  virtual llvm::SmallVector<mlir::Value> forEachTile(TileRole role,
+                                                     mlir::ValueRange carried,
                                                      const TileBody &body) = 0;
 
   /// The scheduler the spec's `scheduler` field names.

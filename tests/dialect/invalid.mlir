@@ -65,7 +65,7 @@ flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 12
 
 // -----
 
-// expected-error @+1 {{scheduler must be single_tile or static_persistent, got: dynamic}}
+// expected-error @+1 {{scheduler must be single_tile, static_persistent or dynamic_persistent, got: dynamic}}
 flashcore.attention_kernel @k spec = #flashcore.spec<dtype = bf16, head_dim = 128, scheduler = dynamic>
 
 // -----

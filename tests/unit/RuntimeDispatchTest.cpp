@@ -267,6 +267,28 @@ TEST(LaunchPlan, PersistentGridIsTilesCappedBySms) {
   EXPECT_EQ(l.grid[0], 8u);
 }
 
+// dynamic_persistent: the same grid as static, and a 16-byte workspace whose
+// first word is the forward's tile counter (zeroed before the launch).
+TEST(LaunchPlan, DynamicSchedulerGetsATileCounter) {
+  Planned p = plan(gqaArgs(), [](ScheduleSpec &s) {
+    s.scheduler = SchedulerKind::DynamicPersistent;
+  });
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+  KernelLaunch &l = p.plan.launches[0];
+  int64_t blocks = (300 + p.spec.schedule.blockM - 1) / p.spec.schedule.blockM;
+  EXPECT_EQ(l.persistentTiles, blocks * 12 * 3);
+  EXPECT_TRUE(p.plan.tileCounter);
+  EXPECT_EQ(p.plan.workspaceBytes, LaunchPlan::kTileCounterBytes);
+  EXPECT_EQ(l.args.pointer(kParamTileCounter), nullptr);
+  alignas(16) static unsigned char workspace[16];
+  p.plan.setWorkspace(workspace);
+  EXPECT_EQ(l.args.pointer(kParamTileCounter), workspace);
+  // Other schedulers pass a null counter and need no workspace.
+  Planned single = plan(gqaArgs());
+  EXPECT_FALSE(single.plan.tileCounter);
+  EXPECT_EQ(single.plan.launches[0].args.pointer(kParamTileCounter), nullptr);
+}
+
 TEST(LaunchPlan, ScalarParametersFollowTheKernelAbi) {
   Planned p = plan(gqaArgs());
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;

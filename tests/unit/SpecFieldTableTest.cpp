@@ -81,7 +81,7 @@ TEST(SpecFieldTable, EnumFieldsNameTheirValuesWhenWrong) {
   } cases[] = {
       {"schedule:\n  scheduler: dynamic",
        "schedule.scheduler",
-       "scheduler must be single_tile or static_persistent, got: dynamic"},
+       "scheduler must be single_tile, static_persistent or dynamic_persistent, got: dynamic"},
       {"schedule:\n  epilogue: smem", "schedule.epilogue",
        "epilogue must be registers or tma, got: smem"},
       {"schedule:\n  overlap: 1", "schedule.overlap",

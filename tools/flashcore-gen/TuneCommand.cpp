@@ -51,7 +51,7 @@ const std::vector<TuneDimension> &space() {
       {"consumer_warpgroups", {"1", "2", "3"}},
       {"stages", {"2", "3"}},
       {"overlap", {"false", "true"}},
-      {"scheduler", {"single_tile", "static_persistent"}},
+      {"scheduler", {"single_tile", "static_persistent", "dynamic_persistent"}},
       {"epilogue", {"registers", "tma"}},
       {"pingpong", {"false", "true"}},
       {"tile_order", {"m_fastest", "longest_first"}},
