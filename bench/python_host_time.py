@@ -91,7 +91,9 @@ def main():
     c_args = (*ptrs, 0, b, s, s, h, h, d, *strides, 1, True, d ** -0.5, -1, -1, 0.0,
               0, 0, 0, 0, 0, 1, -1, 0, 0, 0, 0, 0, 0, 0)
     checked = c_args[:-1] + (flashcore._C.ARGS_POINTERS_CHECKED,)
-    prepared = flashcore._C.prepare(*checked)
+    status, prepared = flashcore._C.prepare(*checked, stream)
+    if status:
+        raise fi.error_for(status)
     add("  _C.forward with precomputed arguments (binding + C API)",
         lambda: flashcore._C.forward(*c_args, stream))
     add("  _C.forward, pointers checked (no residency queries)",
@@ -101,6 +103,13 @@ def main():
     add("  _C.validate with precomputed arguments (binding + checks)",
         lambda: flashcore._C.validate(*c_args))
     add("  argument checks (_check_qkv)", lambda: fi._check_qkv(q, k, v, 4))
+    # What the repeated-signature path reads of the tensors (interface.py's key).
+    add("  signature key (tensor attributes) + lookup",
+        lambda: fi._PREPARED.get((q.shape, k.shape, v.shape, q.stride(), k.stride(), v.stride(),
+                                  q.dtype, k.dtype, v.dtype, q.get_device(), k.get_device(),
+                                  v.get_device(), True, None, (-1, -1), 0.0, 0, False)))
+    add("  data pointers and stream", lambda: (q.data_ptr(), k.data_ptr(), v.data_ptr(),
+                                              out.data_ptr(), fi._raw_stream(0)))
     add("  eager fast-path test (_direct)", lambda: fi._direct(q, k, v))
     add("torch.empty_like (the output allocation)", lambda: q.new_empty(q.shape))
     add("torch SDPA (default backend)",

@@ -32,7 +32,6 @@ struct Dim {
 struct Operand {
   const char *name;
   const void *ptr;
-  int64_t alignment;
   /// Multiple strides must be of (1 for LSE, 8 for q/k/v/o).
   int64_t strideMultiple;
   Dim inner;    // contiguous: stride 1
@@ -122,6 +121,33 @@ flashcore_status_t checkStrides(const Operand &op, std::string &message) {
 }
 
 } // namespace
+
+flashcore_status_t checkTensorPointers(const void *q, const void *k,
+                                       const void *v, const void *o,
+                                       const void *lse, std::string &message) {
+  const struct {
+    const char *name;
+    const void *ptr;
+    int64_t alignment;
+  } ptrs[5] = {{"q", q, kTensorAlignment},
+               {"k", k, kTensorAlignment},
+               {"v", v, kTensorAlignment},
+               {"o", o, kTensorAlignment},
+               {"lse", lse, kLseAlignment}};
+  for (const auto &p : ptrs) {
+    if (!p.ptr) {
+      if (p.alignment == kLseAlignment) // lse is optional
+        continue;
+      return fail(FLASHCORE_STATUS_NULL_POINTER, message,
+                  std::string(p.name) + " must be a device pointer, got: null");
+    }
+    if (flashcore_status_t s =
+            checkAligned(FLASHCORE_STATUS_MISALIGNED_POINTER, message, p.name,
+                         p.ptr, p.alignment))
+      return s;
+  }
+  return FLASHCORE_STATUS_SUCCESS;
+}
 
 flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                                          AttentionCall &call,
@@ -346,38 +372,28 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
   const int64_t batches = varlen ? 1 : a.batch;
   const int64_t kvBatches = paged ? a.num_pages : batches;
   Operand ops[5] = {
-      {"q", a.q, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
+      {"q", a.q, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsQ, a.q_seq_stride},
         {"head", a.heads_q, a.q_head_stride},
         {"batch", batches, a.q_batch_stride}}, 3},
-      {"k", a.k, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
+      {"k", a.k, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsK, a.k_seq_stride},
         {"head", a.heads_kv, a.k_head_stride},
         {"batch", kvBatches, a.k_batch_stride}}, 3},
-      {"v", a.v, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
+      {"v", a.v, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsK, a.v_seq_stride},
         {"head", a.heads_kv, a.v_head_stride},
         {"batch", kvBatches, a.v_batch_stride}}, 3},
-      {"o", a.o, 16, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
+      {"o", a.o, kStrideMultipleElems, {"head_dim", a.head_dim, 1},
        {{"seq", rowsQ, a.o_seq_stride},
         {"head", a.heads_q, a.o_head_stride},
         {"batch", batches, a.o_batch_stride}}, 3},
-      {"lse", a.lse, 4, 1, {"seq", rowsQ, 1},
+      {"lse", a.lse, 1, {"seq", rowsQ, 1},
        {{"head", a.heads_q, a.lse_head_stride},
         {"batch", batches, a.lse_batch_stride}, {}}, 2}};
-  for (const Operand &op : ops) {
-    bool optional = std::string(op.name) == "lse";
-    if (!op.ptr) {
-      if (optional)
-        continue;
-      return fail(FLASHCORE_STATUS_NULL_POINTER, message,
-                  std::string(op.name) + " must be a device pointer, got: null");
-    }
-    if (flashcore_status_t s =
-            checkAligned(FLASHCORE_STATUS_MISALIGNED_POINTER, message, op.name,
-                         op.ptr, op.alignment))
-      return s;
-  }
+  if (flashcore_status_t s =
+          checkTensorPointers(a.q, a.k, a.v, a.o, a.lse, message))
+    return s;
   for (const Operand &op : ops) {
     if (!op.ptr)
       continue;

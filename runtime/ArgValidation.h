@@ -72,6 +72,17 @@ flashcore_status_t validateAttentionArgs(const flashcore_attention_args *args,
                                          std::string &message,
                                          const ProblemSpec *preferred = nullptr);
 
+/// Byte alignment of q, k, v, o (TMA) and of lse.
+constexpr int64_t kTensorAlignment = 16;
+constexpr int64_t kLseAlignment = 4;
+
+/// q, k, v, o non-null and kTensorAlignment-aligned, lse null or
+/// kLseAlignment-aligned (what validateAttentionArgs checks of the pointers;
+/// a prepared launch's new pointers are checked with it).
+flashcore_status_t checkTensorPointers(const void *q, const void *k,
+                                       const void *v, const void *o,
+                                       const void *lse, std::string &message);
+
 /// Where a pointer lives: true and the device ordinal, or false with a reason
 /// (e.g. a host pointer the driver does not know).
 using PointerDeviceQuery =

@@ -27,6 +27,12 @@ struct flashcore_handle_st {
   static constexpr unsigned kMagic = 0xF1A5C0DE;
 };
 
+struct flashcore_plan_st {
+  unsigned magic = kMagic;
+  flashcore::PreparedForward prepared;
+  static constexpr unsigned kMagic = 0xF1A5D1A9;
+};
+
 namespace {
 
 thread_local std::string lastError;
@@ -171,6 +177,8 @@ const char *flashcore_status_string(flashcore_status_t status) {
               "the variable-length (cu_seqlens) arguments are inconsistent")
     FC_STATUS(FLASHCORE_STATUS_INVALID_KV_CACHE,
               "the KV-cache / split-KV arguments are inconsistent")
+    FC_STATUS(FLASHCORE_STATUS_PLAN_MISMATCH,
+              "an argument does not fit the prepared plan")
 #undef FC_STATUS
   }
   return "unknown flashcore status";
@@ -251,6 +259,56 @@ flashcore_attention_forward(flashcore_handle_t handle,
         flashcore::attentionForward(handle->dispatcher, args, stream, message);
     return finish(status, message);
   });
+}
+
+flashcore_status_t
+flashcore_attention_plan_create(flashcore_handle_t handle,
+                                const flashcore_attention_args *args,
+                                CUstream stream, flashcore_plan_t *plan) {
+  return guarded([&] {
+    if (!plan)
+      return finish(FLASHCORE_STATUS_NULL_POINTER,
+                    "plan must point to a flashcore_plan_t, got: null");
+    *plan = nullptr;
+    if (!validHandle(handle))
+      return finish(FLASHCORE_STATUS_INVALID_HANDLE,
+                    "handle must come from flashcore_create, got: " +
+                        flashcore::hexPointer(handle));
+    auto p = std::make_unique<flashcore_plan_st>();
+    std::string message;
+    flashcore::cuda::ScopedContext scoped;
+    flashcore_status_t status = flashcore::prepareForward(
+        handle->dispatcher, args, stream, p->prepared, scoped, message);
+    if (status == FLASHCORE_STATUS_SUCCESS)
+      *plan = p.release();
+    return finish(status, message);
+  });
+}
+
+flashcore_status_t flashcore_attention_plan_launch(flashcore_plan_t plan,
+                                                   const void *q,
+                                                   const void *k,
+                                                   const void *v, void *o,
+                                                   float *lse,
+                                                   CUstream stream) {
+  return guarded([&] {
+    if (!plan || plan->magic != flashcore_plan_st::kMagic)
+      return finish(FLASHCORE_STATUS_INVALID_HANDLE,
+                    "plan must come from flashcore_attention_plan_create, "
+                    "got: " +
+                        flashcore::hexPointer(plan));
+    std::string message;
+    flashcore_status_t status = flashcore::launchPrepared(
+        plan->prepared, q, k, v, o, lse, stream, message);
+    return finish(status, message);
+  });
+}
+
+void flashcore_attention_plan_destroy(flashcore_plan_t plan) {
+  if (!plan || plan->magic != flashcore_plan_st::kMagic)
+    return;
+  plan->magic = 0;
+  delete plan;
 }
 
 flashcore_status_t

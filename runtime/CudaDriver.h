@@ -55,6 +55,7 @@ namespace cuda {
   X(cuLaunchKernel, 4000, "cuLaunchKernel", true)                              \
   X(cuLaunchKernelEx, 11060, "cuLaunchKernelEx", false)                        \
   X(cuTensorMapEncodeTiled, 12000, "cuTensorMapEncodeTiled", true)             \
+  X(cuTensorMapReplaceAddress, 12000, "cuTensorMapReplaceAddress", false)      \
   X(cuPointerGetAttribute, 4000, "cuPointerGetAttribute", true)                \
   X(cuPointerGetAttributes, 7000, "cuPointerGetAttributes", true)              \
   X(cuMemAlloc, 3020, "cuMemAlloc_v2", true)                                   \

@@ -64,6 +64,7 @@ void KernelArgPack::reset(KernelKind kind) {
     set[i] = false;
   }
   numMaps = 0;
+  finalized = false;
 }
 
 bool KernelArgPack::typed(int index, ParamType type) const {
@@ -77,6 +78,7 @@ void KernelArgPack::setTensorMap(int index, const TensorMapDesc &desc) {
     mapIndex[index] = numMaps++;
   maps[mapIndex[index]] = desc;
   set[index] = true;
+  finalized = false;
 }
 
 #define FLASHCORE_SCALAR_SETTER(Name, Type, Enum)                              \
@@ -135,6 +137,11 @@ void **KernelArgPack::finalize(const cuda::DriverApi &driver,
                                std::string &message) {
   if (!complete(message))
     return nullptr;
+  if (finalized) { // encoded, and no map set since (rebaseTensorMap keeps it)
+    for (int i = 0; i < count; ++i)
+      params[i] = slots[i].bytes;
+    return params;
+  }
   for (int i = 0; i < count; ++i) {
     if (table[i].type == ParamType::TensorMap) {
       auto *map = reinterpret_cast<CUtensorMap *>(slots[i].bytes);
@@ -156,6 +163,44 @@ void **KernelArgPack::finalize(const cuda::DriverApi &driver,
     }
     params[i] = slots[i].bytes;
   }
+  finalized = true;
+  return params;
+}
+
+void **KernelArgPack::rebaseTensorMap(int index, const void *base,
+                                      const cuda::DriverApi &driver,
+                                      std::string &message) {
+  const bool read = typed(index, ParamType::TensorMap) && mapIndex[index] >= 0;
+  if (!finalized) {
+    if (read)
+      maps[mapIndex[index]].base = base;
+    return finalize(driver, message);
+  }
+  if (read && maps[mapIndex[index]].base != base) {
+    TensorMapDesc &desc = maps[mapIndex[index]];
+    desc.base = base;
+    auto *map = reinterpret_cast<CUtensorMap *>(slots[index].bytes);
+    if (driver.cuTensorMapReplaceAddressFn) {
+      CUresult rc =
+          driver.cuTensorMapReplaceAddressFn(map, const_cast<void *>(base));
+      if (rc != CUDA_SUCCESS) {
+        message = desc.name + ": " +
+                  cuda::callError(driver, "cuTensorMapReplaceAddress", rc);
+        return nullptr;
+      }
+    } else {
+      TensorMapPlan plan;
+      if (!planTensorMap(desc, plan, message))
+        return nullptr;
+      if (!encodeTensorMap(driver, plan, *map, message)) {
+        message = desc.name + ": " + message;
+        return nullptr;
+      }
+    }
+  }
+  // The array points into this object (it may have been moved since).
+  for (int i = 0; i < count; ++i)
+    params[i] = slots[i].bytes;
   return params;
 }
 

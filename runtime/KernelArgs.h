@@ -50,8 +50,14 @@ public:
   bool complete(std::string &message) const;
   /// Encodes the tensor maps that were set (each checked by planTensorMap),
   /// zeroes the others, and returns the parameter array; null with a message
-  /// on failure.
+  /// on failure. Again after that (no setTensorMap since): the same array.
   void **finalize(const cuda::DriverApi &driver, std::string &message);
+  /// After finalize: points the set tensor map `index` at `base` (the same
+  /// shape and strides; cuTensorMapReplaceAddress, else a fresh encode) and
+  /// returns the parameter array again; null with a message on failure. A
+  /// prepared launch's new pointers go through here and setPointer.
+  void **rebaseTensorMap(int index, const void *base,
+                         const cuda::DriverApi &driver, std::string &message);
 
   KernelKind kind() const { return kernelKind; }
 
@@ -72,6 +78,7 @@ private:
   TensorMapDesc maps[4];
   int mapIndex[kMaxParams];
   int numMaps = 0;
+  bool finalized = false;
   void *params[kMaxParams] = {};
 };
 

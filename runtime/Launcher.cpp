@@ -25,6 +25,27 @@ void LaunchPlan::setWorkspace(void *workspace) {
   }
 }
 
+bool LaunchPlan::setTensors(const cuda::DriverApi &driver, const void *q,
+                            const void *k, const void *v, void *o, float *lse,
+                            std::string &message) {
+  for (int i = 0; i < numLaunches; ++i) {
+    KernelArgPack &args = launches[i].args;
+    if (args.kind() == KernelKind::Combine) {
+      args.setPointer(kCombineOut, o);
+      args.setPointer(kCombineLse, lse);
+      continue;
+    }
+    args.setPointer(kParamOut, o);
+    args.setPointer(kParamLse, lse);
+    const int maps[4] = {kParamTmaQ, kParamTmaK, kParamTmaV, kParamTmaO};
+    const void *bases[4] = {q, k, v, o};
+    for (int m = 0; m < 4; ++m)
+      if (!args.rebaseTensorMap(maps[m], bases[m], driver, message))
+        return false;
+  }
+  return true;
+}
+
 void LaunchPlan::setPersistentGrid(int smCount) {
   for (int i = 0; i < numLaunches; ++i)
     if (launches[i].persistentTiles > 0)
@@ -495,12 +516,14 @@ flashcore_status_t validateForDispatcher(const Dispatcher &dispatcher,
 
 } // namespace
 
-flashcore_status_t attentionForward(const Dispatcher &dispatcher,
-                                    const flashcore_attention_args *args,
-                                    CUstream stream, std::string &message) {
+flashcore_status_t prepareForward(const Dispatcher &dispatcher,
+                                  const flashcore_attention_args *args,
+                                  CUstream stream, PreparedForward &p,
+                                  cuda::ScopedContext &scoped,
+                                  std::string &message) {
   // Step 1. Arguments, before anything else (a spec override decides
   // split-KV and pack-GQA where the caller did not).
-  AttentionCall call;
+  AttentionCall &call = p.call;
   flashcore_status_t status =
       validateForDispatcher(dispatcher, args, call, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
@@ -526,8 +549,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   case DispatchStatus::Unsupported:
     return FLASHCORE_STATUS_UNSUPPORTED_HEAD_DIM;
   }
-  LaunchPlan plan;
-  status = planLaunch(a, call, choice->spec, choice->geometry, plan, message);
+  status = planLaunch(a, call, choice->spec, choice->geometry, p.plan, message);
   if (status != FLASHCORE_STATUS_SUCCESS)
     return status;
 
@@ -536,10 +558,10 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   const cuda::DriverApi *d = cuda::getDriver(message);
   if (!d)
     return FLASHCORE_STATUS_NO_DRIVER;
-  CUcontext ctx = nullptr;
+  p.driver = d;
+  CUcontext &ctx = p.ctx;
   if (!launchContext(*d, stream, args->q, ctx, message))
     return FLASHCORE_STATUS_CUDA_ERROR;
-  cuda::ScopedContext scoped;
   if (!scoped.activate(*d, ctx, message))
     return FLASHCORE_STATUS_CUDA_ERROR;
   const uint64_t contextKey = cuda::contextId(*d, ctx) + 1;
@@ -551,9 +573,9 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
   }
   // A bound choice runs the generated kernels on a 9.0 device.
   BoundKernel *bound = forced ? nullptr : choice->boundIn(contextKey);
-  int device = 0, smCount = 0, arch = 90;
+  int smCount = 0;
   if (bound) {
-    device = bound->device;
+    p.device = bound->device;
   } else {
     CUdevice dev = 0;
     CUresult rc = d->cuCtxGetDeviceFn(&dev);
@@ -561,30 +583,24 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
       message = cuda::callError(*d, "cuCtxGetDevice", rc);
       return FLASHCORE_STATUS_CUDA_ERROR;
     }
-    status = checkDevice(*d, dev, forced, smCount, arch, message);
+    status = checkDevice(*d, dev, forced, smCount, p.arch, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
-    device = int(dev);
+    p.device = int(dev);
   }
-  const bool templates = !bound && (forced || arch != 90);
+  p.templates = !bound && (forced || p.arch != 90);
 
   // Step 4. Every pointer is memory of that device (unless the caller has
   // checked that: FLASHCORE_ARGS_POINTERS_CHECKED, a framework's tensors).
-  if (!(a.flags & FLASHCORE_ARGS_POINTERS_CHECKED)) {
-    status = checkPointerDevices(
-        a, device,
-        [d](const void *ptr, int &where, std::string &error) {
-          return pointerDevice(*d, ptr, where, error);
-        },
-        message);
-    if (status != FLASHCORE_STATUS_SUCCESS)
-      return status;
-  }
+  status = checkResidency(p, message);
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return status;
   // Before Hopper (or forced): the nvrtc fallback, one launch, no plan.
-  if (templates)
-    return launchTemplate(*d, ctx, call, choice->spec,
-                          choice->combineSpec ? &*choice->combineSpec : nullptr,
-                          arch, stream, message);
+  if (p.templates) {
+    p.spec = choice->spec;
+    p.combineSpec = choice->combineSpec;
+    return FLASHCORE_STATUS_SUCCESS;
+  }
 
   // Step 5. First call of this choice in this context: the kernel (memory,
   // disk or compiled, once per key) and its module (once per context).
@@ -592,7 +608,7 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     globalKernelCache().noteFastHit();
   } else {
     // The choice's kernels: the forward, and for split-KV its combine.
-    BoundKernel b{nullptr, nullptr, device, smCount, nullptr, nullptr};
+    BoundKernel b{nullptr, nullptr, p.device, smCount, nullptr, nullptr};
     auto load = [&](const AttentionSpec &spec, CUfunction &function,
                     std::shared_ptr<const CompiledKernel> &kernel) {
       kernel = globalKernelCache().get(spec, launchCompileOptions(), message);
@@ -610,41 +626,126 @@ flashcore_status_t attentionForward(const Dispatcher &dispatcher,
     noteSmCount(smCount);
     bound = choice->bind(contextKey, b);
   }
+  p.bound = *bound;
+  p.plan.setPersistentGrid(bound->smCount);
+  return FLASHCORE_STATUS_SUCCESS;
+}
 
+flashcore_status_t checkResidency(const PreparedForward &p,
+                                  std::string &message) {
+  const flashcore_attention_args &a = p.call.args;
+  if (a.flags & FLASHCORE_ARGS_POINTERS_CHECKED)
+    return FLASHCORE_STATUS_SUCCESS;
+  const cuda::DriverApi *d = p.driver;
+  return checkPointerDevices(
+      a, p.device,
+      [d](const void *ptr, int &where, std::string &error) {
+        return pointerDevice(*d, ptr, where, error);
+      },
+      message);
+}
+
+flashcore_status_t runPrepared(PreparedForward &p, CUstream stream,
+                               std::string &message) {
+  const cuda::DriverApi &d = *p.driver;
+  const flashcore_attention_args &a = p.call.args;
+  if (p.templates)
+    return launchTemplate(d, p.ctx, p.call, p.spec,
+                          p.combineSpec ? &*p.combineSpec : nullptr, p.arch,
+                          stream, message);
+  LaunchPlan &plan = p.plan;
   // Step 6. The workspace of a split call: the caller's, else stream-ordered
   // memory of the call's stream (freed on it after the launches).
-  plan.setPersistentGrid(bound->smCount);
   CUdeviceptr owned = 0;
   if (plan.workspaceBytes > 0) {
     void *workspace = nullptr;
-    status = acquireWorkspace(*d, a, plan.workspaceBytes, stream, workspace,
-                              owned, message);
+    flashcore_status_t status = acquireWorkspace(
+        d, a, plan.workspaceBytes, stream, workspace, owned, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       return status;
     plan.setWorkspace(workspace);
     if (plan.tileCounter) {
-      CUresult rc = d->cuMemsetD8AsyncFn(
+      CUresult rc = d.cuMemsetD8AsyncFn(
           static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(workspace)), 0,
           sizeof(int32_t), stream);
       if (rc != CUDA_SUCCESS) {
-        message = cuda::callError(*d, "cuMemsetD8Async", rc) +
+        message = cuda::callError(d, "cuMemsetD8Async", rc) +
                   " (the dynamic scheduler's tile counter)";
-        return releaseWorkspace(*d, owned, stream, FLASHCORE_STATUS_CUDA_ERROR,
+        return releaseWorkspace(d, owned, stream, FLASHCORE_STATUS_CUDA_ERROR,
                                 message);
       }
     }
   }
 
   // Step 7. Launch: every kernel of the plan, in order, on the stream.
+  flashcore_status_t status = FLASHCORE_STATUS_SUCCESS;
   for (int i = 0; i < plan.numLaunches; ++i) {
     CUfunction f = plan.launches[i].args.kind() == KernelKind::Combine
-                       ? bound->combineFunction
-                       : bound->function;
-    status = launchKernel(*d, f, plan.launches[i], stream, message);
+                       ? p.bound.combineFunction
+                       : p.bound.function;
+    status = launchKernel(d, f, plan.launches[i], stream, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       break;
   }
-  return releaseWorkspace(*d, owned, stream, status, message);
+  return releaseWorkspace(d, owned, stream, status, message);
+}
+
+flashcore_status_t launchPrepared(PreparedForward &p, const void *q,
+                                  const void *k, const void *v, void *o,
+                                  float *lse, CUstream stream,
+                                  std::string &message) {
+  if (flashcore_status_t s = checkTensorPointers(q, k, v, o, lse, message))
+    return s;
+  flashcore_attention_args &a = p.call.args;
+  if (lse && !a.lse) {
+    message = "lse must be null: the plan was made without an LSE (its "
+              "strides are not known), got: " +
+              hexPointer(lse);
+    return FLASHCORE_STATUS_PLAN_MISMATCH;
+  }
+  const cuda::DriverApi &d = *p.driver;
+  // The stream's context must be the plan's (a special stream means the
+  // plan context's own; it is made current for the launch).
+  if (!isSpecialStream(stream)) {
+    CUcontext ctx = nullptr;
+    CUresult rc = d.cuStreamGetCtxFn(stream, &ctx);
+    if (rc != CUDA_SUCCESS) {
+      message = cuda::callError(d, "cuStreamGetCtx", rc) + " for stream " +
+                hexPointer(stream);
+      return FLASHCORE_STATUS_CUDA_ERROR;
+    }
+    if (ctx != p.ctx) {
+      message = "stream must belong to the plan's context " +
+                hexPointer(p.ctx) + " (device " + std::to_string(p.device) +
+                "), got: a stream of context " + hexPointer(ctx);
+      return FLASHCORE_STATUS_PLAN_MISMATCH;
+    }
+  }
+  cuda::ScopedContext scoped;
+  if (!scoped.activate(d, p.ctx, message))
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.o = o;
+  a.lse = lse;
+  if (flashcore_status_t s = checkResidency(p, message))
+    return s;
+  if (!p.templates && !p.plan.setTensors(d, q, k, v, o, lse, message))
+    return FLASHCORE_STATUS_CUDA_ERROR;
+  return runPrepared(p, stream, message);
+}
+
+flashcore_status_t attentionForward(const Dispatcher &dispatcher,
+                                    const flashcore_attention_args *args,
+                                    CUstream stream, std::string &message) {
+  PreparedForward p;
+  cuda::ScopedContext scoped; // the context stays current until the launch
+  flashcore_status_t status =
+      prepareForward(dispatcher, args, stream, p, scoped, message);
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return status;
+  return runPrepared(p, stream, message);
 }
 
 flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,

@@ -29,6 +29,7 @@
 #include "runtime/KernelArgs.h"
 #include "runtime/TensorMap.h"
 
+#include <optional>
 #include <string>
 
 namespace flashcore {
@@ -74,6 +75,11 @@ struct LaunchPlan {
     lseAccumOffset = 0;
     tileCounter = false;
   }
+  /// Points every launch at new q, k, v, o and lse (the same shapes and
+  /// strides): the pointer parameters and the tensor maps' addresses (a
+  /// prepared launch). False with a message when a map cannot be rebased.
+  bool setTensors(const cuda::DriverApi &driver, const void *q, const void *k,
+                  const void *v, void *o, float *lse, std::string &message);
   /// Sets the grid of every persistent launch for a device of `smCount` SMs.
   void setPersistentGrid(int smCount);
   /// Points every launch's workspace parameters (split-KV's O_accum and
@@ -100,6 +106,53 @@ flashcore_status_t planLaunch(const flashcore_attention_args &args,
 flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
                                           const flashcore_attention_args *args,
                                           size_t &bytes, std::string &message);
+
+/// One forward call validated, dispatched, planned and bound to its context:
+/// what a launch needs but the launch itself. A flashcore_plan_t holds one.
+struct PreparedForward {
+  AttentionCall call;
+  LaunchPlan plan;
+  const cuda::DriverApi *driver = nullptr;
+  CUcontext ctx = nullptr;
+  int device = 0;
+  int arch = 90;
+  /// The generated kernels loaded in ctx (not templates): a copy, so a plan
+  /// does not depend on the handle's lifetime.
+  BoundKernel bound;
+  /// The nvrtc fallback (before Hopper or FLASHCORE_BACKEND=templates): the
+  /// choice's specs, instantiated at each launch (cached).
+  bool templates = false;
+  AttentionSpec spec;
+  std::optional<AttentionSpec> combineSpec;
+};
+
+/// Steps 1-5 of a forward call: validation, the dispatcher's choice, the
+/// plan, the context (made current in `scoped`), the kernels loaded in it,
+/// pointer residency. Launches nothing.
+flashcore_status_t prepareForward(const Dispatcher &dispatcher,
+                                  const flashcore_attention_args *args,
+                                  CUstream stream, PreparedForward &prepared,
+                                  cuda::ScopedContext &scoped,
+                                  std::string &message);
+
+/// Pointer residency of the prepared arguments on its device (skipped with
+/// FLASHCORE_ARGS_POINTERS_CHECKED).
+flashcore_status_t checkResidency(const PreparedForward &prepared,
+                                  std::string &message);
+
+/// Steps 6-7: the workspace (split-KV, dynamic scheduler) and the launches
+/// on `stream`, whose context must be current or the stream's.
+flashcore_status_t runPrepared(PreparedForward &prepared, CUstream stream,
+                               std::string &message);
+
+/// A prepared call again with new tensors: the pointers checked like
+/// flashcore_attention_forward's (alignment; residency unless
+/// FLASHCORE_ARGS_POINTERS_CHECKED), `stream` of the prepared context, then
+/// the launches. lse may be null; non-null only if the prepared call had one.
+flashcore_status_t launchPrepared(PreparedForward &prepared, const void *q,
+                                  const void *k, const void *v, void *o,
+                                  float *lse, CUstream stream,
+                                  std::string &message);
 
 /// Runs one forward call end to end. `dispatcher` picks the spec.
 flashcore_status_t attentionForward(const Dispatcher &dispatcher,

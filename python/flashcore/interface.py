@@ -249,8 +249,9 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
 
 
 # flash_attn_func's eager calls by signature (q, k, v shapes and strides, dtype, device and
-# the options): the C API's arguments of the first such call, prepared in the binding, so a
-# repeated call only allocates its outputs and launches with its own pointers. Only outputs
+# the options): a C API plan (flashcore_attention_plan_create) of the first such call, so a
+# repeated call only allocates its outputs and launches the plan with its own pointers (no
+# validation, dispatch or context queries in the C API; a plain C function in the binding). Only outputs
 # allocated here from q and q, k, v checked by _check_qkv reach a prepared launch, so it
 # passes FLASHCORE_ARGS_POINTERS_CHECKED (every pointer is memory of q's device: the C API
 # skips its per-pointer residency queries).
@@ -258,11 +259,13 @@ _PREPARED = {}
 _PREPARED_MAX = 64
 
 
-def _remember(key, args):
+def _remember(key, args, device):
     if len(_PREPARED) >= _PREPARED_MAX:
         _PREPARED.clear()
     args[-1] = _C.ARGS_POINTERS_CHECKED
-    _PREPARED[key] = _C.prepare(*args)
+    status, prepared = _C.prepare(*args, _raw_stream(device))
+    if not status:  # else the next call takes the checked path again
+        _PREPARED[key] = prepared
 
 
 def _contiguous_strides(shape):
@@ -484,7 +487,7 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
                          _contiguous_strides(qs),
                          _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
     if key is not None and args is not None:
-        _remember(key, args)
+        _remember(key, args, device)
     return (out, lse) if return_attn_probs else out
 
 

@@ -151,44 +151,79 @@ int forward(const py::args &args) {
   return launch(a, stream);
 }
 
-/// An argument set checked once whose five tensor pointers change per call:
-/// flash_attn_func's eager path keeps one per call signature (shapes,
-/// strides, dtype, device, options) and launches it with the pointers of
-/// each call, skipping the per-argument work of forward(). The C API still
-/// validates every launch (it is cheap; the pointers' alignment is new).
-struct Prepared {
-  flashcore_attention_args args;
-};
-
-/// prepare(...forward's arguments without stream) -> Prepared (pointers
-/// as given; the launch replaces them).
-Prepared prepare(const py::args &args) {
-  Prepared p;
-  fillArgs(args, kNumArgs, p.args);
-  return p;
+/// A prepared call (flashcore_attention_plan_create) launched with new
+/// tensor pointers: flash_attn_func's eager path keeps one per call
+/// signature (shapes, strides, dtype, device, options). The callable is a
+/// plain METH_FASTCALL function over a capsule that owns the plan, so a call
+/// costs the CPython call, six int conversions and the plan's launch; the
+/// GIL stays held (the kernel is loaded already: nothing here waits).
+PyObject *launchPlan(PyObject *capsule, PyObject *const *argv,
+                     Py_ssize_t argc) {
+  if (argc != 6) {
+    PyErr_Format(PyExc_TypeError,
+                 "expected 6 positional arguments (q, k, v, o, lse, stream), "
+                 "got: %zd",
+                 argc);
+    return nullptr;
+  }
+  void *ptrs[6];
+  for (int i = 0; i < 6; ++i)
+    ptrs[i] = reinterpret_cast<void *>(PyLong_AsUnsignedLongLongMask(argv[i]));
+  if (PyErr_Occurred())
+    return nullptr;
+  auto plan = static_cast<flashcore_plan_t>(
+      PyCapsule_GetPointer(capsule, "flashcore_plan"));
+  if (!plan)
+    return nullptr;
+  flashcore_status_t status = flashcore_attention_plan_launch(
+      plan, ptrs[0], ptrs[1], ptrs[2], ptrs[3], static_cast<float *>(ptrs[4]),
+      reinterpret_cast<CUstream>(ptrs[5]));
+  return PyLong_FromLong(long(status));
 }
 
-/// prepared(q, k, v, o, lse, stream) -> status.
-int launchPrepared(const Prepared &p, const py::args &args) {
-  PyObject *t = args.ptr();
-  if (PyTuple_GET_SIZE(t) != 6)
-    throw py::value_error(
-        "expected 6 positional arguments (q, k, v, o, lse, stream), got: " +
-        std::to_string(PyTuple_GET_SIZE(t)));
-  auto ptr = [&](Py_ssize_t i) {
-    return reinterpret_cast<void *>(
-        PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(t, i)));
-  };
-  flashcore_attention_args a = p.args;
-  a.q = ptr(0);
-  a.k = ptr(1);
-  a.v = ptr(2);
-  a.o = ptr(3);
-  a.lse = static_cast<float *>(ptr(4));
-  CUstream stream = reinterpret_cast<CUstream>(ptr(5));
+PyMethodDef launchPlanDef = {
+    "prepared", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(
+                    &launchPlan)),
+    METH_FASTCALL,
+    "prepared(q, k, v, o, lse, stream) -> status: "
+    "flashcore_attention_plan_launch of this call's plan with these pointers."};
+
+void destroyPlan(PyObject *capsule) {
+  flashcore_attention_plan_destroy(static_cast<flashcore_plan_t>(
+      PyCapsule_GetPointer(capsule, "flashcore_plan")));
+}
+
+/// prepare(...forward's arguments, stream) -> (status, prepared or None):
+/// flashcore_attention_plan_create on the process's handle (the pointers
+/// given are checked, not written).
+py::tuple prepare(const py::args &args) {
+  flashcore_attention_args a;
+  fillArgs(args, kNumArgs + 1, a);
+  CUstream stream = reinterpret_cast<CUstream>(PyLong_AsUnsignedLongLongMask(
+      PyTuple_GET_ITEM(args.ptr(), kNumArgs)));
   if (PyErr_Occurred())
     throw py::error_already_set();
-  return launch(a, stream);
+  flashcore_plan_t plan = nullptr;
+  flashcore_status_t status;
+  {
+    py::gil_scoped_release release; // a first call may compile
+    flashcore_handle_t h = handleOrStatus(status);
+    if (status == FLASHCORE_STATUS_SUCCESS)
+      status = flashcore_attention_plan_create(h, &a, stream, &plan);
+  }
+  if (status != FLASHCORE_STATUS_SUCCESS)
+    return py::make_tuple(int(status), py::none());
+  py::object capsule = py::reinterpret_steal<py::object>(
+      PyCapsule_New(plan, "flashcore_plan", &destroyPlan));
+  if (!capsule) {
+    flashcore_attention_plan_destroy(plan);
+    throw py::error_already_set();
+  }
+  py::object fn = py::reinterpret_steal<py::object>(
+      PyCFunction_New(&launchPlanDef, capsule.ptr()));
+  if (!fn)
+    throw py::error_already_set();
+  return py::make_tuple(int(status), fn);
 }
 
 int validate(const py::args &args) {
@@ -270,14 +305,10 @@ PYBIND11_MODULE(_C, m) {
         "cache_seqlens, num_splits, pack_gqa, workspace, workspace_bytes, "
         "page_table, page_table_batch_stride, page_size, num_pages, flags, "
         "stream) -> status: flashcore_attention_forward (46 ints/floats).");
-  py::class_<Prepared>(m, "Prepared",
-                       "forward()'s arguments but the five tensor pointers, "
-                       "kept for repeated launches (prepare()).")
-      .def("__call__", &launchPrepared,
-           "prepared(q, k, v, o, lse, stream) -> status: "
-           "flashcore_attention_forward with these pointers.");
   m.def("prepare", &prepare,
-        "prepare(...forward's arguments without stream) -> Prepared.");
+        "prepare(...forward's arguments, stream) -> (status, prepared): "
+        "flashcore_attention_plan_create; prepared(q, k, v, o, lse, stream) "
+        "-> status launches the plan with new pointers (None on failure).");
   m.def("validate", &validate,
         "validate(...forward's arguments without stream) -> status: "
         "flashcore_validate_attention_args (no GPU needed).");

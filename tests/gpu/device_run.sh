@@ -6,7 +6,7 @@
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
-#                                              ablation sassvar sanvar compare
+#                                              ablation sassvar sanvar compare decodesweep decodencu
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -170,6 +170,21 @@ for stage in $stages; do
       t 300 python3 "$root/bench/python_host_time.py" --json "$out/hosttime.json" ;;
     hfbench)
       t 600 python3 "$root/bench/hf_bench.py" --json "$out/hfbench.json" ;;
+    decodesweep)
+      # DECODE_VARIANTS: FLASHCORE_SCHEDULE values separated by ';' (- = none).
+      IFS=';' read -ra variants <<< "${DECODE_VARIANTS:--}"
+      for v in "${variants[@]}"; do
+        echo "------- FLASHCORE_SCHEDULE=$v"
+        sched=$v; [ "$v" = - ] && sched=
+        t ${DECODE_T:-300} env FLASHCORE_SCHEDULE="$sched" python3 "$root/bench/decode_sweep.py" \
+          --json "$out/decodesweep-$(echo "$v" | tr -c 'a-z0-9\n' '-').json"
+      done ;;
+    decodencu)
+      # ncu of FlashCore's and cuDNN's decode kernels on DECODE_ROW ("HKV B SK").
+      t ${DECODE_T:-300} ncu --clock-control none --metrics \
+        gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,launch__grid_size,launch__block_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,sm__warps_active.avg.pct_of_peak_sustained_active,launch__shared_mem_per_block_dynamic \
+        python3 "$root/bench/decode_profile.py" ${DECODE_ROW:-8 8 32768} 2>&1 \
+        | grep -E "profiled|^  [a-zA-Z_]|gpu__|dram__|launch__|sm__" | cut -c1-150 ;;
     decodebench)
       t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)

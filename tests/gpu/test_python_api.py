@@ -657,6 +657,7 @@ def test_repeat(torch, flashcore, fc):
     rows, all_ok = [], True
     alive = []  # every call's inputs stay allocated: each call has its own addresses
     fi._PREPARED.clear()
+    side = torch.cuda.Stream()
     cases = [  # dtype, B, Sq, Sk, H, Hkv, D, causal, window: pairs share shapes
         ("bf16", 2, 384, 384, 4, 4, 128, False, (-1, -1)),
         ("bf16", 2, 384, 384, 4, 4, 128, True, (-1, -1)),
@@ -673,8 +674,10 @@ def test_repeat(torch, flashcore, fc):
             alive.append((q, k, v))
             probs = it != 1
             nan_block(torch, (b, sq, h, d), dtype)
-            got = fc.flash_attn_func(q, k, v, causal=causal, window_size=window,
-                                     return_attn_probs=probs)
+            # The third round runs on a side stream (the plan checks the stream's context).
+            with torch.cuda.stream(side if it == 2 else torch.cuda.current_stream()):
+                got = fc.flash_attn_func(q, k, v, causal=causal, window_size=window,
+                                         return_attn_probs=probs)
             out, lse = got if probs else (got, None)
             torch.cuda.synchronize()
             scale = 1.0 / math.sqrt(d)
@@ -695,8 +698,25 @@ def test_repeat(torch, flashcore, fc):
             all_ok &= finish_row(rows, row, ok)
     # One prepared entry per (case, with/without lse) signature.
     prepared = len(fi._PREPARED)
-    return {"pass": all_ok and prepared == 2 * len(cases), "prepared_signatures": prepared,
-            "rows": rows}
+    # A plan checks each launch's pointers before the driver sees them (nothing launched).
+    plan = next(p for key, p in fi._PREPARED.items() if not key[-1])  # made without lse
+    q, k, v = alive[0]
+    o = torch.empty_like(q)
+    lse = torch.empty(q.shape[0], q.shape[2], q.shape[1], device="cuda", dtype=torch.float32)
+    st = flashcore.STATUS
+    stream = torch.cuda.current_stream().cuda_stream
+    got = {"null q": plan(0, k.data_ptr(), v.data_ptr(), o.data_ptr(), 0, stream),
+           "misaligned o": plan(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr() + 2, 0,
+                                stream),
+           "lse on a plan without": plan(q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(),
+                                         lse.data_ptr(), stream)}
+    want = {"null q": st["NULL_POINTER"], "misaligned o": st["MISALIGNED_POINTER"],
+            "lse on a plan without": st["PLAN_MISMATCH"]}
+    checks_ok = got == want
+    print("    plan launch checks: %s" % ", ".join("%s -> %s" % (n, flashcore.status_string(c))
+                                                    for n, c in got.items()))
+    return {"pass": all_ok and prepared == 2 * len(cases) and checks_ok,
+            "prepared_signatures": prepared, "plan_checks": got, "rows": rows}
 
 
 @check("FA3 names: import flashcore as flash_attn_interface")

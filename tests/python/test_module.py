@@ -104,18 +104,29 @@ def test_pointers_checked_flag_is_accepted():
     flashcore.validate_args(**dense(flags=_C.ARGS_POINTERS_CHECKED))
 
 
-def test_prepared_call_checks_its_arguments_like_forward():
-    # A prepared argument set launches with fresh pointers; a null q is still
-    # rejected by the C API's checks (before any driver call).
+def test_prepare_checks_its_arguments_like_forward():
+    # prepare() makes a C API plan (flashcore_attention_plan_create): the same
+    # checks as forward before any driver call, and no plan when one fails.
     a = dense()
-    prepared = _C.prepare(a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64,
-                          *a["strides"], 1, False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0,
-                          0, 0, 0, 0, 0, 0)
-    assert prepared(0, a["k"], a["v"], a["o"], a["lse"], 0) == flashcore.STATUS["NULL_POINTER"]
-    assert prepared(a["q"] + 2, a["k"], a["v"], a["o"], a["lse"], 0) == \
-        flashcore.STATUS["MISALIGNED_POINTER"]
-    with pytest.raises(ValueError, match="expected 6 positional arguments"):
-        prepared(a["q"], a["k"])
+    args = [a["q"], a["k"], a["v"], a["o"], a["lse"], 2, 128, 128, 8, 8, 64, *a["strides"], 1,
+            False, 0.0, -1, -1, 0.0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0]
+    bad = list(args)
+    bad[9] = 3  # heads_kv
+    assert _C.prepare(*bad, 0) == (flashcore.STATUS["HEADS_MISMATCH"], None)
+    assert "heads_q must be a multiple of heads_kv = 3" in _C.last_error()
+    bad = list(args)
+    bad[0] = 0  # q
+    assert _C.prepare(*bad, 0) == (flashcore.STATUS["NULL_POINTER"], None)
+    with pytest.raises(ValueError, match="expected 46 positional arguments"):
+        _C.prepare(*args)  # no stream
+    status, prepared = _C.prepare(*args, 0)
+    if prepared is None:  # no GPU: the plan stops at the driver (fake pointers on a GPU)
+        assert status in (flashcore.STATUS["NO_DRIVER"], flashcore.STATUS["CUDA_ERROR"],
+                          flashcore.STATUS["WRONG_DEVICE"])
+    else:  # a GPU: the launch checks its new pointers first
+        assert prepared(0, a["k"], a["v"], a["o"], a["lse"], 0) == flashcore.STATUS["NULL_POINTER"]
+        with pytest.raises(TypeError, match="expected 6 positional arguments"):
+            prepared(a["q"], a["k"])
 
 
 def test_value_and_type_errors_are_builtin_subclasses():

@@ -177,6 +177,51 @@ TEST(CApi, ForwardReportsMissingDriver) {
       << s.message;
 }
 
+TEST(CApi, PlanCreateChecksItsArgumentsBeforeTheDriver) {
+  flashcore_attention_args a = validArgs();
+  flashcore_handle_t h = nullptr;
+  ASSERT_EQ(flashcore_create(&h), FLASHCORE_STATUS_SUCCESS);
+  EXPECT_EQ(flashcore_attention_plan_create(h, &a, nullptr, nullptr),
+            FLASHCORE_STATUS_NULL_POINTER);
+  EXPECT_NE(std::string(flashcore_last_error()).find("plan must point"),
+            std::string::npos);
+  auto plan = reinterpret_cast<flashcore_plan_t>(fakePtr(0x1234)); // cleared
+  EXPECT_EQ(flashcore_attention_plan_create(nullptr, &a, nullptr, &plan),
+            FLASHCORE_STATUS_INVALID_HANDLE);
+  EXPECT_EQ(plan, nullptr);
+  a.heads_kv = 3;
+  EXPECT_EQ(flashcore_attention_plan_create(h, &a, nullptr, &plan),
+            FLASHCORE_STATUS_HEADS_MISMATCH);
+  EXPECT_EQ(plan, nullptr);
+  EXPECT_STREQ(flashcore_last_error(),
+               "heads_q must be a multiple of heads_kv = 3, got: 4");
+  if (!device::available()) {
+    a.heads_kv = 4;
+    EXPECT_EQ(flashcore_attention_plan_create(h, &a, nullptr, &plan),
+              FLASHCORE_STATUS_NO_DRIVER);
+    EXPECT_EQ(plan, nullptr);
+  }
+  flashcore_destroy(h);
+}
+
+TEST(CApi, PlanLaunchRejectsAnythingButAPlan) {
+  flashcore_attention_args a = validArgs();
+  EXPECT_EQ(flashcore_attention_plan_launch(nullptr, a.q, a.k, a.v, a.o,
+                                            nullptr, nullptr),
+            FLASHCORE_STATUS_INVALID_HANDLE);
+  EXPECT_NE(std::string(flashcore_last_error()).find("plan must come from"),
+            std::string::npos);
+  // A handle is not a plan (the magic differs).
+  flashcore_handle_t h = nullptr;
+  ASSERT_EQ(flashcore_create(&h), FLASHCORE_STATUS_SUCCESS);
+  EXPECT_EQ(flashcore_attention_plan_launch(
+                reinterpret_cast<flashcore_plan_t>(h), a.q, a.k, a.v, a.o,
+                nullptr, nullptr),
+            FLASHCORE_STATUS_INVALID_HANDLE);
+  flashcore_attention_plan_destroy(nullptr); // a no-op
+  flashcore_destroy(h);
+}
+
 TEST(CApi, DeviceHelpersReportMissingDriver) {
   if (device::available())
     GTEST_SKIP() << "a CUDA driver is installed";

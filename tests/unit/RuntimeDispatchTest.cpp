@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 using namespace flashcore;
 using flashcore::testing::ScopedEnv;
@@ -425,6 +426,119 @@ TEST(LaunchPlan, PagedPoolStridesAreCheckedAgainstThePages) {
   EXPECT_EQ(validateAttentionArgs(&a, call, message),
             FLASHCORE_STATUS_OVERLAPPING_STRIDES);
   EXPECT_EQ(message.rfind("k ", 0), 0u) << message;
+}
+
+//===----------------------------------------------------------------------===//
+// Prepared launches: new tensors in a finalized plan
+//===----------------------------------------------------------------------===//
+
+/// A driver whose tensor maps hold their global address in the first 8
+/// bytes (what the fakes below write), counting encodes and rebases.
+int fakeEncodes = 0, fakeReplaces = 0;
+CUresult fakeEncode(CUtensorMap *map, CUtensorMapDataType, cuuint32_t,
+                    void *base, const cuuint64_t *, const cuuint64_t *,
+                    const cuuint32_t *, const cuuint32_t *,
+                    CUtensorMapInterleave, CUtensorMapSwizzle,
+                    CUtensorMapL2promotion, CUtensorMapFloatOOBfill) {
+  ++fakeEncodes;
+  std::memset(map, 0, sizeof *map);
+  std::memcpy(map, &base, sizeof base);
+  return CUDA_SUCCESS;
+}
+CUresult fakeReplace(CUtensorMap *map, void *base) {
+  ++fakeReplaces;
+  std::memcpy(map, &base, sizeof base);
+  return CUDA_SUCCESS;
+}
+const void *mapAddress(void **params, int index) {
+  const void *base = nullptr;
+  std::memcpy(&base, params[index], sizeof base);
+  return base;
+}
+const void *pointerParam(void **params, int index) {
+  const void *p = nullptr;
+  std::memcpy(&p, params[index], sizeof p);
+  return p;
+}
+
+TEST(LaunchPlan, SetTensorsRebasesEveryMapAndPointer) {
+  for (bool replace : {true, false}) {
+    cuda::DriverApi driver;
+    driver.cuTensorMapEncodeTiledFn = &fakeEncode;
+    driver.cuTensorMapReplaceAddressFn = replace ? &fakeReplace : nullptr;
+    // Addresses of their own per pass: finalize's thread-local cache of
+    // encoded maps must not answer for the second pass.
+    const uintptr_t at = replace ? 0 : 0x1000000;
+    flashcore_attention_args a = contiguousArgs(
+        fakePtr(at + 0x10000), fakePtr(at + 0x20000), fakePtr(at + 0x30000),
+        fakePtr(at + 0x40000), 3, 300, 200, 12, 4, 128, FLASHCORE_DTYPE_FP16,
+        true, 0.25f);
+    a.lse = static_cast<float *>(fakePtr(at + 0x50000));
+    Planned p =
+        plan(a, [](ScheduleSpec &s) { s.epilogue = EpilogueKind::Tma; });
+    ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+    KernelArgPack &args = p.plan.launches[0].args;
+    fakeEncodes = fakeReplaces = 0;
+    std::string message;
+    void **params = args.finalize(driver, message);
+    ASSERT_NE(params, nullptr) << message;
+    EXPECT_EQ(fakeEncodes, 4);
+    EXPECT_EQ(mapAddress(params, kParamTmaQ), a.q);
+    // Finalized again with nothing changed: no encode.
+    ASSERT_NE(args.finalize(driver, message), nullptr);
+    EXPECT_EQ(fakeEncodes, 4);
+    // New q, v, o, lse; k unchanged (not rebased).
+    void *q2 = fakePtr(at + 0x110000), *v2 = fakePtr(at + 0x130000),
+         *o2 = fakePtr(at + 0x140000);
+    auto *lse2 = static_cast<float *>(fakePtr(at + 0x150000));
+    ASSERT_TRUE(p.plan.setTensors(driver, q2, a.k, v2, o2, lse2, message))
+        << message;
+    params = args.finalize(driver, message);
+    ASSERT_NE(params, nullptr) << message;
+    EXPECT_EQ(mapAddress(params, kParamTmaQ), q2);
+    EXPECT_EQ(mapAddress(params, kParamTmaK), a.k);
+    EXPECT_EQ(mapAddress(params, kParamTmaV), v2);
+    EXPECT_EQ(mapAddress(params, kParamTmaO), o2);
+    EXPECT_EQ(pointerParam(params, kParamOut), o2);
+    EXPECT_EQ(pointerParam(params, kParamLse), lse2);
+    EXPECT_EQ(replace ? fakeReplaces : fakeEncodes - 4, 3);
+    EXPECT_EQ(replace ? fakeEncodes - 4 : fakeReplaces, 0);
+    EXPECT_EQ(args.tensorMap(kParamTmaQ)->base, q2);
+    // A moved plan's array points into the new object.
+    LaunchPlan moved = p.plan;
+    ASSERT_TRUE(moved.setTensors(driver, a.q, a.k, a.v, a.o, a.lse, message));
+    params = moved.launches[0].args.finalize(driver, message);
+    ASSERT_NE(params, nullptr);
+    EXPECT_EQ(mapAddress(params, kParamTmaQ), a.q);
+    EXPECT_EQ(pointerParam(params, kParamOut), a.o);
+    EXPECT_EQ(mapAddress(p.plan.launches[0].args.finalize(driver, message),
+                         kParamTmaQ),
+              q2);
+  }
+}
+
+TEST(LaunchPlan, SetTensorsReachesTheCombineLaunch) {
+  flashcore_attention_args a = contiguousArgs(
+      fakePtr(0x10000), fakePtr(0x100000), fakePtr(0x900000),
+      fakePtr(0x40000), /*batch=*/2, /*seqlenQ=*/1, /*seqlenK=*/4096,
+      /*headsQ=*/32, /*headsKv=*/8, /*headDim=*/128, FLASHCORE_DTYPE_BF16,
+      /*causal=*/false, 0.0f);
+  a.lse = static_cast<float *>(fakePtr(0x50000));
+  a.num_splits = 4;
+  Planned p = plan(a);
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+  ASSERT_EQ(p.plan.numLaunches, 2);
+  cuda::DriverApi driver;
+  driver.cuTensorMapEncodeTiledFn = &fakeEncode;
+  driver.cuTensorMapReplaceAddressFn = &fakeReplace;
+  std::string message;
+  void *o2 = fakePtr(0x240000);
+  auto *lse2 = static_cast<float *>(fakePtr(0x250000));
+  ASSERT_TRUE(p.plan.setTensors(driver, a.q, a.k, a.v, o2, lse2, message));
+  const KernelArgPack &merge = p.plan.launches[1].args;
+  EXPECT_EQ(merge.pointer(kCombineOut), o2);
+  EXPECT_EQ(merge.pointer(kCombineLse), lse2);
+  EXPECT_EQ(p.plan.launches[0].args.pointer(kParamOut), o2);
 }
 
 } // namespace

@@ -88,7 +88,10 @@ typedef enum flashcore_status_t {
      workspace that is misaligned or smaller than
      flashcore_attention_workspace_size says, a paged cache's page_table,
      page_size, num_pages or page_table_batch_stride out of range). */
-  FLASHCORE_STATUS_INVALID_KV_CACHE = 24
+  FLASHCORE_STATUS_INVALID_KV_CACHE = 24,
+  /* flashcore_attention_plan_launch: an argument does not fit the plan (an
+     lse where the plan has none, a stream of another context). */
+  FLASHCORE_STATUS_PLAN_MISMATCH = 25
 } flashcore_status_t;
 
 typedef enum flashcore_dtype_t {
@@ -364,6 +367,45 @@ flashcore_attention_workspace_size(flashcore_handle_t handle,
 FLASHCORE_C_API void
 flashcore_attention_args_init_sized(flashcore_attention_args *args,
                                     size_t struct_size);
+
+/* ---- Prepared launches (appended after the version-4 fields) ---------
+
+   A plan is one forward call checked, dispatched and bound to its CUDA
+   context once, then launched any number of times with new tensor pointers
+   of the same shapes and strides: a framework's eager call of a repeated
+   shape (flashcore.flash_attn_func keeps one per call signature). A launch
+   costs the pointer checks, the tensor maps' new addresses and
+   cuLaunchKernel. */
+typedef struct flashcore_plan_st *flashcore_plan_t;
+
+/* Checks `args` as flashcore_attention_forward does (residency too, unless
+   args->flags has FLASHCORE_ARGS_POINTERS_CHECKED), chooses the kernel as it
+   would on `handle` and loads it in the context a forward on `stream` would
+   use (generating or reading it from the cache on first use); launches
+   nothing. The plan keeps every argument but q, k, v, o and lse, which each
+   launch supplies: sizes, strides, options, cu_seqlens / cache_seqlens /
+   page_table pointers (their contents may change between launches) and the
+   workspace (null: allocated stream-ordered per launch). It does not refer
+   to `args` or `handle` afterwards (a later flashcore_set_spec does not
+   change it; flashcore_destroy(handle) does not invalidate it). */
+FLASHCORE_C_API flashcore_status_t
+flashcore_attention_plan_create(flashcore_handle_t handle,
+                                const flashcore_attention_args *args,
+                                CUstream stream, flashcore_plan_t *plan);
+
+/* The plan's forward with these tensors, asynchronously on `stream`. q, k,
+   v, o must be 16-byte aligned, lse 4-byte aligned or null (non-null only
+   when the plan was made with an lse: its strides come from the plan);
+   residency is checked as at creation. `stream` must belong to the plan's
+   context; 0, CU_STREAM_LEGACY and CU_STREAM_PER_THREAD mean that context's
+   own (it is made current for the launch). One thread at a time per plan. */
+FLASHCORE_C_API flashcore_status_t
+flashcore_attention_plan_launch(flashcore_plan_t plan, const void *q,
+                                const void *k, const void *v, void *o,
+                                float *lse, CUstream stream);
+
+/* Frees a plan (null: nothing). Kernels stay cached for other calls. */
+FLASHCORE_C_API void flashcore_attention_plan_destroy(flashcore_plan_t plan);
 
 #ifndef FLASHCORE_NO_INIT_MACRO
 /* Callers' init writes their own struct's size, whatever the library's. */
