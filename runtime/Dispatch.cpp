@@ -3,6 +3,7 @@
 #include "runtime/Dispatch.h"
 #include "runtime/CacheKey.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <type_traits>
@@ -192,9 +193,11 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
   // for this problem is skipped (it is reported by the table's unit test).
   if (const DispatchEntry *entry = dispatchTable->match(query)) {
     std::string ignored;
-    if (DispatchTable::specFor(*entry, problem, spec, ignored))
+    if (DispatchTable::specFor(*entry, problem, spec, ignored)) {
+      fitPackedTile(query, &entry->schedule, spec);
       return forced("dispatch table entry '" + entry->name + "' (" +
                     dispatchTable->source() + ")");
+    }
   }
 
   // Step 3. The heuristics.
@@ -206,7 +209,28 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
             diag->str();
     return DispatchStatus::Unsupported;
   }
+  fitPackedTile(query, nullptr, spec);
   return forced("heuristics");
+}
+
+bool packedTileFitsOneWarpgroup(const DispatchQuery &q) {
+  return q.problem.packGqa && q.seqlenQ * std::max<int64_t>(1, q.gqaRatio) <=
+                                  int64_t(kWgmmaM);
+}
+
+void fitPackedTile(const DispatchQuery &query, const ScheduleOverrides *named,
+                   AttentionSpec &spec) {
+  if (!packedTileFitsOneWarpgroup(query) ||
+      (named && (named->blockM || named->consumerWarpgroups)))
+    return;
+  if (spec.schedule.consumerWarpgroups == 1)
+    return;
+  ScheduleOverrides one;
+  one.consumerWarpgroups = 1;
+  AttentionSpec fitted = spec;
+  fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
+  if (!validateSpec(fitted))
+    spec = fitted;
 }
 
 uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
@@ -220,7 +244,8 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   uint64_t ratio = q.gqaRatio < 1 ? 1 : uint64_t(q.gqaRatio);
   key |= (ratio & 0xFFFFFFFFull) << 21;
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
-         uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56;
+         uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
+         uint64_t(packedTileFitsOneWarpgroup(q)) << 57;
   return key;
 }
 

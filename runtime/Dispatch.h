@@ -41,6 +41,19 @@ namespace flashcore {
 
 enum class DispatchStatus { Ok, InvalidSpec, SpecMismatch, Unsupported };
 
+/// A pack-GQA call whose packed tile (seqlen_q x heads per KV head rows, the
+/// rows of decode) fits one 64-row consumer warpgroup.
+bool packedTileFitsOneWarpgroup(const DispatchQuery &query);
+
+/// Decode tiles: such a call runs one consumer warpgroup of 64 rows instead
+/// of the chosen schedule's (the rows of a second one would all be
+/// padding), unless the table entry names block_m or consumer_warpgroups
+/// (`named`; null for the heuristics) or the result does not validate.
+/// H200, bench/decode_sweep.py: +0.3 % to +4 % of K/V bandwidth on the
+/// large decode rows (docs/PERFORMANCE.md, session 5).
+void fitPackedTile(const DispatchQuery &query, const ScheduleOverrides *named,
+                   AttentionSpec &spec);
+
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
   CUfunction function = nullptr;
@@ -116,7 +129,8 @@ public:
                         std::string &error) const;
 
   /// What a choice depends on, packed: dtype, head_dim, causal, local,
-  /// softcap, varlen, the sequence-length class and the GQA ratio. Never 0.
+  /// softcap, varlen, the sequence-length class, the GQA ratio, the KV-cache
+  /// shape flags and packedTileFitsOneWarpgroup. Never 0.
   uint64_t classKey(const DispatchQuery &query) const;
 
   const DispatchTable &table() const { return *dispatchTable; }

@@ -195,6 +195,33 @@ TEST(Dispatch, ReportsAnEnvironmentSpecThatDoesNotLoad) {
       << error;
 }
 
+TEST(Dispatch, PackedDecodeTilesOfAtMost64RowsRunOneWarpgroup) {
+  Dispatcher d;
+  DispatchQuery q;
+  q.problem = problem(128, DType::BF16, /*causal=*/true);
+  q.problem.cacheSeqlens = q.problem.splitKv = q.problem.packGqa = true;
+  q.seqlenK = 32768;
+  q.gqaRatio = 4;
+  AttentionSpec one, two;
+  std::string error;
+  q.seqlenQ = 16; // 64 packed rows
+  ASSERT_EQ(d.choose(q, one, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(one.schedule.consumerWarpgroups, 1);
+  EXPECT_EQ(one.schedule.blockM, 64);
+  EXPECT_FALSE(validateSpec(one).has_value());
+  const uint64_t oneKey = d.classKey(q);
+  q.seqlenQ = 17; // 68 rows: the default two warpgroups
+  ASSERT_EQ(d.choose(q, two, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
+  EXPECT_EQ(two.schedule.blockM, 128);
+  EXPECT_NE(d.classKey(q), oneKey);
+  // Without pack-GQA the rows are one head's: untouched.
+  q.problem.packGqa = false;
+  q.seqlenQ = 1;
+  ASSERT_EQ(d.choose(q, two, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
+}
+
 //===----------------------------------------------------------------------===//
 // Launch planning
 //===----------------------------------------------------------------------===//
