@@ -29,11 +29,18 @@ SPLITS = [0, 1, 2, 4, 8]
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json")
+    parser.add_argument("--rows", default="",
+                        help="'HKV,B,SK;...' instead of the four large rows")
+    parser.add_argument("--splits", default="",
+                        help="comma-separated num_splits values (0 = automatic) instead of 0,1,2,4,8")
     args = parser.parse_args()
+    rows_to_run = ([tuple(int(x) for x in r.split(",")) for r in args.rows.split(";") if r]
+                   or ROWS)
+    splits = [int(x) for x in args.splits.split(",") if x] or SPLITS
     h, d = 32, 128
     schedule = os.environ.get("FLASHCORE_SCHEDULE", "")
     rows = []
-    for hkv, b, sk in ROWS:
+    for hkv, b, sk in rows_to_run:
         q = torch.randn(b, 1, h, d, device="cuda", dtype=torch.bfloat16)
         kc = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
         vc = torch.randn_like(kc)
@@ -43,7 +50,7 @@ def main():
         peer = sdpa_fns(q, kc, vc)["cudnn"]
         ours = flashcore.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
         row["max_abs_vs_cudnn"] = (ours.float() - peer().transpose(1, 2).float()).abs().max().item()
-        for s in SPLITS:
+        for s in splits:
             try:
                 ms = bench(lambda: flashcore.flash_attn_with_kvcache(
                     q, kc, vc, cache_seqlens=lens, causal=True, num_splits=s))
@@ -52,7 +59,7 @@ def main():
                 row["splits_%d" % s] = None
                 row["error_%d" % s] = "%s: %s" % (type(e).__name__, str(e)[:160])
         row["cudnn"] = round(nbytes / (bench(peer) * 1e-3) / 1e12, 3)
-        timed = {s: row["splits_%d" % s] for s in SPLITS if s and row["splits_%d" % s]}
+        timed = {s: row["splits_%d" % s] for s in splits if s and row["splits_%d" % s]}
         if timed:
             best = max(timed, key=timed.get)
             row["best_splits"], row["best_tbs"] = best, timed[best]

@@ -177,7 +177,7 @@ for stage in $stages; do
         echo "------- FLASHCORE_SCHEDULE=$v"
         sched=$v; [ "$v" = - ] && sched=
         t ${DECODE_T:-300} env FLASHCORE_SCHEDULE="$sched" python3 "$root/bench/decode_sweep.py" \
-          --json "$out/decodesweep-$(echo "$v" | tr -c 'a-z0-9\n' '-').json"
+          ${DECODE_SWEEP_ARGS:-} --json "$out/decodesweep-$(echo "$v" | tr -c 'a-z0-9\n' '-').json"
       done ;;
     decodencu)
       # ncu of FlashCore's and cuDNN's decode kernels on DECODE_ROW ("HKV B SK").
