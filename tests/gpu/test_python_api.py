@@ -446,6 +446,45 @@ def test_split_func(torch, flashcore, fc):
     return {"pass": e1 < 5e-3 and e2 < 5e-3, "dense_rel_err": e1, "varlen_decode_rel_err": e2}
 
 
+@check("C API plans of split-KV calls: forward + combine at new addresses equal the direct call")
+def test_plan_split(torch, flashcore, fc):
+    # flash_attn_func's plans never split (num_splits 1); C API callers' may: a plan's
+    # launch rebases the forward's tensor maps and the combine's O / LSE pointers, and
+    # takes its workspace stream-ordered per launch.
+    from flashcore import interface as fi
+    b, sq, sk, h, hkv, d = 2, 1, 4096, 32, 8, 128
+    rows = []
+    for splits, with_lse in ((4, True), (7, False)):
+        q = torch.randn(b, sq, h, d, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(b, sk, hkv, d, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn_like(k)
+        want_o, want_lse = fc.flash_attn_func(q, k, v, causal=True, num_splits=splits,
+                                              return_attn_probs=True)
+        q2, k2, v2 = q.clone(), k.clone(), v.clone()  # the same values at new addresses
+        o2 = torch.full_like(q, float("nan"))
+        lse2 = torch.full((b, h, sq), float("nan"), device="cuda", dtype=torch.float32)
+        meta = fi._check_qkv(q, k, v, 4)
+        strides = meta[2][:3] + meta[3][:3] + meta[4][:3] + o2.stride()[:3] + (
+            lse2.stride()[:2] if with_lse else (0, 0))
+        args = (q.data_ptr(), k.data_ptr(), v.data_ptr(), o2.data_ptr(),
+                lse2.data_ptr() if with_lse else 0, b, sq, sk, h, hkv, d, *strides,
+                flashcore._C.DTYPE_BF16, True, d ** -0.5, -1, -1, 0.0, 0, 0, 0, 0, 0,
+                splits, -1, 0, 0, 0, 0, 0, 0, 0)
+        stream = torch.cuda.current_stream().cuda_stream
+        status, plan = flashcore._C.prepare(*args, stream)
+        flashcore.check(status, "prepare")
+        status = plan(q2.data_ptr(), k2.data_ptr(), v2.data_ptr(), o2.data_ptr(),
+                      lse2.data_ptr() if with_lse else 0, stream)
+        torch.cuda.synchronize()
+        row = {"splits": splits, "lse": with_lse, "status": status,
+               "o_equal": bool(torch.equal(o2, want_o)),
+               "lse_equal": bool(torch.equal(lse2, want_lse)) if with_lse else None,
+               "nan": int(torch.isnan(o2).sum().item())}
+        row["pass"] = status == 0 and row["o_equal"] and row["lse_equal"] in (True, None)
+        rows.append(row)
+    return {"pass": all(r["pass"] for r in rows), "rows": rows}
+
+
 @check("CUDA graphs: one decode step captured, replayed as the cache grows")
 def test_decode_graph(torch, flashcore, fc):
     b, h, hkv, d, cap = 4, 32, 8, 128, 8192
@@ -750,7 +789,7 @@ def main():
     print("GPU: %s, torch %s, cuDNN %s, flashcore %s (%s)" % (
         props.name, torch.__version__, torch.backends.cudnn.version(), flashcore.version(),
         flashcore._C.__file__), flush=True)
-    tests = (test_names, test_dense, test_repeat, test_varlen, test_kvcache, test_paged,
+    tests = (test_names, test_dense, test_repeat, test_plan_split, test_varlen, test_kvcache, test_paged,
              test_append, test_split_func,
              test_decode_graph, test_edges, test_errors, test_autograd, test_compile,
              test_cuda_graph)
