@@ -222,6 +222,29 @@ TEST(CApi, PlanLaunchRejectsAnythingButAPlan) {
   flashcore_destroy(h);
 }
 
+TEST(CApi, CppPlanWrapsTheCApi) {
+  Handle h;
+  ASSERT_TRUE(h.init());
+  flashcore_attention_args a = validArgs();
+  Plan plan;
+  EXPECT_EQ(plan.get(), nullptr);
+  // Not created: a launch is an invalid handle, never a crash.
+  Status s = plan.launch(a.q, a.k, a.v, a.o, nullptr, nullptr);
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_INVALID_HANDLE);
+  a.heads_kv = 3;
+  s = plan.init(h, a, nullptr);
+  EXPECT_EQ(s.code, FLASHCORE_STATUS_HEADS_MISMATCH) << s.message;
+  EXPECT_EQ(plan.get(), nullptr);
+  if (!device::available()) {
+    a.heads_kv = 4;
+    s = plan.init(h, a, nullptr);
+    EXPECT_EQ(s.code, FLASHCORE_STATUS_NO_DRIVER) << s.message;
+    EXPECT_EQ(plan.get(), nullptr);
+  }
+  Plan moved = std::move(plan); // moving an empty plan is fine
+  EXPECT_EQ(moved.get(), nullptr);
+}
+
 TEST(CApi, DeviceHelpersReportMissingDriver) {
   if (device::available())
     GTEST_SKIP() << "a CUDA driver is installed";

@@ -87,6 +87,49 @@ private:
   flashcore_handle_t handle = nullptr;
 };
 
+/// A prepared forward call (flashcore_attention_plan_*): created once from a
+/// handle and the arguments, launched with new tensor pointers. Move-only;
+/// valid after its handle is gone.
+class Plan {
+public:
+  Plan() = default;
+  Plan(const Plan &) = delete;
+  Plan &operator=(const Plan &) = delete;
+  Plan(Plan &&other) noexcept : plan(std::exchange(other.plan, nullptr)) {}
+  Plan &operator=(Plan &&other) noexcept {
+    if (this != &other) {
+      reset();
+      plan = std::exchange(other.plan, nullptr);
+    }
+    return *this;
+  }
+  ~Plan() { reset(); }
+
+  /// flashcore_attention_plan_create on `handle` for `args` in the context a
+  /// forward on `stream` would use.
+  Status init(const Handle &handle, const flashcore_attention_args &args,
+              CUstream stream) {
+    reset();
+    return Status::last(
+        flashcore_attention_plan_create(handle.get(), &args, stream, &plan));
+  }
+  void reset() {
+    flashcore_attention_plan_destroy(plan);
+    plan = nullptr;
+  }
+  flashcore_plan_t get() const { return plan; }
+
+  /// The plan's forward with these tensors (flashcore_attention_plan_launch).
+  Status launch(const void *q, const void *k, const void *v, void *o,
+                float *lse, CUstream stream) {
+    return Status::last(
+        flashcore_attention_plan_launch(plan, q, k, v, o, lse, stream));
+  }
+
+private:
+  flashcore_plan_t plan = nullptr;
+};
+
 /// The process-wide kernel cache counters (flashcore_get_cache_stats).
 inline Status cacheStats(flashcore_cache_stats &stats) {
   flashcore_cache_stats_init(&stats);
