@@ -1,4 +1,4 @@
-//===- TileScheduler.cpp - Single-tile and static persistent schedulers ---===//
+//===- TileScheduler.cpp - Single-tile and persistent tile schedulers -----===//
 
 #include "compiler/FlashCoreToNVVM/TileScheduler.h"
 #include "compiler/FlashCoreToNVVM/Sync.h"
@@ -57,6 +57,21 @@ static WorkTile longestFirstTile(KernelEmitter &e, Value t, Value mBlocks,
   w.head = e.remu(lane, heads);
   w.batch = e.divu(lane, heads);
   w.split = e.i32(0);
+  return w;
+}
+
+/// tileCoords of TileSchedule.h (query block fastest, then head, batch and
+/// split): tile t of the persistent schedulers' linear order.
+static WorkTile linearTile(KernelEmitter &e, Value t, Value mBlocks,
+                           Value heads, Value batch, Value tilesPerBatch,
+                           Value tilesPerSplit) {
+  const bool split = e.spec.problem.splitKv;
+  WorkTile w;
+  w.mBlock = orderedQueryBlock(e, mBlocks, e.remu(t, mBlocks));
+  w.head = e.remu(e.divu(t, mBlocks), heads);
+  Value b = e.divu(t, tilesPerBatch);
+  w.batch = split ? e.remu(b, batch) : b; // below `batch` without splits
+  w.split = split ? e.divu(t, tilesPerSplit) : e.i32(0);
   return w;
 }
 
@@ -142,12 +157,8 @@ public:
             Value back = e.sub(e.sub(stride, e.i32(1)), cta);
             next = {e.add(e.mul(k, stride), e.select(odd, back, cta)), k};
           } else {
-            Value i = e.remu(t, mBlocks);
-            w.head = e.remu(e.divu(t, mBlocks), heads);
-            w.batch = e.remu(e.divu(t, tilesPerBatch), args[kParamBatch]);
-            w.split = e.spec.problem.splitKv ? e.divu(t, tilesPerSplit)
-                                             : e.i32(0);
-            w.mBlock = orderedQueryBlock(e, mBlocks, i);
+            w = linearTile(e, t, mBlocks, heads, args[kParamBatch],
+                           tilesPerBatch, tilesPerSplit);
             next = {e.add(t, stride)};
           }
           SmallVector<Value> state = body(w, c.drop_front(own));
@@ -200,11 +211,9 @@ public:
                       e.atomicAddGlobal(args[kParamTileCounter], e.i32(1))};
                 },
                 [&] { return SmallVector<Value>{e.i32(0)}; })[0];
-          WorkTile w;
-          w.mBlock = orderedQueryBlock(e, mBlocks, e.remu(t, mBlocks));
-          w.head = e.remu(e.divu(t, mBlocks), heads);
-          w.batch = e.divu(t, tilesPerBatch);
-          w.split = e.i32(0);
+          // No split_kv here (a spec rule): the batch is t / tilesPerBatch.
+          WorkTile w = linearTile(e, t, mBlocks, heads, args[kParamBatch],
+                                  tilesPerBatch, tiles);
           SmallVector<Value> state = body(w, c.drop_front(1));
           Value next;
           if (producer) {
