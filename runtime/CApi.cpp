@@ -30,6 +30,8 @@ struct flashcore_handle_st {
 struct flashcore_plan_st {
   unsigned magic = kMagic;
   flashcore::PreparedForward prepared;
+  /// The bound kernels, copied out of the handle's choice.
+  flashcore::BoundKernel kernels;
   static constexpr unsigned kMagic = 0xF1A5D1A9;
 };
 
@@ -279,8 +281,13 @@ flashcore_attention_plan_create(flashcore_handle_t handle,
     flashcore::cuda::ScopedContext scoped;
     flashcore_status_t status = flashcore::prepareForward(
         handle->dispatcher, args, stream, p->prepared, scoped, message);
-    if (status == FLASHCORE_STATUS_SUCCESS)
+    if (status == FLASHCORE_STATUS_SUCCESS) {
+      if (p->prepared.bound) {
+        p->kernels = *p->prepared.bound;
+        p->prepared.bound = &p->kernels;
+      }
       *plan = p.release();
+    }
     return finish(status, message);
   });
 }

@@ -626,7 +626,7 @@ flashcore_status_t prepareForward(const Dispatcher &dispatcher,
     noteSmCount(smCount);
     bound = choice->bind(contextKey, b);
   }
-  p.bound = *bound;
+  p.bound = bound;
   p.plan.setPersistentGrid(bound->smCount);
   return FLASHCORE_STATUS_SUCCESS;
 }
@@ -681,8 +681,8 @@ flashcore_status_t runPrepared(PreparedForward &p, CUstream stream,
   flashcore_status_t status = FLASHCORE_STATUS_SUCCESS;
   for (int i = 0; i < plan.numLaunches; ++i) {
     CUfunction f = plan.launches[i].args.kind() == KernelKind::Combine
-                       ? p.bound.combineFunction
-                       : p.bound.function;
+                       ? p.bound->combineFunction
+                       : p.bound->function;
     status = launchKernel(d, f, plan.launches[i], stream, message);
     if (status != FLASHCORE_STATUS_SUCCESS)
       break;

@@ -116,9 +116,10 @@ struct PreparedForward {
   CUcontext ctx = nullptr;
   int device = 0;
   int arch = 90;
-  /// The generated kernels loaded in ctx (not templates): a copy, so a plan
-  /// does not depend on the handle's lifetime.
-  BoundKernel bound;
+  /// The generated kernels loaded in ctx (null for templates): the handle's
+  /// choice's; a plan points it at a copy of its own (flashcore_plan_st), so
+  /// it does not depend on the handle's lifetime.
+  const BoundKernel *bound = nullptr;
   /// The nvrtc fallback (before Hopper or FLASHCORE_BACKEND=templates): the
   /// choice's specs, instantiated at each launch (cached).
   bool templates = false;
