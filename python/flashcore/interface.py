@@ -209,10 +209,12 @@ def _pack_flag(pack_gqa):
 
 def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, seqlen_k, causal,
             scale, window_left, window_right, softcap, cu_seqlens_q=None, cu_seqlens_k=None,
-            split=_NO_SPLIT):
+            split=_NO_SPLIT, plan=False):
     """One flashcore_attention_forward on torch's current stream of q's device. A call that
-    may split gets its workspace from torch's allocator (sized by the C API). Returns the
-    C API's arguments (no stream; flags 0) when the call used no workspace, else None."""
+    may split gets its workspace from torch's allocator (sized by the C API). With `plan`
+    (a call that does not split, of tensors _check_qkv passed and outputs allocated on q's
+    device) the call is made as a C API plan (FLASHCORE_ARGS_POINTERS_CHECKED), which is
+    returned for later calls of the same signature; else returns None."""
     qs, ks, qst, kst, vst = meta
     if cu_seqlens_q is not None:  # packed (total, heads, head_dim): no batch strides
         strides = (0, qst[0], qst[1], 0, kst[0], kst[1], 0, vst[0], vst[1], 0, out_strides[0],
@@ -234,6 +236,15 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
         args += (0, 0, 0, 0, 0)
     else:  # page pools: (num_pages, page_size, heads, d)
         args += (table.data_ptr(), table.stride(0), ks[1], ks[0], 0)
+    stream = _raw_stream(q.get_device())
+    if plan:
+        args[-1] = _C.ARGS_POINTERS_CHECKED
+        status, prepared = _C.prepare(*args, stream)
+        if not status:
+            status = prepared(*args[:5], stream)
+        if status:
+            raise error_for(status)
+        return prepared
     workspace = None
     if split.num_splits != 1:
         status, size = _C.workspace_size(*args)
@@ -242,14 +253,14 @@ def _launch(q, k, v, out, lse, meta, out_strides, lse_strides, batch, seqlen_q, 
         if size:
             workspace = torch.empty(size, dtype=torch.uint8, device=q.device)
             args[workspace_at], args[workspace_at + 1] = workspace.data_ptr(), size
-    status = _C.forward(*args, _raw_stream(q.get_device()))
+    status = _C.forward(*args, stream)
     if status:
         raise error_for(status)
-    return None if workspace is not None else args
+    return None
 
 
 # flash_attn_func's eager calls by signature (q, k, v shapes and strides, dtype, device and
-# the options): a C API plan (flashcore_attention_plan_create) of the first such call, so a
+# the options): the C API plan (flashcore_attention_plan_create) the first such call ran as, so a
 # repeated call only allocates its outputs and launches the plan with its own pointers (no
 # validation, dispatch or context queries in the C API; a plain C function in the binding). Only outputs
 # allocated here from q and q, k, v checked by _check_qkv reach a prepared launch, so it
@@ -259,13 +270,10 @@ _PREPARED = {}
 _PREPARED_MAX = 64
 
 
-def _remember(key, args, device):
+def _remember(key, prepared):
     if len(_PREPARED) >= _PREPARED_MAX:
         _PREPARED.clear()
-    args[-1] = _C.ARGS_POINTERS_CHECKED
-    status, prepared = _C.prepare(*args, _raw_stream(device))
-    if not status:  # else the next call takes the checked path again
-        _PREPARED[key] = prepared
+    _PREPARED[key] = prepared
 
 
 def _contiguous_strides(shape):
@@ -276,7 +284,7 @@ def _contiguous_strides(shape):
 
 
 def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, softcap,
-                  meta=None, out_strides=None, split=_NO_SPLIT):
+                  meta=None, out_strides=None, split=_NO_SPLIT, plan=False):
     """(batch, seqlen, heads, head_dim) forward into `out` and `lse` (may be None); returns
     what _launch returns (None when nothing was launched)."""
     meta = meta or _check_qkv(q, k, v, 4)
@@ -294,7 +302,7 @@ def _forward_into(q, k, v, out, lse, causal, scale, window_left, window_right, s
     lse_strides = (0, 0) if lse is None else lse.stride()[:2]
     return _launch(q, k, v, out, lse, meta, out_strides or out.stride(), lse_strides, batch,
                    seqlen_q, seqlen_k, causal, scale, window_left, window_right, softcap,
-                   split=split)
+                   split=split, plan=plan)
 
 
 def _varlen_into(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, out, lse,
@@ -483,11 +491,13 @@ def flash_attn_func(q, k, v, softmax_scale=None, causal=False, qv=None, q_descal
     qs = meta[0]
     out = q.new_empty(qs)
     lse = q.new_empty((qs[0], qs[2], qs[1]), dtype=torch.float32) if return_attn_probs else None
-    args = _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
-                         _contiguous_strides(qs),
-                         _NO_SPLIT if num_splits == 1 and pack == -1 else _Split(num_splits, pack))
-    if key is not None and args is not None:
-        _remember(key, args, device)
+    # A call of a key (eager, no split, no pack choice) runs as a plan kept for its repeats.
+    prepared = _forward_into(q, k, v, out, lse, bool(causal), scale, left, right, cap, meta,
+                             _contiguous_strides(qs),
+                             _NO_SPLIT if num_splits == 1 and pack == -1
+                             else _Split(num_splits, pack), plan=key is not None)
+    if prepared is not None:
+        _remember(key, prepared)
     return (out, lse) if return_attn_probs else out
 
 
