@@ -350,6 +350,18 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   if (s.blockN < 16 || s.blockN > kMaxTmaBoxDim || s.blockN % 16 != 0)
     FC_FAIL("schedule.block_n", "a multiple of 16 in [16, 256]",
             str(s.blockN));
+  // K/V row chunks start on a swizzle atom (8 rows) inside the block; paged
+  // kernels chunk by page (pageChunkRows).
+  if (s.kvBoxRows != 0 &&
+      (s.kvBoxRows < 8 || s.kvBoxRows % 8 || s.blockN % s.kvBoxRows))
+    FC_FAIL("schedule.kv_box_rows",
+            "0 (block_n) or a multiple of 8 dividing block_n = " +
+                str(s.blockN),
+            str(s.kvBoxRows));
+  if (s.kvBoxRows != 0 && p.pagedKv)
+    FC_FAIL("schedule.kv_box_rows",
+            "0 with paged_kv (a paged block loads in page chunks)",
+            str(s.kvBoxRows));
   if (s.stages < 1 || s.stages > 8)
     FC_FAIL("schedule.stages", "in [1, 8]", str(s.stages));
   if (s.swizzle != 32 && s.swizzle != 64 && s.swizzle != 128)

@@ -89,6 +89,17 @@ enum class EpilogueKind {
   Tma,
 };
 
+/// The L2 eviction priority of the K/V tile loads (the cache-policy operand
+/// of cp.async.bulk.tensor, PTX ISA 9.7.9.25.5.1; createpolicy's encodings).
+enum class CacheHint {
+  /// No policy operand.
+  Normal,
+  /// Streamed once (decode reads each key block once).
+  EvictFirst,
+  /// Kept (prefill reads each key block once per query block).
+  EvictLast,
+};
+
 /// Spelling of enum values in specs, the MLIR attribute and docs. Index i of
 /// `names` is the enumerator with value i.
 template <typename E> struct EnumNames;
@@ -107,6 +118,10 @@ template <> struct EnumNames<TileOrder> {
 };
 template <> struct EnumNames<EpilogueKind> {
   static constexpr const char *names[] = {"registers", "tma"};
+};
+template <> struct EnumNames<CacheHint> {
+  static constexpr const char *names[] = {"normal", "evict_first",
+                                          "evict_last"};
 };
 
 template <typename E> const char *enumName(E value) {
@@ -186,7 +201,13 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "O is rescaled only when a warp has such a row")                           \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
-    "registers and shared memory; one CTA's prologue hides under another's")
+    "registers and shared memory; one CTA's prologue hides under another's") \
+  X(kvCacheHint, "kv_cache_hint", CacheHint, "normal",                        \
+    "L2 eviction priority of the K/V loads: `normal`, `evict_first` or "      \
+    "`evict_last`")                                                            \
+  X(kvBoxRows, "kv_box_rows", int, "0 (block_n)",                              \
+    "rows per K/V TMA box; a block is block_n / kv_box_rows row chunks, "     \
+    "each loaded across every column block before the next")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -261,6 +282,10 @@ struct ScheduleSpec {
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;
+  /// L2 policy of the K/V tile loads.
+  CacheHint kvCacheHint = CacheHint::Normal;
+  /// Rows per K/V TMA box (0: block_n, one box per column block).
+  int kvBoxRows = 0;
 };
 
 struct AttentionSpec {

@@ -194,7 +194,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
   if (const DispatchEntry *entry = dispatchTable->match(query)) {
     std::string ignored;
     if (DispatchTable::specFor(*entry, problem, spec, ignored)) {
-      fitPackedTile(query, &entry->schedule, spec);
+      fitSmallTile(query, &entry->schedule, spec);
       return forced("dispatch table entry '" + entry->name + "' (" +
                     dispatchTable->source() + ")");
     }
@@ -209,18 +209,19 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
             diag->str();
     return DispatchStatus::Unsupported;
   }
-  fitPackedTile(query, nullptr, spec);
+  fitSmallTile(query, nullptr, spec);
   return forced("heuristics");
 }
 
-bool packedTileFitsOneWarpgroup(const DispatchQuery &q) {
-  return q.problem.packGqa && q.seqlenQ * std::max<int64_t>(1, q.gqaRatio) <=
-                                  int64_t(kWgmmaM);
+bool tileRowsFitOneWarpgroup(const DispatchQuery &q) {
+  const int64_t perQuery =
+      q.problem.packGqa ? std::max<int64_t>(1, q.gqaRatio) : 1;
+  return q.seqlenQ >= 1 && q.seqlenQ * perQuery <= int64_t(kWgmmaM);
 }
 
-void fitPackedTile(const DispatchQuery &query, const ScheduleOverrides *named,
-                   AttentionSpec &spec) {
-  if (!packedTileFitsOneWarpgroup(query) ||
+void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
+                  AttentionSpec &spec) {
+  if (!tileRowsFitOneWarpgroup(query) ||
       (named && (named->blockM || named->consumerWarpgroups)))
     return;
   if (spec.schedule.consumerWarpgroups == 1)
@@ -245,7 +246,7 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= (ratio & 0xFFFFFFFFull) << 21;
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
-         uint64_t(packedTileFitsOneWarpgroup(q)) << 57;
+         uint64_t(tileRowsFitOneWarpgroup(q)) << 57;
   return key;
 }
 

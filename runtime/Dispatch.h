@@ -41,18 +41,20 @@ namespace flashcore {
 
 enum class DispatchStatus { Ok, InvalidSpec, SpecMismatch, Unsupported };
 
-/// A pack-GQA call whose packed tile (seqlen_q x heads per KV head rows, the
-/// rows of decode) fits one 64-row consumer warpgroup.
-bool packedTileFitsOneWarpgroup(const DispatchQuery &query);
+/// A call whose query tile has at most 64 rows: seqlen_q x heads per KV head
+/// with pack-GQA (the rows of GQA decode), seqlen_q without (the rows of MHA
+/// decode, or of short prompts); seqlen_q is the longest for varlen calls.
+bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 
-/// Decode tiles: such a call runs one consumer warpgroup of 64 rows instead
-/// of the chosen schedule's (the rows of a second one would all be
+/// Small tiles (decode): such a call runs one consumer warpgroup of 64 rows
+/// instead of the chosen schedule's (the rows of a second one would all be
 /// padding), unless the table entry names block_m or consumer_warpgroups
 /// (`named`; null for the heuristics) or the result does not validate.
 /// H200, bench/decode_sweep.py: +0.3 % to +4 % of K/V bandwidth on the
-/// large decode rows (docs/PERFORMANCE.md, session 5).
-void fitPackedTile(const DispatchQuery &query, const ScheduleOverrides *named,
-                   AttentionSpec &spec);
+/// GQA decode rows, +2 % to +10 % on the MHA ones (docs/PERFORMANCE.md,
+/// sessions 5 and 6).
+void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
+                  AttentionSpec &spec);
 
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
@@ -118,7 +120,7 @@ public:
   DispatchStatus choose(const DispatchQuery &query, AttentionSpec &spec,
                         std::string &error,
                         std::string *source = nullptr) const;
-  /// choose() for a problem alone (seqlen 1, GQA ratio 1).
+  /// choose() for a problem alone (seqlen_q unknown, GQA ratio 1).
   DispatchStatus choose(const ProblemSpec &problem, AttentionSpec &spec,
                         std::string &error) const;
 
@@ -130,7 +132,7 @@ public:
 
   /// What a choice depends on, packed: dtype, head_dim, causal, local,
   /// softcap, varlen, the sequence-length class, the GQA ratio, the KV-cache
-  /// shape flags and packedTileFitsOneWarpgroup. Never 0.
+  /// shape flags and tileRowsFitOneWarpgroup. Never 0.
   uint64_t classKey(const DispatchQuery &query) const;
 
   const DispatchTable &table() const { return *dispatchTable; }

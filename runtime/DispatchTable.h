@@ -36,7 +36,9 @@ namespace flashcore {
 /// schedules.
 struct DispatchQuery {
   ProblemSpec problem;
-  int64_t seqlenQ = 1, seqlenK = 1;
+  /// seqlen_q 0: not known (a problem alone; rules that depend on the query
+  /// tile's rows, fitSmallTile, do not apply).
+  int64_t seqlenQ = 0, seqlenK = 1;
   /// heads_q / heads_kv.
   int64_t gqaRatio = 1;
   std::string arch = "sm_90a";

@@ -6,6 +6,7 @@
 #include "compiler/TileSchedule.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <algorithm>
 #include <mutex>
@@ -218,6 +219,7 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   merge.grid[0] = unsigned((items + kCombineWarps - 1) / kCombineWarps);
   merge.threadsPerCta = 32 * kCombineWarps;
   merge.dynamicSmemBytes = 0;
+  merge.programmatic = true;
   c.setPointer(kCombineOAccum, nullptr);
   c.setPointer(kCombineLseAccum, nullptr);
   c.setPointer(kCombineOut, a.o);
@@ -478,6 +480,15 @@ flashcore_status_t launchTemplate(const cuda::DriverApi &d, CUcontext ctx,
                               message);
 }
 
+/// FLASHCORE_PDL=0 turns programmatic dependent launches off (read once).
+static bool programmaticLaunches() {
+  static const bool enabled = [] {
+    const char *v = std::getenv("FLASHCORE_PDL");
+    return !(v && std::string(v) == "0");
+  }();
+  return enabled;
+}
+
 flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
                                 KernelLaunch &launch, CUstream stream,
                                 std::string &message) {
@@ -485,12 +496,31 @@ flashcore_status_t launchKernel(const cuda::DriverApi &d, CUfunction function,
   if (!params)
     return message.rfind("internal", 0) == 0 ? FLASHCORE_STATUS_INTERNAL_ERROR
                                              : FLASHCORE_STATUS_CUDA_ERROR;
-  CUresult rc = d.cuLaunchKernelFn(
-      function, launch.grid[0], launch.grid[1], launch.grid[2],
-      launch.threadsPerCta, 1, 1, launch.dynamicSmemBytes, stream, params,
-      nullptr);
+  CUresult rc;
+  const char *call = "cuLaunchKernel";
+  if (launch.programmatic && d.cuLaunchKernelExFn && programmaticLaunches()) {
+    CUlaunchAttribute attr{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = launch.grid[0];
+    config.gridDimY = launch.grid[1];
+    config.gridDimZ = launch.grid[2];
+    config.blockDimX = launch.threadsPerCta;
+    config.blockDimY = config.blockDimZ = 1;
+    config.sharedMemBytes = launch.dynamicSmemBytes;
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    call = "cuLaunchKernelEx";
+    rc = d.cuLaunchKernelExFn(&config, function, params, nullptr);
+  } else {
+    rc = d.cuLaunchKernelFn(function, launch.grid[0], launch.grid[1],
+                            launch.grid[2], launch.threadsPerCta, 1, 1,
+                            launch.dynamicSmemBytes, stream, params, nullptr);
+  }
   if (rc != CUDA_SUCCESS) {
-    message = cuda::callError(d, "cuLaunchKernel", rc) + " (grid " +
+    message = cuda::callError(d, call, rc) + " (grid " +
               std::to_string(launch.grid[0]) + "x" +
               std::to_string(launch.grid[1]) + "x" +
               std::to_string(launch.grid[2]) + ", " +

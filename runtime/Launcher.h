@@ -45,6 +45,12 @@ struct KernelLaunch {
   int64_t persistentTiles = 0;
   /// CTAs per SM of a persistent grid (the spec's ctas_per_sm).
   int ctasPerSm = 1;
+  /// Launched as a programmatic dependent of the previous launch of the plan
+  /// (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION): it may start
+  /// while that one finishes and waits for it with griddepcontrol.wait (the
+  /// split-KV combine). A plain launch where the driver lacks
+  /// cuLaunchKernelEx or FLASHCORE_PDL=0.
+  bool programmatic = false;
   KernelArgPack args;
 };
 
@@ -65,6 +71,7 @@ struct LaunchPlan {
     l.threadsPerCta = l.dynamicSmemBytes = 0;
     l.persistentTiles = 0;
     l.ctasPerSm = 1;
+    l.programmatic = false;
     l.args.reset(kind);
     return l;
   }

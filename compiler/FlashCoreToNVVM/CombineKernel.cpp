@@ -64,6 +64,10 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   const double log2e = 1.4426950408889634;
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
 
+  // Step 0. Launched as a programmatic dependent of the forward: wait for
+  // its completion and its workspace writes before reading any.
+  e.gridDependencyWait();
+
   // Step 1. This warp's (row, head).
   Value tid = e.threadIdx();
   Value warp = e.warpIndexUniform(tid);

@@ -122,6 +122,11 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   SharedStorage smem(e);
   e.ifThen(e.eq(tid, e.i32(0)), [&] { smem.initBarriers(); });
   e.barrierAll();
+  // Split-KV: the combine (a programmatic dependent launch) may be scheduled
+  // once every CTA of this grid has started, so that it is resident when
+  // the last ones finish; it waits for this grid's completion itself.
+  if (spec.problem().splitKv)
+    e.launchDependents();
   std::unique_ptr<TileScheduler> scheduler = TileScheduler::create(e, args);
 
   // Step 3. Split roles; registers move from the producer to the consumers.

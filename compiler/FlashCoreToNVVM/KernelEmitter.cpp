@@ -286,6 +286,15 @@ Value KernelEmitter::loadShared(Type type, Value ptr) {
 
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }
 
+void KernelEmitter::gridDependencyWait() {
+  NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+}
+
+void KernelEmitter::launchDependents() {
+  NVVM::GriddepcontrolOp::create(b, loc,
+                                 NVVM::GridDepActionKind::launch_dependents);
+}
+
 void KernelEmitter::barrierSync(Value id, int threads) {
   NVVM::BarrierOp::create(b, loc, TypeRange{}, id, i32(threads),
                           /*reductionOp=*/{}, /*reductionPredicate=*/Value());

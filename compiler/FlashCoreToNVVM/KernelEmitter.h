@@ -147,6 +147,13 @@ public:
   void storeShared(mlir::Value value, mlir::Value ptr);
   mlir::Value loadShared(mlir::Type type, mlir::Value ptr);
   void barrierAll();
+  /// griddepcontrol.wait / .launch_dependents (PTX ISA 9.7.13,
+  /// griddepcontrol): a grid launched as a programmatic dependent (the
+  /// split-KV combine) waits for its primary's completion and memory; a
+  /// primary lets its dependents be scheduled once every CTA has signalled
+  /// (or exited). Both are no-ops without a programmatic launch.
+  void gridDependencyWait();
+  void launchDependents();
   /// bar.sync id, threads (PTX ISA 9.7.13.1); Sync.h names the ids.
   void barrierSync(mlir::Value id, int threads);
   /// bar.arrive id, threads (PTX ISA 9.7.13.1): counts this thread in and
@@ -191,6 +198,14 @@ public:
   void tmaLoadTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                    int rows, mlir::Value row, mlir::Value head,
                    mlir::Value batch);
+  /// A block_n-row tile of K or V: as tmaLoadTile, in chunks of kv_box_rows
+  /// rows (each chunk's column blocks back to back, so the parts of a row
+  /// are requested together), with the kv_cache_hint policy.
+  void tmaLoadKVTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
+                     mlir::Value row, mlir::Value head, mlir::Value batch);
+  /// The cache-policy operand of the K/V loads (kv_cache_hint); null for
+  /// `normal`.
+  mlir::Value kvCachePolicy();
   /// Stores a `rows`-row tile laid out like tmaLoadTile's from `src` to the
   /// tensor map (rows past the tensor's end are dropped by the TMA unit),
   /// then commits the bulk group.

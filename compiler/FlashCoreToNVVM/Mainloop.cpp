@@ -117,9 +117,9 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
   e.mbarrierWait(empty, e.xori(slot.phase, e.i32(1)));
   e.mbarrierArriveExpectTx(full, e.geo.kvTileBytes);
   Value dst = isK ? smem.kTile(slot.stage) : smem.vTile(slot.stage);
-  e.tmaLoadTile(args[isK ? kParamTmaK : kParamTmaV], dst, full, blockN,
-                e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
-                ctx.tmaBatch);
+  e.tmaLoadKVTile(args[isK ? kParamTmaK : kParamTmaV], dst, full,
+                  e.add(ctx.rowOffsetK, e.mul(j, e.i32(blockN))), ctx.kvHead,
+                  ctx.tmaBatch);
 }
 
 void ProducerMainloop::loadQ(const TileContext &ctx, Value qPhase) {

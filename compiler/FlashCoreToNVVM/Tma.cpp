@@ -17,18 +17,53 @@ using namespace mlir;
 
 namespace flashcore {
 
+/// One box of a tile load: `rows` rows at `row` of column block c, landing
+/// `byteOffset` bytes into `dst`.
+static void loadBox(KernelEmitter &e, Value tensorMap, Value dst, Value bar,
+                    Value byteOffset, SmallVector<Value> coords,
+                    Value policy) {
+  Value box = e.smemAt(dst, byteOffset);
+  NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+      e.b, e.loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
+      /*multicastMask=*/Value(), /*l2CacheHint=*/policy,
+      NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
+      /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
+}
+
 void KernelEmitter::tmaLoadTile(Value tensorMap, Value dst, Value bar,
                                 int rows, Value row, Value head, Value batch) {
   const int blockBytes = rows * spec.schedule.swizzle;
-  for (int c = 0; c < geo.columnBlocks; ++c) {
-    Value box = smemAt(dst, static_cast<int64_t>(c) * blockBytes);
-    SmallVector<Value> coords = {i32(c * geo.boxCols), row, head, batch};
-    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-        b, loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
-        /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
-        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
-        /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
+  for (int c = 0; c < geo.columnBlocks; ++c)
+    loadBox(*this, tensorMap, dst, bar, i32(c * blockBytes),
+            {i32(c * geo.boxCols), row, head, batch}, Value());
+}
+
+Value KernelEmitter::kvCachePolicy() {
+  // createpolicy's encodings of a whole-line fraction of 1.0 with the
+  // priority (CUTLASS's CacheHintSm90 values).
+  switch (spec.schedule.kvCacheHint) {
+  case CacheHint::Normal:
+    return Value();
+  case CacheHint::EvictFirst:
+    return i64(0x12F0000000000000ll);
+  case CacheHint::EvictLast:
+    return i64(0x14F0000000000000ll);
   }
+  return Value();
+}
+
+void KernelEmitter::tmaLoadKVTile(Value tensorMap, Value dst, Value bar,
+                                  Value row, Value head, Value batch) {
+  const int rows = spec.schedule.blockN;
+  const int chunk = geo.kvBoxRows;
+  const int blockBytes = rows * spec.schedule.swizzle;
+  Value policy = kvCachePolicy();
+  for (int r = 0; r < rows; r += chunk)
+    for (int c = 0; c < geo.columnBlocks; ++c)
+      loadBox(*this, tensorMap, dst, bar,
+              i32(c * blockBytes + r * spec.schedule.swizzle),
+              {i32(c * geo.boxCols), r ? add(row, i32(r)) : row, head, batch},
+              policy);
 }
 
 void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
@@ -41,7 +76,7 @@ void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
     SmallVector<Value> coords = {i32(c * geo.boxCols), row, head, batch};
     NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
         b, loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
-        /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
+        /*multicastMask=*/Value(), /*l2CacheHint=*/kvCachePolicy(),
         NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
         /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
   }

@@ -195,7 +195,7 @@ TEST(Dispatch, ReportsAnEnvironmentSpecThatDoesNotLoad) {
       << error;
 }
 
-TEST(Dispatch, PackedDecodeTilesOfAtMost64RowsRunOneWarpgroup) {
+TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   Dispatcher d;
   DispatchQuery q;
   q.problem = problem(128, DType::BF16, /*causal=*/true);
@@ -215,11 +215,24 @@ TEST(Dispatch, PackedDecodeTilesOfAtMost64RowsRunOneWarpgroup) {
   EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
   EXPECT_EQ(two.schedule.blockM, 128);
   EXPECT_NE(d.classKey(q), oneKey);
-  // Without pack-GQA the rows are one head's: untouched.
+  // Without pack-GQA a tile's rows are one head's seqlen_q: MHA decode
+  // (seqlen_q 1) and prompts of up to 64 tokens run one warpgroup too, the
+  // GQA ratio does not count.
   q.problem.packGqa = false;
-  q.seqlenQ = 1;
+  q.gqaRatio = 32;
+  AttentionSpec mha;
+  for (int64_t rows : {1, 64}) {
+    q.seqlenQ = rows;
+    ASSERT_EQ(d.choose(q, mha, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(mha.schedule.consumerWarpgroups, 1) << rows;
+    EXPECT_EQ(mha.schedule.blockM, 64) << rows;
+    EXPECT_FALSE(validateSpec(mha).has_value());
+  }
+  const uint64_t mhaKey = d.classKey(q);
+  q.seqlenQ = 65;
   ASSERT_EQ(d.choose(q, two, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
+  EXPECT_NE(d.classKey(q), mhaKey);
 }
 
 //===----------------------------------------------------------------------===//
