@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import bench, nbytes_of, sdpa_fns  # noqa: E402
+from decode_bench import bench, bench_graph, nbytes_of, sdpa_fns  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -33,7 +33,10 @@ def main():
                         help="'HKV,B,SK;...' instead of the four large rows")
     parser.add_argument("--splits", default="",
                         help="comma-separated num_splits values (0 = automatic) instead of 0,1,2,4,8")
+    parser.add_argument("--graphs", action="store_true",
+                        help="time CUDA graph replays (kernel time) instead of eager calls")
     args = parser.parse_args()
+    timer = bench_graph if args.graphs else bench
     rows_to_run = ([tuple(int(x) for x in r.split(",")) for r in args.rows.split(";") if r]
                    or ROWS)
     splits = [int(x) for x in args.splits.split(",") if x] or SPLITS
@@ -52,13 +55,13 @@ def main():
         row["max_abs_vs_cudnn"] = (ours.float() - peer().transpose(1, 2).float()).abs().max().item()
         for s in splits:
             try:
-                ms = bench(lambda: flashcore.flash_attn_with_kvcache(
+                ms = timer(lambda: flashcore.flash_attn_with_kvcache(
                     q, kc, vc, cache_seqlens=lens, causal=True, num_splits=s))
                 row["splits_%d" % s] = round(nbytes / (ms * 1e-3) / 1e12, 3)
             except Exception as e:
                 row["splits_%d" % s] = None
                 row["error_%d" % s] = "%s: %s" % (type(e).__name__, str(e)[:160])
-        row["cudnn"] = round(nbytes / (bench(peer) * 1e-3) / 1e12, 3)
+        row["cudnn"] = round(nbytes / (timer(peer) * 1e-3) / 1e12, 3)
         timed = {s: row["splits_%d" % s] for s in splits if s and row["splits_%d" % s]}
         if timed:
             best = max(timed, key=timed.get)

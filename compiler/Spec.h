@@ -207,7 +207,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "`evict_last`")                                                            \
   X(kvBoxRows, "kv_box_rows", int, "0 (block_n)",                              \
     "rows per K/V TMA box; a block is block_n / kv_box_rows row chunks, "     \
-    "each loaded across every column block before the next")
+    "each loaded across every column block before the next")                  \
+  X(kvL2Promotion, "kv_l2_promotion", int, "128",                              \
+    "L2 promotion of the K/V tensor maps in bytes: 0 (none), 64, 128 or 256")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -286,6 +288,8 @@ struct ScheduleSpec {
   CacheHint kvCacheHint = CacheHint::Normal;
   /// Rows per K/V TMA box (0: block_n, one box per column block).
   int kvBoxRows = 0;
+  /// The K/V tensor maps' L2 promotion (CUtensorMapL2promotion) in bytes.
+  int kvL2Promotion = 128;
 };
 
 struct AttentionSpec {

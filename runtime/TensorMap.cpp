@@ -116,6 +116,24 @@ bool planTensorMap(const TensorMapDesc &d, TensorMapPlan &plan,
   plan.swizzle = d.swizzleBytes == 128  ? CU_TENSOR_MAP_SWIZZLE_128B
                  : d.swizzleBytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
                                         : CU_TENSOR_MAP_SWIZZLE_32B;
+  switch (d.l2PromotionBytes) {
+  case 0:
+    plan.l2Promotion = CU_TENSOR_MAP_L2_PROMOTION_NONE;
+    break;
+  case 64:
+    plan.l2Promotion = CU_TENSOR_MAP_L2_PROMOTION_L2_64B;
+    break;
+  case 128:
+    plan.l2Promotion = CU_TENSOR_MAP_L2_PROMOTION_L2_128B;
+    break;
+  case 256:
+    plan.l2Promotion = CU_TENSOR_MAP_L2_PROMOTION_L2_256B;
+    break;
+  default:
+    error = n + " L2 promotion must be 0, 64, 128 or 256 bytes, got: " +
+            str(d.l2PromotionBytes);
+    return false;
+  }
   plan.base = const_cast<void *>(d.base);
   return true;
 }

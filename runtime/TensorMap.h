@@ -43,6 +43,8 @@ struct TensorMapDesc {
   int64_t boxCols = 0, boxRows = 0, boxHeads = 1;
   /// 32, 64 or 128.
   int swizzleBytes = 128;
+  /// L2 promotion in bytes: 0 (none), 64, 128 or 256.
+  int l2PromotionBytes = 256;
 };
 
 /// The checked arguments of cuTensorMapEncodeTiled.

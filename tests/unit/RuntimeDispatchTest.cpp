@@ -371,8 +371,21 @@ TEST(LaunchPlan, TensorMapsUseTheGeometryBoxes) {
   EXPECT_EQ(q->heads, 12);
   EXPECT_EQ(q->dtype, DType::FP16);
   EXPECT_EQ(q->swizzleBytes, p.spec.schedule.swizzle);
+  // K and V take the schedule's L2 promotion (default 128 bytes), Q keeps 256.
+  EXPECT_EQ(k->l2PromotionBytes, 128);
+  EXPECT_EQ(v->l2PromotionBytes, 128);
+  EXPECT_EQ(q->l2PromotionBytes, 256);
   // The register epilogue reads no O map.
   EXPECT_EQ(args.tensorMap(kParamTmaO), nullptr);
+  Planned none = plan(gqaArgs(), [](ScheduleSpec &s) {
+    s.epilogue = EpilogueKind::Registers;
+    s.kvL2Promotion = 0;
+  });
+  ASSERT_EQ(none.status, FLASHCORE_STATUS_SUCCESS) << none.message;
+  EXPECT_EQ(none.plan.launches[0].args.tensorMap(kParamTmaK)->l2PromotionBytes,
+            0);
+  EXPECT_EQ(none.plan.launches[0].args.tensorMap(kParamTmaV)->l2PromotionBytes,
+            0);
 }
 
 TEST(LaunchPlan, TmaEpilogueGetsAnOMapOf64RowBoxes) {

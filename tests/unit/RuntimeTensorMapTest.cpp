@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 using namespace flashcore;
 
 namespace {
@@ -56,6 +58,27 @@ TEST(TensorMap, PlansDimsInnermostFirstWithByteStrides) {
   EXPECT_EQ(plan.oobFill, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   EXPECT_EQ(plan.l2Promotion, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
   EXPECT_EQ(plan.interleave, CU_TENSOR_MAP_INTERLEAVE_NONE);
+}
+
+TEST(TensorMap, MapsL2PromotionBytes) {
+  const std::pair<int, CUtensorMapL2promotion> table[] = {
+      {0, CU_TENSOR_MAP_L2_PROMOTION_NONE},
+      {64, CU_TENSOR_MAP_L2_PROMOTION_L2_64B},
+      {128, CU_TENSOR_MAP_L2_PROMOTION_L2_128B},
+      {256, CU_TENSOR_MAP_L2_PROMOTION_L2_256B}};
+  for (auto [bytes, promotion] : table) {
+    TensorMapDesc d = validDesc();
+    d.l2PromotionBytes = bytes;
+    TensorMapPlan plan;
+    std::string error;
+    ASSERT_TRUE(planTensorMap(d, plan, error)) << error;
+    EXPECT_EQ(plan.l2Promotion, promotion) << bytes;
+  }
+  TensorMapDesc bad = validDesc();
+  bad.l2PromotionBytes = 100;
+  EXPECT_NE(planError(bad).find("L2 promotion must be 0, 64, 128 or 256 "
+                                "bytes, got: 100"),
+            std::string::npos);
 }
 
 TEST(TensorMap, MapsSwizzleWidthsAndFp16) {
