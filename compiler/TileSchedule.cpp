@@ -49,7 +49,7 @@ int chooseNumSplits(int64_t tiles, int smCount, int64_t keyBlocks,
     efficiency.push_back(eff);
   }
   for (int64_t s = 1; s <= limit; ++s)
-    if (efficiency[s - 1] >= 0.85 * best)
+    if (efficiency[s - 1] >= kSplitWaveEfficiency * best)
       return int(s);
   return 1;
 }
