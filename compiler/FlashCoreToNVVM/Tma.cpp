@@ -17,8 +17,9 @@ using namespace mlir;
 
 namespace flashcore {
 
-/// One box of a tile load: `rows` rows at `row` of column block c, landing
-/// `byteOffset` bytes into `dst`.
+/// One box of a tile load at `coords` (column, row, head, batch) of the
+/// tensor map, landing `byteOffset` bytes into `dst`, with the L2 cache
+/// policy `policy` (null: none).
 static void loadBox(KernelEmitter &e, Value tensorMap, Value dst, Value bar,
                     Value byteOffset, SmallVector<Value> coords,
                     Value policy) {
@@ -71,15 +72,10 @@ void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
                                 Value head, Value batch) {
   const int blockBytes = tileRows * spec.schedule.swizzle;
   Value rowBytes = mul(tileRow, i32(spec.schedule.swizzle));
-  for (int c = 0; c < geo.columnBlocks; ++c) {
-    Value box = smemAt(dst, add(rowBytes, i32(c * blockBytes)));
-    SmallVector<Value> coords = {i32(c * geo.boxCols), row, head, batch};
-    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-        b, loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
-        /*multicastMask=*/Value(), /*l2CacheHint=*/kvCachePolicy(),
-        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
-        /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
-  }
+  Value policy = kvCachePolicy();
+  for (int c = 0; c < geo.columnBlocks; ++c)
+    loadBox(*this, tensorMap, dst, bar, add(rowBytes, i32(c * blockBytes)),
+            {i32(c * geo.boxCols), row, head, batch}, policy);
 }
 
 void KernelEmitter::tmaStoreTile(Value tensorMap, Value src, int rows,
