@@ -28,7 +28,6 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
   g.boxCols = s.swizzle / g.elemBytes;
   g.qBoxRows = s.blockM;
   g.kvBoxRows = s.kvBoxRows ? s.kvBoxRows : s.blockN;
-  g.kvL2Promotion = s.kvL2Promotion;
   g.columnBlocks = g.boxCols > 0 ? p.headDim / g.boxCols : 0;
   g.qTileBytes = s.blockM * p.headDim * g.elemBytes;
   g.kvTileBytes = s.blockN * p.headDim * g.elemBytes;

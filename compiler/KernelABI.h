@@ -234,8 +234,6 @@ struct KernelGeometry {
   int boxCols = 0;
   int qBoxRows = 0;
   int kvBoxRows = 0;
-  /// L2 promotion of the K and V tensor maps in bytes (0 = none).
-  int kvL2Promotion = 128;
   /// head_dim / boxCols.
   int columnBlocks = 0;
   /// Bytes one TMA copy of a Q / K / V tile delivers (expect_tx counts).

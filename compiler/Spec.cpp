@@ -358,14 +358,14 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "0 (block_n) or a multiple of 8 dividing block_n = " +
                 str(s.blockN),
             str(s.kvBoxRows));
-  if (s.kvL2Promotion != 0 && s.kvL2Promotion != 64 &&
-      s.kvL2Promotion != 128 && s.kvL2Promotion != 256)
-    FC_FAIL("schedule.kv_l2_promotion", "0, 64, 128 or 256 (bytes)",
-            str(s.kvL2Promotion));
   if (s.kvBoxRows != 0 && p.pagedKv)
     FC_FAIL("schedule.kv_box_rows",
             "0 with paged_kv (a paged block loads in page chunks)",
             str(s.kvBoxRows));
+  if (s.kvL2Promotion != 0 && s.kvL2Promotion != 64 &&
+      s.kvL2Promotion != 128 && s.kvL2Promotion != 256)
+    FC_FAIL("schedule.kv_l2_promotion", "0, 64, 128 or 256 (bytes)",
+            str(s.kvL2Promotion));
   if (s.stages < 1 || s.stages > 8)
     FC_FAIL("schedule.stages", "in [1, 8]", str(s.stages));
   if (s.swizzle != 32 && s.swizzle != 64 && s.swizzle != 128)

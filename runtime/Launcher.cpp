@@ -131,7 +131,8 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
   // K and V are streamed (decode reads each row once): their promotion is
   // the schedule's (kv_l2_promotion; 256-byte promotion cost decode 7-9 % of
   // its bandwidth on an H200, docs/PERFORMANCE.md session 6).
-  maps[1].l2PromotionBytes = maps[2].l2PromotionBytes = g.kvL2Promotion;
+  maps[1].l2PromotionBytes = maps[2].l2PromotionBytes =
+      spec.schedule.kvL2Promotion;
   const bool paged = problem.pagedKv;
   const int chunkRows =
       paged ? pageChunkRows(a.page_size, spec.schedule.blockN) : 0;
