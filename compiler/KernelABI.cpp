@@ -52,13 +52,22 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
            kSmemAlignment - 16;
   };
   if (m.oBytes > 0 && total(m.oBytes) > smemBudgetPerCta(s.ctasPerSm)) {
-    // The Q tile holds block_m x head_dim too: stage O there.
-    m.oAliasesQ = true;
-    m.oOffset = m.qOffset;
+    if (loopsOverTiles(s) && m.oBytes <= s.stages * m.kvTileBytes) {
+      // A persistent CTA stages O over the V ring: every V of the tile has
+      // been read by then, and the next tile's V loads wait for o_empty.
+      m.oAliasesV = true;
+      m.oOffset = m.vOffset;
+      m.numBarriers += 1;
+    } else {
+      // The Q tile holds block_m x head_dim too: stage O there.
+      m.oAliasesQ = true;
+      m.oOffset = m.qOffset;
+    }
     m.oBytes = 0;
   }
-  m.barrierOffset = m.oAliasesQ ? m.vOffset + s.stages * m.kvTileBytes
-                                : m.oOffset + m.oBytes;
+  m.barrierOffset = m.oAliasesQ || m.oAliasesV
+                        ? m.vOffset + s.stages * m.kvTileBytes
+                        : m.oOffset + m.oBytes;
   m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
   if (s.scheduler == SchedulerKind::DynamicPersistent) {
     m.tileSlotOffset = m.usedBytes;

@@ -193,13 +193,18 @@ struct SmemLayout {
   int vOffset = 0;     // stage s at vOffset + s * kvTileBytes
   /// O staging of the TMA epilogue (block_m rows, 0 bytes otherwise): each
   /// consumer warpgroup's 64 rows at oOffset + wg * 64 * head_dim * 2. When a
-  /// separate tile does not fit, it reuses the Q tile (oAliasesQ; Q is then
-  /// released after the store has read it).
+  /// separate tile does not fit, a persistent CTA stages O in the V ring
+  /// (oAliasesV, FA3's layout: the next tile's Q and first K load while the
+  /// store reads O; its V loads wait on the o_empty barrier), a single-tile
+  /// CTA (or a V ring smaller than the tile) in the Q tile (oAliasesQ; Q is
+  /// then released after the store has read it).
   int oOffset = 0;
   int oBytes = 0;
   bool oAliasesQ = false;
+  bool oAliasesV = false;
   int barrierOffset = 0;
-  /// q_full, q_empty, then 4 per stage (k_full, v_full, k_empty, v_empty).
+  /// q_full, q_empty, then 4 per stage (k_full, v_full, k_empty, v_empty),
+  /// then o_empty when O is staged in the V ring.
   int numBarriers = 0;
   /// dynamic_persistent: the next tile's index, written by the producer and
   /// read by the consumers (4 bytes after the barriers; -1 otherwise).
@@ -221,6 +226,11 @@ struct SmemLayout {
   }
   int vEmptyBarrier(int stage, int stages) const {
     return barrierOffset + (2 + 3 * stages + stage) * kMbarrierBytes;
+  }
+  /// oAliasesV: one arrival per consumer warpgroup once the TMA store has
+  /// read its O rows out of the V ring.
+  int oEmptyBarrier(int stages) const {
+    return barrierOffset + (2 + 4 * stages) * kMbarrierBytes;
   }
 };
 

@@ -435,16 +435,30 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
                 " (this spec needs " + str(needed) + ")",
             str(s.blockN));
   // With overlap the S accumulator of the next block (block_n / 2) is live
-  // while P of the current one (block_n / 4 packed registers) feeds P V; a
-  // persistent tile loop keeps ~24 more registers of tile state live (ptxas
-  // spilled 40 bytes at 240 for head_dim 256, block_n 80 without them).
-  const bool persistent = s.scheduler != SchedulerKind::SingleTile;
-  int neededOverlap =
-      p.headDim / 2 + s.blockN / 2 + s.blockN / 4 + 32 + (persistent ? 24 : 0);
+  // while P of the current one (block_n / 4 packed registers) feeds P V. A
+  // persistent tile loop keeps tile state live too (ptxas, CUDA 13, 240
+  // registers): ~24 at head_dim > 128 (head_dim 256, block_n 80 spills
+  // without them); at head_dim <= 128 the static scheduler none (block_n
+  // 176 and 192 with O in the V ring: no spills), the dynamic one a few
+  // (block_n 192 spills 20-40 bytes, 176 none). The longest-first order on
+  // a static persistent CTA at head_dim > 128 needs ~24 more (head_dim 192
+  // block_n 96 and head_dim 256 block_n 64 spill 8-36 bytes without them).
+  int persistentExtra = 0;
+  if (s.scheduler != SchedulerKind::SingleTile) {
+    if (p.headDim > 128)
+      persistentExtra =
+          s.tileOrder == TileOrder::LongestFirst ? 48 : 24;
+    else if (s.scheduler == SchedulerKind::DynamicPersistent)
+      persistentExtra = 8;
+  }
+  int neededOverlap = p.headDim / 2 + s.blockN / 2 + s.blockN / 4 + 32 +
+                      persistentExtra;
   if (s.overlap && neededOverlap > s.consumerRegisters)
     FC_FAIL("schedule.overlap",
             std::string("false unless head_dim/2 + 3*block_n/4 + 32") +
-                (persistent ? " + 24 (persistent)" : "") +
+                (persistentExtra ? " + " + str(persistentExtra) + " (" +
+                                       enumName(s.scheduler) + ")"
+                                 : std::string()) +
                 " <= consumer_registers = " + str(s.consumerRegisters) +
                 " (this spec needs " + str(neededOverlap) + ")",
             "true");

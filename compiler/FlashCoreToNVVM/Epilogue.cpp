@@ -89,9 +89,11 @@ public:
 protected:
   void storeOutput(const TileContext &ctx, const Accumulator &o) override {
     const bool inQ = e.geo.smem.oAliasesQ;
-    // Staging in the Q tile: wait until no warpgroup reads Q any more (every
-    // consumer thread, whichever path its warpgroup takes below).
-    if (inQ)
+    const bool inV = e.geo.smem.oAliasesV;
+    // Staging in the Q tile (the V ring): wait until no warpgroup reads Q
+    // (V) any more (every consumer thread, whichever path its warpgroup takes
+    // below).
+    if (inQ || inV)
       NamedBarrier::consumers(e).sync(e);
     if (!e.spec.problem.varlen) {
       storeThroughSharedMemory(ctx, o);
@@ -111,6 +113,9 @@ protected:
     storeOutputFromRegisters(ctx, o);
     if (inQ && loopsOverTiles(e.spec.schedule))
       e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(smem.qEmpty()); });
+    if (inV)
+      e.ifThen(e.andi(thread.isLane0, e.eq(thread.warpInGroup, e.i32(0))),
+               [&] { e.mbarrierArrive(smem.oEmpty()); });
   }
 
 private:
@@ -120,15 +125,17 @@ private:
     const int boxCols = e.geo.boxCols;
     NamedBarrier staging = NamedBarrier::consumerWarpgroup(e, thread.wg);
     const bool inQ = e.geo.smem.oAliasesQ;
+    const bool inV = e.geo.smem.oAliasesV;
     // Step 1. The staging tile is free: the previous tile's store has read it
     // (its issuing thread waits for that here, a persistent CTA's only wait:
     // the read overlapped this tile's mainloop; before the barrier). In the Q
-    // tile, storeOutput has waited for every consumer already.
-    const bool deferredWait = !inQ && loopsOverTiles(e.spec.schedule);
+    // tile or the V ring, storeOutput has waited for every consumer already
+    // (and the V ring holds no later tile's V: those loads wait for o_empty).
+    const bool deferredWait = !inQ && !inV && loopsOverTiles(e.spec.schedule);
     if (deferredWait)
       e.ifThen(e.eq(thread.warpInGroup, e.i32(0)),
                [&] { e.ifThen(e.electOne(), [&] { e.tmaStoreWaitRead(); }); });
-    if (!inQ)
+    if (!inQ && !inV)
       staging.sync(e);
 
     // Step 2. stmatrix the normalised O into the TMA box layout
@@ -166,6 +173,10 @@ private:
                        ctx.tile.head, ctx.tmaBatch);
         if (!deferredWait)
           e.tmaStoreWaitRead();
+        // The V ring may take the next tile's V once every warpgroup's
+        // store has read its rows.
+        if (inV)
+          e.mbarrierArrive(smem.oEmpty());
       });
     });
     if (inQ && loopsOverTiles(e.spec.schedule)) {

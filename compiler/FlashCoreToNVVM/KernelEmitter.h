@@ -186,6 +186,11 @@ public:
   void mbarrierInit(mlir::Value bar, int count);
   void mbarrierInitFence();
   void mbarrierArrive(mlir::Value bar);
+  /// One arrival where `pred` (i1) holds, as a predicated instruction, not a
+  /// branch (mbarrier.arrive.expect_tx with 0 bytes: expect-tx(0), then
+  /// arrive-on; PTX ISA "mbarrier.arrive"), so that the code around it stays one
+  /// basic block that ptxas schedules as a whole.
+  void mbarrierArriveIf(mlir::Value bar, mlir::Value pred);
   void mbarrierArriveExpectTx(mlir::Value bar, int bytes);
   void mbarrierArriveExpectTx(mlir::Value bar, mlir::Value bytes);
   void mbarrierWait(mlir::Value bar, mlir::Value parity);

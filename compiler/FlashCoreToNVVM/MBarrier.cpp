@@ -35,6 +35,12 @@ void KernelEmitter::mbarrierArrive(Value bar) {
   NVVM::MBarrierArriveOp::create(b, loc, /*res=*/Type(), bar, /*count=*/Value());
 }
 
+void KernelEmitter::mbarrierArriveIf(Value bar, Value pred) {
+  NVVM::MBarrierArriveExpectTxOp::create(b, loc, /*res=*/Type(), bar, i32(0),
+                                         NVVM::MemScopeKind::CTA,
+                                         /*relaxed=*/false, pred);
+}
+
 void KernelEmitter::mbarrierArriveExpectTx(Value bar, int bytes) {
   mbarrierArriveExpectTx(bar, i32(bytes));
 }

@@ -122,6 +122,14 @@ void ProducerMainloop::loadKV(const TileContext &ctx, bool isK, Value j,
                   ctx.tmaBatch);
 }
 
+void ProducerMainloop::waitForOStore(Value qPhase) {
+  // o_empty completes its phase k when tile k's O has left the V ring; tile
+  // k + 1 (Q phase parity (k + 1) & 1) waits for parity k & 1. A CTA's first
+  // tile passes at once: a fresh barrier counts the phase before 0 as done.
+  if (e.geo.smem.oAliasesV)
+    e.mbarrierWait(smem.oEmpty(), e.xori(qPhase, e.i32(1)));
+}
+
 void ProducerMainloop::loadQ(const TileContext &ctx, Value qPhase) {
   const ScheduleSpec &s = e.spec.schedule;
   // A CTA's only tile loads Q into a fresh buffer.
@@ -254,8 +262,10 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
         [&] {
           loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
           this->loadQ(ctx, qPhase);
-          if (loadV)
+          if (loadV) {
+            waitForOStore(qPhase);
             loadKV(ctx, /*isK=*/false, ctx.blocks.nStart, kv);
+          }
           SmallVector<Value> ring;
           kv.advance(e, s.stages).appendTo(ring);
           return blocksFrom(e.add(ctx.blocks.nStart, e.i32(1)), ring,
@@ -277,6 +287,11 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
           if (e.spec.problem.pagedKv) {
             if (loadQ)
               e.ifThen(e.electOne(), [&] { this->loadQ(ctx, qPhase); });
+            if (loadV && e.geo.smem.oAliasesV) {
+              Value lane = e.remu(e.threadIdx(), e.i32(32));
+              e.ifThen(e.eq(lane, e.i32(0)), [&] { waitForOStore(qPhase); });
+              e.syncWarp();
+            }
             return loadPagedBlocks(ctx, unchanged, loadK, loadV);
           }
           return e.ifThenElse(
@@ -286,6 +301,8 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
                   return kFirstThenQ(loadV);
                 if (loadQ)
                   this->loadQ(ctx, qPhase);
+                if (loadV)
+                  waitForOStore(qPhase);
                 return contiguousBlocks(loadK, loadV);
               },
               [&] { return unchanged; });
@@ -310,7 +327,10 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
 //===----------------------------------------------------------------------===//
 
 void ConsumerMainloop::release(Value barrier) {
-  e.ifThen(thread.isLane0, [&] { e.mbarrierArrive(barrier); });
+  // Predicated, not branched: the wait(1) ... softmax ... wait(0) stretch of
+  // the overlapped loop must stay one basic block, or ptxas hoists the P V
+  // wait above the softmax (seen in the SASS: no EX2 between them).
+  e.mbarrierArriveIf(barrier, thread.isLane0);
 }
 
 Accumulator ConsumerMainloop::rescale(const Accumulator &o,
@@ -361,20 +381,50 @@ Accumulator ConsumerMainloop::issueQK(const PipelineState &slot) {
 
 Accumulator ConsumerMainloop::prepareScores(const TileContext &ctx,
                                             const RowMask &mask, Accumulator s,
-                                            Value j) {
+                                            Value j, MaskUse use) {
   if (e.spec.problem.softcap) {
     // S' = tanh(S * scale / c); the exponent's scale is c * log2(e).
     for (Value &x : s.values)
       x = e.tanh(e.fmul(x, args[kParamSoftcapScale]));
   }
+  if (use == MaskUse::Never)
+    return s;
   Value blockStart =
       e.add(e.mul(j, e.i32(e.spec.schedule.blockN)), thread.colBase);
+  if (use == MaskUse::Always)
+    return mask.apply(e, s, blockStart);
   SmallVector<Type> types(s.values.size(), e.f32T);
   s.values = e.ifThenElse(
       ctx.blocks.needsMask(e, j), types,
       [&] { return mask.apply(e, s, blockStart).values; },
       [&] { return s.values; });
   return s;
+}
+
+SmallVector<Value> ConsumerMainloop::forKeyBlocks(const TileContext &ctx,
+                                                  Value first, ValueRange inits,
+                                                  const KeyBlockBody &body) {
+  const KeyBlockRange &blocks = ctx.blocks;
+  const bool local = e.spec.problem.local;
+  Value end = blocks.nEnd;
+  // [first, lowEnd): below a window's lower edge; [maskStart, end): across
+  // the upper key limit (causal diagonal, window, sequence end); between:
+  // no mask. Each bound is clamped into [first, end], so the three ranges
+  // tile it in order.
+  Value lowEnd =
+      local ? e.maxs(first, e.mins(blocks.nMaskLowEnd, end)) : first;
+  Value maskStart = e.maxs(lowEnd, e.mins(blocks.nMaskStart, end));
+  SmallVector<Value> carried(inits.begin(), inits.end());
+  auto loop = [&](Value lb, Value ub, MaskUse use) {
+    carried = e.forLoop(lb, ub, carried, [&](Value j, ValueRange c) {
+      return body(j, c, use);
+    });
+  };
+  if (local)
+    loop(first, lowEnd, MaskUse::Always);
+  loop(lowEnd, maskStart, MaskUse::Never);
+  loop(maskStart, end, MaskUse::Always);
+  return carried;
 }
 
 ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
@@ -440,9 +490,9 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
   SmallVector<Value> inits =
       packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
 
-  SmallVector<Value> out = e.forLoop(
-      ctx.blocks.nStart, ctx.blocks.nEnd, inits,
-      [&](Value j, ValueRange carried) {
+  SmallVector<Value> out = forKeyBlocks(
+      ctx, ctx.blocks.nStart, inits,
+      [&](Value j, ValueRange carried, MaskUse use) {
         ConsumerResult c = unpackResult(carried, d);
         Accumulator o = c.o;
         OnlineSoftmax::State stats = c.stats;
@@ -454,7 +504,7 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         passTurn();
         gemm.wait(0);
         release(smem.kEmpty(slot.stage));
-        scores = prepareScores(ctx, mask, scores, j);
+        scores = prepareScores(ctx, mask, scores, j, use);
 
         Value alpha[2], moved;
         Accumulator p = softmax.step(scores, stats, alpha, &moved);
@@ -530,7 +580,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
         release(smem.kEmpty(kv.stage));
-        s0 = prepareScores(ctx, mask, s0, ctx.blocks.nStart);
+        s0 = prepareScores(ctx, mask, s0, ctx.blocks.nStart, MaskUse::IfNeeded);
         OnlineSoftmax::State stats = OnlineSoftmax::State::initial(e);
         Value alpha[2];
         PackedOperand p0 = PackedOperand::pack(e, softmax.step(s0, stats, alpha));
@@ -540,9 +590,9 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         inits.append(p0.regs.begin(), p0.regs.end());
         kv.appendTo(inits);                      // slot of P's V
         kv.advance(e, stages).appendTo(inits);   // slot of the next K
-        SmallVector<Value> loop = e.forLoop(
-            e.add(ctx.blocks.nStart, e.i32(1)), ctx.blocks.nEnd, inits,
-            [&](Value j, ValueRange c) {
+        SmallVector<Value> loop = forKeyBlocks(
+            ctx, e.add(ctx.blocks.nStart, e.i32(1)), inits,
+            [&](Value j, ValueRange c, MaskUse use) {
               auto [o, st] = carriedOAndStats(c, d);
               PackedOperand pPrev = carriedP(c);
               PipelineState vSlot = carriedSlot(c, 0);
@@ -559,7 +609,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               gemm.wait(1); // S(j) is ready, P(j-1) V(j-1) may run on
               s.values = e.fenceOperands(s.values);
               release(smem.kEmpty(kSlot.stage));
-              s = prepareScores(ctx, mask, s, j);
+              s = prepareScores(ctx, mask, s, j, use);
               Value a[2], moved;
               Accumulator p = softmax.step(s, st, a, &moved);
               gemm.wait(0);

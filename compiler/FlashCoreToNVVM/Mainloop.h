@@ -6,12 +6,18 @@
 //   producer   one elected thread TMA-loads the Q tile (after the consumers
 //              released the previous tile's) and, per key block j, the K and
 //              V tiles into the next ring slot once it is empty (paged_kv:
-//              page by page through the page table);
+//              page by page through the page table); with O staged in the V
+//              ring, a tile's first V waits until the previous tile's O store
+//              has read it (o_empty);
 //   consumers  each warpgroup owns 64 query rows. Per key block: wait K,
 //              S = Q Kᵀ, release K, softcap, mask, online softmax, wait V,
 //              O += P V, release V. With `overlap`, Q Kᵀ of block j+1 is in
 //              flight while the softmax of block j runs and P V of block j
 //              is issued before its wait (FA3's intra-warpgroup overlap).
+//              The key blocks run as separate loops (FA3's split): those
+//              that need the mask and those that do not, whose body has no
+//              branch between the S wait and the P V wait (releases are
+//              predicated), so ptxas schedules it as one block.
 //
 // Both sides carry their PipelineState and the Q phase across tiles. The
 // epilogue (Epilogue.h) takes the consumers' O and softmax state.
@@ -83,6 +89,9 @@ public:
 
 private:
   void loadQ(const TileContext &ctx, mlir::Value qPhase);
+  /// O staged in the V ring: wait until the previous tile's store has read
+  /// it, before this tile's first V load (no-op otherwise).
+  void waitForOStore(mlir::Value qPhase);
   void loadKV(const TileContext &ctx, bool isK, mlir::Value j,
               const PipelineState &slot);
   /// paged_kv: the page of chunk `lane` of key block j (num_pages where the
@@ -136,9 +145,21 @@ private:
                       mlir::Value moved);
   /// S = Q Kᵀ of the K tile in `slot` issued (fence, wgmmas, commit).
   Accumulator issueQK(const PipelineState &slot);
+  /// Whether a key block's scores take the mask: checked per block (the
+  /// overlapped loop's first block), always, or never.
+  enum class MaskUse { IfNeeded, Always, Never };
   /// Softcap and mask of S for key block j.
   Accumulator prepareScores(const TileContext &ctx, const RowMask &mask,
-                            Accumulator s, mlir::Value j);
+                            Accumulator s, mlir::Value j, MaskUse use);
+  using KeyBlockBody = std::function<llvm::SmallVector<mlir::Value>(
+      mlir::Value j, mlir::ValueRange carried, MaskUse use)>;
+  /// Key blocks [first, nEnd) as up to three loops (FA3's split): the blocks
+  /// that need the mask (a window's lower edge; the upper key limit) and
+  /// those between, whose body has no mask and no branch for it.
+  llvm::SmallVector<mlir::Value> forKeyBlocks(const TileContext &ctx,
+                                              mlir::Value first,
+                                              mlir::ValueRange inits,
+                                              const KeyBlockBody &body);
   void release(mlir::Value barrier);
   ConsumerResult loopSerial(const TileContext &ctx, const RowMask &mask,
                             PipelineState kv);

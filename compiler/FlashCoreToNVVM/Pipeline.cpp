@@ -55,6 +55,10 @@ Value SharedStorage::oStaging(Value wg) const {
   return at(layout.oOffset, wg, kWgmmaM * e.spec.problem.headDim * e.geo.elemBytes);
 }
 
+Value SharedStorage::oEmpty() const {
+  return e.smemAt(base, layout.oEmptyBarrier(stages));
+}
+
 void SharedStorage::initBarriers() const {
   const int consumerWarps = 4 * e.spec.schedule.consumerWarpgroups;
   e.mbarrierInit(qFullBar, 1);
@@ -67,6 +71,8 @@ void SharedStorage::initBarriers() const {
     e.mbarrierInit(kEmpty(stage), consumerWarps);
     e.mbarrierInit(vEmpty(stage), consumerWarps);
   }
+  if (layout.oAliasesV)
+    e.mbarrierInit(oEmpty(), e.spec.schedule.consumerWarpgroups);
   e.mbarrierInitFence();
 }
 

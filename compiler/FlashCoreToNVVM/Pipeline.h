@@ -54,10 +54,14 @@ public:
   mlir::Value vEmpty(mlir::Value stage) const;
   /// The TMA epilogue's staging tile of consumer warpgroup `wg`.
   mlir::Value oStaging(mlir::Value wg) const;
+  /// O staged in the V ring (SmemLayout::oAliasesV): completes a phase per
+  /// tile once every consumer warpgroup's store has read its rows; the
+  /// producer waits for it before the tile's first V load.
+  mlir::Value oEmpty() const;
 
   /// Initialises every barrier (call from one thread, then barrierAll):
   /// full barriers expect one arrival (the producer's expect_tx), empty ones
-  /// one per consumer warp.
+  /// one per consumer warp, o_empty one per consumer warpgroup.
   void initBarriers() const;
 
 private:

@@ -6,7 +6,8 @@
 #                                              pyinstall pyapi hf hosttime hfbench decodebench fa3 fa3wait
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
-#                                              ablation sassvar sanvar compare decodesweep decodencu
+#                                              ablation sassvar sassoverlap sanvar compare decodesweep
+#                                              decodencu
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -90,6 +91,17 @@ for stage in $stages; do
         t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
         echo "== $spec $fields: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*|VOTE[.A-Z]*|USETMAXREG[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
         cuobjdump -res-usage /tmp/v.cubin | grep -o -E "REG:[0-9]+|STACK:[0-9]+|LOCAL:[0-9]+" | tr '\n' ' '; echo
+      done ;;
+    sassoverlap)
+      # How much softmax sits between the S wait and the P V wait in the SASS
+      # (bench/sass_overlap.py) for SASS_VARIANTS (as sassvar: SPEC@fields).
+      for v in ${SASS_VARIANTS:-default.yaml@block_n=192,pingpong=true,overlap=true,epilogue=tma}; do
+        spec=default.yaml; fields=$v
+        case $v in *@*) spec=${v%%@*}; fields=${v#*@} ;; esac
+        sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
+        t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+        cuobjdump -sass /tmp/v.cubin > /tmp/v.sass
+        echo "== $spec $fields"; python3 "$root/bench/sass_overlap.py" /tmp/v.sass
       done ;;
     sanvar)
       # compute-sanitizer on the new schedule variants (small shape with tails,

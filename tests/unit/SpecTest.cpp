@@ -448,6 +448,44 @@ TEST(SpecRules, SharedMemoryBudgetMatchesTheGeometry) {
   EXPECT_EQ(g.columnBlocks, 2);
 }
 
+TEST(SpecRules, TmaEpilogueStagesOWhereItFits) {
+  AttentionSpec spec = parseOk(kMinimal);
+  spec.schedule.epilogue = EpilogueKind::Tma;
+  spec.schedule.pingpong = true;
+  spec.schedule.overlap = true;
+  // 128 keys: Q 32 KB + 4 x 32 KB + a separate 32 KB O tile fit 227 KB.
+  KernelGeometry g = computeGeometry(spec);
+  EXPECT_FALSE(g.smem.oAliasesQ);
+  EXPECT_FALSE(g.smem.oAliasesV);
+  EXPECT_EQ(g.smem.oOffset, 32768 * 5);
+  EXPECT_EQ(g.smem.oBytes, 32768);
+  // 176 keys: Q 32 KB + 4 x 44 KB leave no room; a single tile stages O in
+  // the Q tile.
+  spec.schedule.blockN = 176;
+  g = computeGeometry(spec);
+  EXPECT_TRUE(g.smem.oAliasesQ);
+  EXPECT_FALSE(g.smem.oAliasesV);
+  EXPECT_EQ(g.smem.oOffset, 0);
+  EXPECT_EQ(g.smem.numBarriers, 10);
+  EXPECT_FALSE(validateSpec(spec).has_value());
+  // A persistent CTA stages it over the V ring (the next tile's Q loads
+  // while the store reads O) with an o_empty barrier after the ring's.
+  for (SchedulerKind k :
+       {SchedulerKind::StaticPersistent, SchedulerKind::DynamicPersistent}) {
+    spec.schedule.scheduler = k;
+    g = computeGeometry(spec);
+    EXPECT_FALSE(g.smem.oAliasesQ);
+    EXPECT_TRUE(g.smem.oAliasesV);
+    EXPECT_EQ(g.smem.oOffset, g.smem.vOffset);
+    EXPECT_EQ(g.smem.oBytes, 0);
+    EXPECT_EQ(g.smem.numBarriers, 11);
+    EXPECT_EQ(g.smem.oEmptyBarrier(2), g.smem.barrierOffset + 10 * 8);
+    EXPECT_EQ(g.smem.barrierOffset, 32768 + 4 * 176 * 128 * 2);
+    EXPECT_LE(g.smem.dynamicSmemBytes, kMaxSmemPerCta);
+    EXPECT_FALSE(validateSpec(spec).has_value());
+  }
+}
+
 TEST(SpecDiagnosticTest, FormatsWhatIsKnown) {
   SpecDiagnostic d;
   d.message = "x must be y, got: z";
