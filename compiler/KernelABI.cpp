@@ -65,9 +65,8 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
     }
     m.oBytes = 0;
   }
-  m.barrierOffset = m.oAliasesQ || m.oAliasesV
-                        ? m.vOffset + s.stages * m.kvTileBytes
-                        : m.oOffset + m.oBytes;
+  m.barrierOffset = m.oAliased() ? m.vOffset + s.stages * m.kvTileBytes
+                                 : m.oOffset + m.oBytes;
   m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
   if (s.scheduler == SchedulerKind::DynamicPersistent) {
     m.tileSlotOffset = m.usedBytes;

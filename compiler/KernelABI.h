@@ -202,6 +202,8 @@ struct SmemLayout {
   int oBytes = 0;
   bool oAliasesQ = false;
   bool oAliasesV = false;
+  /// O is staged in another tile's memory (Q or the V ring), not its own.
+  bool oAliased() const { return oAliasesQ || oAliasesV; }
   int barrierOffset = 0;
   /// q_full, q_empty, then 4 per stage (k_full, v_full, k_empty, v_empty),
   /// then o_empty when O is staged in the V ring.

@@ -93,7 +93,7 @@ protected:
     // Staging in the Q tile (the V ring): wait until no warpgroup reads Q
     // (V) any more (every consumer thread, whichever path its warpgroup takes
     // below).
-    if (inQ || inV)
+    if (e.geo.smem.oAliased())
       NamedBarrier::consumers(e).sync(e);
     if (!e.spec.problem.varlen) {
       storeThroughSharedMemory(ctx, o);
@@ -126,16 +126,17 @@ private:
     NamedBarrier staging = NamedBarrier::consumerWarpgroup(e, thread.wg);
     const bool inQ = e.geo.smem.oAliasesQ;
     const bool inV = e.geo.smem.oAliasesV;
+    const bool aliased = e.geo.smem.oAliased();
     // Step 1. The staging tile is free: the previous tile's store has read it
     // (its issuing thread waits for that here, a persistent CTA's only wait:
     // the read overlapped this tile's mainloop; before the barrier). In the Q
     // tile or the V ring, storeOutput has waited for every consumer already
     // (and the V ring holds no later tile's V: those loads wait for o_empty).
-    const bool deferredWait = !inQ && !inV && loopsOverTiles(e.spec.schedule);
+    const bool deferredWait = !aliased && loopsOverTiles(e.spec.schedule);
     if (deferredWait)
       e.ifThen(e.eq(thread.warpInGroup, e.i32(0)),
                [&] { e.ifThen(e.electOne(), [&] { e.tmaStoreWaitRead(); }); });
-    if (!inQ && !inV)
+    if (!aliased)
       staging.sync(e);
 
     // Step 2. stmatrix the normalised O into the TMA box layout

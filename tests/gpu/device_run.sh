@@ -25,6 +25,14 @@ export LD_LIBRARY_PATH="$root/build/syslib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 gen="$root/build/bin/flashcore-gen"
 stages=${*:-env run sass quick bench}
 t() { timeout -s KILL "$@"; }
+# emit_variant [SPEC@]FIELDS: the kernel of specs/SPEC (default.yaml) with the
+# schedule overrides FIELDS (- = none) as /tmp/v.cubin; sets spec and fields.
+emit_variant() {
+  spec=default.yaml; fields=$1
+  case $1 in *@*) spec=${1%%@*}; fields=${1#*@} ;; esac
+  local sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
+  t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+}
 for stage in $stages; do
   echo "=================== $stage"
   case $stage in
@@ -85,10 +93,7 @@ for stage in $stages; do
       # SASS_VARIANTS: schedule overrides separated by spaces (- = none), each
       # optionally SPEC@fields for another spec of specs/ (default.yaml).
       for v in ${SASS_VARIANTS:-- scheduler=static_persistent epilogue=tma overlap=true}; do
-        spec=default.yaml; fields=$v
-        case $v in *@*) spec=${v%%@*}; fields=${v#*@} ;; esac
-        sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
-        t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+        emit_variant "$v"
         echo "== $spec $fields: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*|VOTE[.A-Z]*|USETMAXREG[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
         cuobjdump -res-usage /tmp/v.cubin | grep -o -E "REG:[0-9]+|STACK:[0-9]+|LOCAL:[0-9]+" | tr '\n' ' '; echo
       done ;;
@@ -96,10 +101,7 @@ for stage in $stages; do
       # How much softmax sits between the S wait and the P V wait in the SASS
       # (bench/sass_overlap.py) for SASS_VARIANTS (as sassvar: SPEC@fields).
       for v in ${SASS_VARIANTS:-default.yaml@block_n=192,pingpong=true,overlap=true,epilogue=tma}; do
-        spec=default.yaml; fields=$v
-        case $v in *@*) spec=${v%%@*}; fields=${v#*@} ;; esac
-        sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
-        t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
+        emit_variant "$v"
         cuobjdump -sass /tmp/v.cubin > /tmp/v.sass
         echo "== $spec $fields"; python3 "$root/bench/sass_overlap.py" /tmp/v.sass
       done ;;
