@@ -9,6 +9,12 @@ once per process), so each variant is its own process:
 Prints one line per row: TB/s (K and V bytes / median time) per split count,
 the best, the automatic choice (num_splits 0), cuDNN, and FlashCore's max abs
 difference from cuDNN (auto splits).
+
+With --page N every row also runs on a paged cache of N-row pages (a pool of
+B * seqlen_k / N pages; --page-order shuffled: a random permutation as
+decode_bench.py uses, sequential: page i of sequence b is pool page
+b * pages + i, the contiguous layout cut into pages), automatic splits:
+`paged_tbs` and `paged_over_contiguous` (over splits_0, the same process).
 """
 import argparse
 import json
@@ -35,6 +41,9 @@ def main():
                         help="comma-separated num_splits values (0 = automatic) instead of 0,1,2,4,8")
     parser.add_argument("--graphs", action="store_true",
                         help="time CUDA graph replays (kernel time) instead of eager calls")
+    parser.add_argument("--page", type=int, default=0,
+                        help="also time a paged cache of this page size (16 ... 256)")
+    parser.add_argument("--page-order", choices=["shuffled", "sequential"], default="shuffled")
     args = parser.parse_args()
     timer = bench_graph if args.graphs else bench
     rows_to_run = ([tuple(int(x) for x in r.split(",")) for r in args.rows.split(";") if r]
@@ -62,6 +71,30 @@ def main():
                 row["splits_%d" % s] = None
                 row["error_%d" % s] = "%s: %s" % (type(e).__name__, str(e)[:160])
         row["cudnn"] = round(nbytes / (timer(peer) * 1e-3) / 1e12, 3)
+        if args.page:
+            pages = sk // args.page
+            # (B, S, H, D) -> (B * pages, page, H, D): pool page b * pages + i
+            # holds rows [i * page, (i + 1) * page) of sequence b.
+            pool_k = kc.reshape(b * pages, args.page, hkv, d)
+            pool_v = vc.reshape(b * pages, args.page, hkv, d)
+            order = (torch.randperm(b * pages, device="cuda") if args.page_order == "shuffled"
+                     else torch.arange(b * pages, device="cuda")).to(torch.int32)
+            # Pool page order[j] receives logical page j, so the table is the
+            # permutation and the cache's contents stay those of kc / vc.
+            pk, pv = torch.empty_like(pool_k), torch.empty_like(pool_v)
+            pk[order.long()] = pool_k
+            pv[order.long()] = pool_v
+            table = order.reshape(b, pages)
+            paged = flashcore.flash_attn_with_kvcache(q, pk, pv, cache_seqlens=lens,
+                                                      page_table=table, causal=True)
+            row["paged_max_abs_vs_contiguous"] = (paged.float() - ours.float()).abs().max().item()
+            ms = timer(lambda: flashcore.flash_attn_with_kvcache(
+                q, pk, pv, cache_seqlens=lens, page_table=table, causal=True))
+            row["page"], row["page_order"] = args.page, args.page_order
+            row["paged_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
+            if row.get("splits_0"):
+                row["paged_over_contiguous"] = round(row["paged_tbs"] / row["splits_0"], 3)
+            del pk, pv, pool_k, pool_v
         timed = {s: row["splits_%d" % s] for s in splits if s and row["splits_%d" % s]}
         if timed:
             best = max(timed, key=timed.get)

@@ -199,6 +199,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(lazyRescale, "lazy_rescale", bool, "false",                                \
     "keep a row's maximum until a block's exceeds it by more than 8 (log2); "  \
     "O is rescaled only when a warp has such a row")                           \
+  X(deferRescale, "defer_rescale", bool, "true",                               \
+    "with overlap: O is rescaled at the next block, under its Q·Kᵀ and just "  \
+    "before its P·V (FA3's order), not right after the P·V wait")              \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
     "registers and shared memory; one CTA's prologue hides under another's") \
@@ -281,6 +284,10 @@ struct ScheduleSpec {
   bool pingpong = false;
   /// The running maximum moves only by more than kLazyRescaleLog2 (Softmax.h).
   bool lazyRescale = false;
+  /// Overlapped loop: block j's O rescale runs after Q·Kᵀ(j+1) is issued,
+  /// before P·V(j) (FA3's order), leaving only P's conversion behind the
+  /// P·V wait.
+  bool deferRescale = true;
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;

@@ -7,9 +7,10 @@
 //   LSE = M + log(sum_s exp(LSE_s - M))        (-inf if every split is empty)
 //   O   = sum_s exp(LSE_s - LSE) * O_s
 //
-// Pass 1 reduces over the splits across the lanes (lane l takes splits l,
-// l + 32, ...; butterfly shuffles). Pass 2 has every lane accumulate two
-// adjacent columns per 64-column step of the head dimension. Row r of the
+// Pass 1 reduces over the splits across the lanes in one pass (lane l keeps
+// a running max and sum over splits l, l + 32, ...; butterfly shuffles merge
+// them). Pass 2 has every lane accumulate two adjacent columns per 64-column
+// step of the head dimension, eight splits' loads in flight at a time. Row r of the
 // workspace is (batch r / seqlen_q, query r % seqlen_q) of O; varlen calls pass
 // seqlen_q = the packed row count and a batch stride of 0.
 //
@@ -19,6 +20,8 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 using namespace mlir;
 
@@ -36,14 +39,6 @@ public:
 private:
   Block *entry;
 };
-
-Value warpReduce(KernelEmitter &e, Value v, bool isMax) {
-  for (int mask : {16, 8, 4, 2, 1}) {
-    Value other = e.shuffleXor(v, mask);
-    v = isMax ? e.fmax(v, other) : e.fadd(v, other);
-  }
-  return v;
-}
 
 Value loadF32(KernelEmitter &e, Value base, Value index) {
   Value ptr = LLVM::GEPOp::create(e.b, e.loc, e.globalPtrT, e.f32T, base,
@@ -85,63 +80,87 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
       return e.add(e.mul(e.ext64(s), rowsTimesHeads), rowHead);
     };
     Value strided = e.ceilDiv(splits, 32);
+    Value lastSplit = e.maxs(e.sub(splits, e.i32(1)), e.i32(0));
 
-    // Step 2. LSE = M + log(sum exp(LSE_s - M)) over the splits.
+    // Step 2. LSE = M + log(sum exp(LSE_s - M)) over the splits, in one
+    // pass: each lane keeps a running (max, sum) over splits lane, lane + 32,
+    // ...; the butterfly merges the lanes' pairs.
     auto lseOfLane = [&](Value j) {
       Value s = e.add(e.mul(j, e.i32(32)), lane);
-      return e.ifThenElse(
-          e.lt(s, splits), TypeRange{e.f32T},
-          [&] { return SmallVector<Value>{loadF32(e, a[kCombineLseAccum], slot(s))}; },
-          [&] { return SmallVector<Value>{negInf}; })[0];
+      Value x = loadF32(e, a[kCombineLseAccum], slot(e.mins(s, lastSplit)));
+      return e.select(e.lt(s, splits), x, negInf);
     };
-    Value m = e.forLoop(e.i32(0), strided, ValueRange{negInf},
-                        [&](Value j, ValueRange c) {
-                          return SmallVector<Value>{e.fmax(c[0], lseOfLane(j))};
-                        })[0];
-    m = warpReduce(e, m, /*isMax=*/true);
+    // (m, l) + (m2, l2) with l counted from m: both sides rescaled to the
+    // larger maximum; an empty side (m = -inf) adds nothing.
+    auto merge = [&](Value m1, Value l1, Value m2, Value l2) {
+      Value m = e.fmax(m1, m2);
+      Value ref = e.select(e.cmpf(arith::CmpFPredicate::OEQ, m, negInf),
+                           e.f32(0.0), m);
+      auto scaled = [&](Value mi, Value li) {
+        return e.fmul(li, e.exp2(e.fmul(e.fsub(mi, ref), e.f32(log2e))));
+      };
+      return std::make_pair(m, e.fadd(scaled(m1, l1), scaled(m2, l2)));
+    };
+    SmallVector<Value> ml = e.forLoop(
+        e.i32(0), strided, ValueRange{negInf, e.f32(0.0)},
+        [&](Value j, ValueRange c) {
+          Value x = lseOfLane(j);
+          auto [m, l] = merge(c[0], c[1], x, e.f32(1.0));
+          return SmallVector<Value>{m, l};
+        });
+    Value m = ml[0], sum = ml[1];
+    for (int mask : {16, 8, 4, 2, 1})
+      std::tie(m, sum) =
+          merge(m, sum, e.shuffleXor(m, mask), e.shuffleXor(sum, mask));
     Value empty = e.cmpf(arith::CmpFPredicate::OEQ, m, negInf);
-    Value mUsed = e.select(empty, e.f32(0.0), m);
-    Value sum = e.forLoop(e.i32(0), strided, ValueRange{e.f32(0.0)},
-                          [&](Value j, ValueRange c) {
-                            Value x = e.fmul(e.fsub(lseOfLane(j), mUsed),
-                                             e.f32(log2e));
-                            return SmallVector<Value>{e.fadd(c[0], e.exp2(x))};
-                          })[0];
-    sum = warpReduce(e, sum, /*isMax=*/false);
     Value lse = e.select(empty, negInf,
-                         e.fadd(mUsed, e.fmul(e.log2(sum), e.f32(std::log(2.0)))));
+                         e.fadd(m, e.fmul(e.log2(sum), e.f32(std::log(2.0)))));
 
-    // Step 3. O = sum_s exp(LSE_s - LSE) O_s, two columns per lane per 64.
+    // Step 3. O = sum_s exp(LSE_s - LSE) O_s, two columns per lane per 64,
+    // kSplitsInFlight splits per iteration: their loads (indices clamped to
+    // the last split, weights 0 past it) are all issued before the first
+    // multiply-add, so a warp waits for one round trip per group of splits,
+    // not one per split.
+    constexpr int kSplitsInFlight = 8;
     const int steps = (d + 63) / 64;
+    const bool ragged = d % 64 != 0;
     Value col0 = e.mul(lane, e.i32(2));
     Type pairT = VectorType::get({2}, e.f32T);
     SmallVector<Value> inits(2 * steps, e.f32(0.0));
     SmallVector<Value> acc = e.forLoop(
-        e.i32(0), splits, inits, [&](Value s, ValueRange c) {
-          Value lseS = loadF32(e, a[kCombineLseAccum], slot(s));
-          Value w = e.select(empty, e.f32(0.0),
-                             e.exp2(e.fmul(e.fsub(lseS, lse), e.f32(log2e))));
-          Value base = e.mul(slot(s), e.i64(d));
-          SmallVector<Value> next(c.begin(), c.end());
-          for (int k = 0; k < steps; ++k) {
-            Value col = e.add(col0, e.i32(64 * k));
-            SmallVector<Value> updated = e.ifThenElse(
-                e.lt(col, e.i32(d)), TypeRange{e.f32T, e.f32T},
-                [&] {
-                  Value ptr = LLVM::GEPOp::create(
-                      e.b, e.loc, e.globalPtrT, e.f32T, a[kCombineOAccum],
-                      ValueRange{e.add(base, e.ext64(col))});
-                  Value pair =
-                      LLVM::LoadOp::create(e.b, e.loc, pairT, ptr, /*alignment=*/8);
-                  Value x = LLVM::ExtractElementOp::create(e.b, e.loc, pair, e.i32(0));
-                  Value y = LLVM::ExtractElementOp::create(e.b, e.loc, pair, e.i32(1));
-                  return SmallVector<Value>{e.fma(w, x, c[2 * k]),
-                                            e.fma(w, y, c[2 * k + 1])};
-                },
-                [&] { return SmallVector<Value>{c[2 * k], c[2 * k + 1]}; });
-            next[2 * k] = updated[0];
-            next[2 * k + 1] = updated[1];
+        e.i32(0), e.ceilDiv(splits, kSplitsInFlight), inits,
+        [&](Value g, ValueRange c) {
+          Value weight[kSplitsInFlight];
+          SmallVector<Value> pairs;
+          for (int u = 0; u < kSplitsInFlight; ++u) {
+            Value s = e.add(e.mul(g, e.i32(kSplitsInFlight)), e.i32(u));
+            Value clamped = slot(e.mins(s, lastSplit));
+            Value lseS = loadF32(e, a[kCombineLseAccum], clamped);
+            weight[u] = e.select(
+                e.andi(e.lt(s, splits), e.xori(empty, e.i1(true))),
+                e.exp2(e.fmul(e.fsub(lseS, lse), e.f32(log2e))), e.f32(0.0));
+            Value base = e.mul(clamped, e.i64(d));
+            for (int k = 0; k < steps; ++k) {
+              Value col = e.add(col0, e.i32(64 * k));
+              if (ragged) // a column pair past d reads the last one
+                col = e.mins(col, e.i32(d - 2));
+              Value ptr = LLVM::GEPOp::create(
+                  e.b, e.loc, e.globalPtrT, e.f32T, a[kCombineOAccum],
+                  ValueRange{e.add(base, e.ext64(col))});
+              pairs.push_back(
+                  LLVM::LoadOp::create(e.b, e.loc, pairT, ptr, /*alignment=*/8));
+            }
           }
+          SmallVector<Value> next(c.begin(), c.end());
+          for (int u = 0; u < kSplitsInFlight; ++u)
+            for (int k = 0; k < steps; ++k) {
+              Value pair = pairs[u * steps + k];
+              for (int h = 0; h < 2; ++h) {
+                Value x = LLVM::ExtractElementOp::create(e.b, e.loc, pair,
+                                                         e.i32(h));
+                next[2 * k + h] = e.fma(weight[u], x, next[2 * k + h]);
+              }
+            }
           return next;
         });
 

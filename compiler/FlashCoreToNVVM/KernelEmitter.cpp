@@ -29,6 +29,9 @@ KernelEmitter::KernelEmitter(OpBuilder &builder, Location loc,
 // Arithmetic
 //===----------------------------------------------------------------------===//
 
+Value KernelEmitter::i1(bool v) {
+  return arith::ConstantIntOp::create(b, loc, i1T, v);
+}
 Value KernelEmitter::i32(int64_t v) {
   return arith::ConstantIntOp::create(b, loc, i32T, v);
 }

@@ -59,6 +59,7 @@ public:
   //===--------------------------------------------------------------------===//
   // Arithmetic (arith dialect; lowered by convert-arith-to-llvm).
   //===--------------------------------------------------------------------===//
+  mlir::Value i1(bool v);
   mlir::Value i32(int64_t v);
   mlir::Value i64(int64_t v);
   mlir::Value f32(double v);

@@ -535,6 +535,11 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
 ///             done]; softmax(S(j)) -> P(j), alpha; wait(0) [P·V done];
 ///             O *= alpha
 ///   tail      O += P(last) V(last); wait(0)
+///
+/// defer_rescale (FA3's order) moves `O *= alpha` of block j-1 to block j,
+/// between the issue of S(j) and that of P(j-1) V(j-1): the rescale runs
+/// under Q·Kᵀ, and behind the P·V wait only P's conversion remains (ptxas
+/// hoists that wait over everything that does not feed what follows it).
 ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
                                                 const RowMask &mask,
                                                 PipelineState kv) {
@@ -568,6 +573,26 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
   auto carriedSlot = [&](ValueRange c, int which) { // 0: P's V, 1: next K
     return PipelineState::from(c, oCount + kStats + pCount + which * kState);
   };
+  // defer_rescale: the pending rescale of O (alpha of both row halves, and
+  // with lazy_rescale whether a maximum moved) after the two ring states.
+  const bool defer = e.spec.schedule.deferRescale;
+  const bool lazy = e.spec.schedule.lazyRescale;
+  const int pendingAt = oCount + kStats + pCount + 2 * kState;
+  struct Pending {
+    Value alpha[2];
+    Value moved; // null unless lazy_rescale
+  };
+  auto carriedPending = [&](ValueRange c) {
+    Pending r{{c[pendingAt], c[pendingAt + 1]}, lazy ? c[pendingAt + 2] : Value()};
+    return r;
+  };
+  auto appendPending = [&](SmallVector<Value> &v, const Pending &r) {
+    if (!defer)
+      return;
+    v.append({r.alpha[0], r.alpha[1]});
+    if (lazy)
+      v.push_back(r.moved);
+  };
 
   SmallVector<Value> out = e.ifThenElse(
       e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), types,
@@ -590,6 +615,9 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         inits.append(p0.regs.begin(), p0.regs.end());
         kv.appendTo(inits);                      // slot of P's V
         kv.advance(e, stages).appendTo(inits);   // slot of the next K
+        // O is still zero: the first pending rescale is a no-op.
+        appendPending(inits, Pending{{e.f32(1.0), e.f32(1.0)},
+                                     lazy ? e.i1(false) : Value()});
         SmallVector<Value> loop = forKeyBlocks(
             ctx, e.add(ctx.blocks.nStart, e.i32(1)), inits,
             [&](Value j, ValueRange c, MaskUse use) {
@@ -601,6 +629,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               e.mbarrierWait(smem.kFull(kSlot.stage), kSlot.phase);
               awaitTurn(); // held through the V wait: both GEMMs one turn
               Accumulator s = issueQK(kSlot);
+              if (defer) {
+                Pending r = carriedPending(c);
+                o = rescale(o, r.alpha, r.moved);
+              }
               e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
               gemm.fence();
               o = gemm.issueRS(pPrev, vOperand(vSlot), o);
@@ -615,7 +647,8 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               gemm.wait(0);
               o.values = e.fenceOperands(o.values);
               release(smem.vEmpty(vSlot.stage));
-              o = rescale(o, a, moved);
+              if (!defer)
+                o = rescale(o, a, moved);
               PackedOperand pNext = PackedOperand::pack(e, p);
 
               SmallVector<Value> next(o.values.begin(), o.values.end());
@@ -623,6 +656,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               next.append(pNext.regs.begin(), pNext.regs.end());
               kSlot.appendTo(next);
               kSlot.advance(e, stages).appendTo(next);
+              appendPending(next, Pending{{a[0], a[1]}, moved});
               return next;
             });
 
@@ -631,6 +665,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         PackedOperand pLast = carriedP(loop);
         PipelineState vSlot = carriedSlot(loop, 0);
         PipelineState kSlot = carriedSlot(loop, 1);
+        if (defer) {
+          Pending r = carriedPending(loop);
+          o = rescale(o, r.alpha, r.moved);
+        }
         e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
         awaitTurn();
         gemm.fence();
