@@ -10,9 +10,9 @@
 // Pass 1 reduces over the splits across the lanes in one pass (lane l keeps
 // a running max and sum over splits l, l + 32, ...; butterfly shuffles merge
 // them). Pass 2 has every lane accumulate two adjacent columns per 64-column
-// step of the head dimension, eight splits' loads in flight at a time. Row r of the
-// workspace is (batch r / seqlen_q, query r % seqlen_q) of O; varlen calls pass
-// seqlen_q = the packed row count and a batch stride of 0.
+// step of the head dimension, eight splits' loads in flight at a time. Row r
+// of the workspace is (batch r / seqlen_q, query r % seqlen_q) of O; varlen
+// calls pass seqlen_q = the packed row count and a batch stride of 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,6 +81,7 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
     };
     Value strided = e.ceilDiv(splits, 32);
     Value lastSplit = e.maxs(e.sub(splits, e.i32(1)), e.i32(0));
+    auto expNatural = [&](Value x) { return e.exp2(e.fmul(x, e.f32(log2e))); };
 
     // Step 2. LSE = M + log(sum exp(LSE_s - M)) over the splits, in one
     // pass: each lane keeps a running (max, sum) over splits lane, lane + 32,
@@ -97,7 +98,7 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
       Value ref = e.select(e.cmpf(arith::CmpFPredicate::OEQ, m, negInf),
                            e.f32(0.0), m);
       auto scaled = [&](Value mi, Value li) {
-        return e.fmul(li, e.exp2(e.fmul(e.fsub(mi, ref), e.f32(log2e))));
+        return e.fmul(li, expNatural(e.fsub(mi, ref)));
       };
       return std::make_pair(m, e.fadd(scaled(m1, l1), scaled(m2, l2)));
     };
@@ -113,6 +114,7 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
       std::tie(m, sum) =
           merge(m, sum, e.shuffleXor(m, mask), e.shuffleXor(sum, mask));
     Value empty = e.cmpf(arith::CmpFPredicate::OEQ, m, negInf);
+    Value hasKeys = e.xori(empty, e.i1(true));
     Value lse = e.select(empty, negInf,
                          e.fadd(m, e.fmul(e.log2(sum), e.f32(std::log(2.0)))));
 
@@ -136,9 +138,8 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
             Value s = e.add(e.mul(g, e.i32(kSplitsInFlight)), e.i32(u));
             Value clamped = slot(e.mins(s, lastSplit));
             Value lseS = loadF32(e, a[kCombineLseAccum], clamped);
-            weight[u] = e.select(
-                e.andi(e.lt(s, splits), e.xori(empty, e.i1(true))),
-                e.exp2(e.fmul(e.fsub(lseS, lse), e.f32(log2e))), e.f32(0.0));
+            weight[u] = e.select(e.andi(e.lt(s, splits), hasKeys),
+                                 expNatural(e.fsub(lseS, lse)), e.f32(0.0));
             Value base = e.mul(clamped, e.i64(d));
             for (int k = 0; k < steps; ++k) {
               Value col = e.add(col0, e.i32(64 * k));
