@@ -7,10 +7,10 @@
 //   LSE = M + log(sum_s exp(LSE_s - M))        (-inf if every split is empty)
 //   O   = sum_s exp(LSE_s - LSE) * O_s
 //
-// Pass 1 reduces over the splits across the lanes in one pass (lane l keeps
-// a running max and sum over splits l, l + 32, ...; butterfly shuffles merge
-// them). Pass 2 has every lane accumulate two adjacent columns per 64-column
-// step of the head dimension, eight splits' loads in flight at a time. Row r
+// One pass over the splits, sixteen at a time (their LSEs and partial O are
+// loaded before any arithmetic: one round trip per sixteen splits), merged
+// as the online softmax merges key blocks; every lane handles two adjacent
+// columns per 64-column step of the head dimension. Row r
 // of the workspace is (batch r / seqlen_q, query r % seqlen_q) of O; varlen
 // calls pass seqlen_q = the packed row count and a batch stride of 0.
 //
@@ -20,8 +20,6 @@
 
 #include <cmath>
 #include <limits>
-#include <tuple>
-#include <utility>
 
 using namespace mlir;
 
@@ -79,67 +77,35 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
     auto slot = [&](Value s) { // [s][row][head]
       return e.add(e.mul(e.ext64(s), rowsTimesHeads), rowHead);
     };
-    Value strided = e.ceilDiv(splits, 32);
     Value lastSplit = e.maxs(e.sub(splits, e.i32(1)), e.i32(0));
     auto expNatural = [&](Value x) { return e.exp2(e.fmul(x, e.f32(log2e))); };
 
-    // Step 2. LSE = M + log(sum exp(LSE_s - M)) over the splits, in one
-    // pass: each lane keeps a running (max, sum) over splits lane, lane + 32,
-    // ...; the butterfly merges the lanes' pairs.
-    auto lseOfLane = [&](Value j) {
-      Value s = e.add(e.mul(j, e.i32(32)), lane);
-      Value x = loadF32(e, a[kCombineLseAccum], slot(e.mins(s, lastSplit)));
-      return e.select(e.lt(s, splits), x, negInf);
-    };
-    // (m, l) + (m2, l2) with l counted from m: both sides rescaled to the
-    // larger maximum; an empty side (m = -inf) adds nothing.
-    auto merge = [&](Value m1, Value l1, Value m2, Value l2) {
-      Value m = e.fmax(m1, m2);
-      Value ref = e.select(e.cmpf(arith::CmpFPredicate::OEQ, m, negInf),
-                           e.f32(0.0), m);
-      auto scaled = [&](Value mi, Value li) {
-        return e.fmul(li, expNatural(e.fsub(mi, ref)));
-      };
-      return std::make_pair(m, e.fadd(scaled(m1, l1), scaled(m2, l2)));
-    };
-    SmallVector<Value> ml = e.forLoop(
-        e.i32(0), strided, ValueRange{negInf, e.f32(0.0)},
-        [&](Value j, ValueRange c) {
-          Value x = lseOfLane(j);
-          auto [m, l] = merge(c[0], c[1], x, e.f32(1.0));
-          return SmallVector<Value>{m, l};
-        });
-    Value m = ml[0], sum = ml[1];
-    for (int mask : {16, 8, 4, 2, 1})
-      std::tie(m, sum) =
-          merge(m, sum, e.shuffleXor(m, mask), e.shuffleXor(sum, mask));
-    Value empty = e.cmpf(arith::CmpFPredicate::OEQ, m, negInf);
-    Value hasKeys = e.xori(empty, e.i1(true));
-    Value lse = e.select(empty, negInf,
-                         e.fadd(m, e.fmul(e.log2(sum), e.f32(std::log(2.0)))));
-
-    // Step 3. O = sum_s exp(LSE_s - LSE) O_s, two columns per lane per 64,
-    // kSplitsInFlight splits per iteration: their loads (indices clamped to
-    // the last split, weights 0 past it) are all issued before the first
-    // multiply-add, so a warp waits for one round trip per group of splits,
-    // not one per split.
-    constexpr int kSplitsInFlight = 8;
+    // Step 2. One pass over the splits, kSplitsInFlight at a time: each
+    // group's LSEs and partial O (indices clamped to the last split, LSE
+    // -inf past it) are all loaded before the first multiply-add, so a warp
+    // waits for one round trip per group, LSEs included. The merge is the
+    // online softmax's: a running maximum m, sum l and O sum, rescaled by
+    // exp(m_old - m_new) when the group's largest LSE exceeds m. Every lane
+    // merges every split (an LSE load is one broadcast per warp) and two
+    // adjacent columns per 64-column step of the head dimension.
+    constexpr int kSplitsInFlight = 16;
     const int steps = (d + 63) / 64;
     const bool ragged = d % 64 != 0;
     Value col0 = e.mul(lane, e.i32(2));
     Type pairT = VectorType::get({2}, e.f32T);
-    SmallVector<Value> inits(2 * steps, e.f32(0.0));
-    SmallVector<Value> acc = e.forLoop(
+    SmallVector<Value> inits{negInf, e.f32(0.0)}; // m, l, then O pairs
+    inits.append(2 * steps, e.f32(0.0));
+    SmallVector<Value> merged = e.forLoop(
         e.i32(0), e.ceilDiv(splits, kSplitsInFlight), inits,
         [&](Value g, ValueRange c) {
-          Value weight[kSplitsInFlight];
+          Value lseS[kSplitsInFlight];
           SmallVector<Value> pairs;
           for (int u = 0; u < kSplitsInFlight; ++u) {
             Value s = e.add(e.mul(g, e.i32(kSplitsInFlight)), e.i32(u));
             Value clamped = slot(e.mins(s, lastSplit));
-            Value lseS = loadF32(e, a[kCombineLseAccum], clamped);
-            weight[u] = e.select(e.andi(e.lt(s, splits), hasKeys),
-                                 expNatural(e.fsub(lseS, lse)), e.f32(0.0));
+            lseS[u] = e.select(e.lt(s, splits),
+                               loadF32(e, a[kCombineLseAccum], clamped),
+                               negInf);
             Value base = e.mul(clamped, e.i64(d));
             for (int k = 0; k < steps; ++k) {
               Value col = e.add(col0, e.i32(64 * k));
@@ -152,18 +118,40 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
                   LLVM::LoadOp::create(e.b, e.loc, pairT, ptr, /*alignment=*/8));
             }
           }
-          SmallVector<Value> next(c.begin(), c.end());
-          for (int u = 0; u < kSplitsInFlight; ++u)
+          // The new maximum; exponents are taken from 0 while every split so
+          // far is empty (-inf - -inf would be NaN), so empty splits weigh 0.
+          Value m = c[0];
+          for (Value x : lseS)
+            m = e.fmax(m, x);
+          Value ref = e.select(e.cmpf(arith::CmpFPredicate::OEQ, m, negInf),
+                               e.f32(0.0), m);
+          Value scale = expNatural(e.fsub(c[0], ref));
+          SmallVector<Value> next{m, e.fmul(c[1], scale)};
+          for (int i = 0; i < 2 * steps; ++i)
+            next.push_back(e.fmul(c[2 + i], scale));
+          for (int u = 0; u < kSplitsInFlight; ++u) {
+            Value w = expNatural(e.fsub(lseS[u], ref));
+            next[1] = e.fadd(next[1], w);
             for (int k = 0; k < steps; ++k) {
               Value pair = pairs[u * steps + k];
               for (int h = 0; h < 2; ++h) {
                 Value x = LLVM::ExtractElementOp::create(e.b, e.loc, pair,
                                                          e.i32(h));
-                next[2 * k + h] = e.fma(weight[u], x, next[2 * k + h]);
+                next[2 + 2 * k + h] = e.fma(w, x, next[2 + 2 * k + h]);
               }
             }
+          }
           return next;
         });
+    // Every split empty (no keys): O = 0, LSE = -inf.
+    Value empty = e.cmpf(arith::CmpFPredicate::OEQ, merged[0], negInf);
+    Value inverse = e.select(empty, e.f32(0.0), e.fdiv(e.f32(1.0), merged[1]));
+    Value lse = e.select(
+        empty, negInf,
+        e.fadd(merged[0], e.fmul(e.log2(merged[1]), e.f32(std::log(2.0)))));
+    SmallVector<Value> acc;
+    for (int i = 0; i < 2 * steps; ++i)
+      acc.push_back(e.fmul(merged[2 + i], inverse));
 
     // Step 4. Store O (dtype) and the LSE.
     Value batch = e.divu(row, a[kCombineSeqlenQ]);

@@ -7,7 +7,7 @@
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
 #                                              ablation sassvar sassoverlap sanvar compare decodesweep
-#                                              decodencu
+#                                              decodencu fwdncu
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -199,6 +199,19 @@ for stage in $stages; do
         gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,launch__grid_size,launch__block_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,sm__warps_active.avg.pct_of_peak_sustained_active,launch__shared_mem_per_block_dynamic \
         python3 "$root/bench/decode_profile.py" ${DECODE_ROW:-8 8 32768} 2>&1 \
         | grep -E "profiled|^  [a-zA-Z_]|gpu__|dram__|launch__|sm__" | cut -c1-150 ;;
+    fwdncu)
+      # ncu of FlashCore's, FA3's (after fa3wait) and cuDNN's forward kernels
+      # on FWD_ROWS ("DTYPE HDIM CAUSAL S", ';'-separated): time, SM and
+      # tensor-pipe activity, and the stall reasons per issued instruction.
+      IFS=';' read -ra fwdrows <<< "${FWD_ROWS:-bf16 128 1 2048}"
+      base=gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_elapsed,sm__cycles_active.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__grid_size,launch__registers_per_thread,smsp__inst_executed.sum
+      for r in "${fwdrows[@]}"; do
+        echo "------- $r"
+        t ${FWDNCU_T:-200} ncu --clock-control none -k "regex:flashcore|device_kernel|flash|cudnn|fmha|sm90" \
+          --metrics "$base,regex:smsp__average_warps_issue_stalled_[a-z_]+_per_issue_active\.ratio" \
+          python3 "$root/bench/forward_profile.py" $r 2>&1 \
+          | grep -E "profiled|^  [a-zA-Z_]|gpu__|sm__|dram__|launch__|smsp__" | grep -v -E " 0(\.0+)?$" | cut -c1-150
+      done ;;
     decodebench)
       t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)
