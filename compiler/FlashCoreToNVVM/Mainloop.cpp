@@ -436,14 +436,16 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
 
   // Step 1. Wait for Q.
   e.mbarrierWait(smem.qFull(), qPhase);
-  // Step 2. Loop over key blocks.
-  ConsumerResult result = e.spec.schedule.overlap
-                              ? loopOverlapped(ctx, mask, kv)
-                              : loopSerial(ctx, mask, kv);
-  // Step 3. Every Q·Kᵀ of the tile has completed: Q may be reloaded for the
-  // CTA's next tile (unless the epilogue stages O in the Q tile; it releases
-  // Q itself).
-  if (loopsOverTiles(e.spec.schedule) && !e.geo.smem.oAliasesQ)
+  // Step 2. Loop over key blocks. Once every Q·Kᵀ of the tile has
+  // completed, Q may be reloaded for the CTA's next tile (unless the
+  // epilogue stages O in the Q tile; it releases Q itself): the overlapped
+  // loop releases it before its last P·V, the serial one after the loop.
+  const bool releaseQ =
+      loopsOverTiles(e.spec.schedule) && !e.geo.smem.oAliasesQ;
+  if (e.spec.schedule.overlap)
+    return loopOverlapped(ctx, mask, kv, releaseQ);
+  ConsumerResult result = loopSerial(ctx, mask, kv);
+  if (releaseQ)
     release(smem.qEmpty());
   return result;
 }
@@ -542,7 +544,8 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
 /// hoists that wait over everything that does not feed what follows it).
 ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
                                                 const RowMask &mask,
-                                                PipelineState kv) {
+                                                PipelineState kv,
+                                                bool releaseQ) {
   const int d = e.spec.problem.headDim;
   const int blockN = e.spec.schedule.blockN;
   const int stages = e.spec.schedule.stages;
@@ -660,7 +663,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               return next;
             });
 
-        // Tail: the last block's P·V.
+        // Tail: the last block's P·V. Every Q·Kᵀ has completed (the
+        // loop's wait(1), or the prologue's wait): Q is free.
+        if (releaseQ)
+          release(smem.qEmpty());
         auto [o, st] = carriedOAndStats(loop, d);
         PackedOperand pLast = carriedP(loop);
         PipelineState vSlot = carriedSlot(loop, 0);
@@ -681,7 +687,11 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
 
         return packResult(o, st, kSlot);
       },
-      [&] { return empty; });
+      [&] {
+        if (releaseQ)
+          release(smem.qEmpty());
+        return empty;
+      });
   return unpackResult(out, d);
 }
 

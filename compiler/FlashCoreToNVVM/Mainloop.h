@@ -163,8 +163,11 @@ private:
   void release(mlir::Value barrier);
   ConsumerResult loopSerial(const TileContext &ctx, const RowMask &mask,
                             PipelineState kv);
+  /// `releaseQ`: arrive on q_empty as soon as the tile's last Q·Kᵀ has
+  /// completed (before the last block's P·V), so that a persistent CTA's
+  /// next Q loads under that P·V and the epilogue.
   ConsumerResult loopOverlapped(const TileContext &ctx, const RowMask &mask,
-                                PipelineState kv);
+                                PipelineState kv, bool releaseQ);
 
   KernelEmitter &e;
   const KernelArgs &args;

@@ -40,10 +40,12 @@ const DispatchTable &shipped() { return *DispatchTable::active(); }
 TEST(DispatchTable, TheShippedTableLoads) {
   const DispatchTable &t = shipped();
   EXPECT_EQ(t.source(), "specs/dispatch/table.yaml");
-  ASSERT_EQ(t.seqlenClasses().size(), 2u);
+  ASSERT_EQ(t.seqlenClasses().size(), 3u);
   EXPECT_EQ(t.seqlenClasses()[0].name, "short");
   EXPECT_EQ(t.seqlenClasses()[0].max, 1024);
-  EXPECT_FALSE(t.seqlenClasses()[1].max.has_value());
+  EXPECT_EQ(t.seqlenClasses()[1].name, "medium");
+  EXPECT_EQ(t.seqlenClasses()[1].max, 4096);
+  EXPECT_FALSE(t.seqlenClasses()[2].max.has_value());
   EXPECT_GE(t.entries().size(), 5u);
 }
 
@@ -117,7 +119,12 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   // Dense prefill: the measured schedules, by head dim, causal and length.
   EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 1024)), "dense-d128-noncausal-short");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 2048)), "dense-d128-causal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 4097)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 16384)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, false, 2048)), "dense-d128-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 2048)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal");
   EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64-noncausal");
@@ -146,11 +153,13 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   EXPECT_EQ(picked(otherArch), "(none)");
 }
 
-TEST(DispatchTable, SeqlenClassesSplitAt1024) {
+TEST(DispatchTable, SeqlenClassesSplitAt1024And4096) {
   EXPECT_EQ(shipped().seqlenClassOf(1), 0);
   EXPECT_EQ(shipped().seqlenClassOf(1024), 0);
   EXPECT_EQ(shipped().seqlenClassOf(1025), 1);
-  EXPECT_EQ(shipped().seqlenClassOf(int64_t(1) << 31), 1);
+  EXPECT_EQ(shipped().seqlenClassOf(4096), 1);
+  EXPECT_EQ(shipped().seqlenClassOf(4097), 2);
+  EXPECT_EQ(shipped().seqlenClassOf(int64_t(1) << 31), 2);
 }
 
 const char *kTable = R"(version: 1
