@@ -58,17 +58,21 @@ TEST(Dispatch, UsesTheShippedTableForDenseProblems) {
   std::string error;
   DispatchQuery q;
   q.problem = problem(128);
-  q.seqlenQ = q.seqlenK = 4096;
+  q.seqlenQ = q.seqlenK = 8192;
   ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(spec.schedule.blockN, 192);
   EXPECT_TRUE(spec.schedule.pingpong);
   EXPECT_TRUE(spec.schedule.overlap);
   EXPECT_EQ(spec.schedule.epilogue, EpilogueKind::Tma);
-  // Short rows keep 128-key blocks.
-  q.seqlenQ = q.seqlenK = 1024;
-  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
-  EXPECT_EQ(spec.schedule.blockN, 128);
-  EXPECT_TRUE(spec.schedule.pingpong);
+  EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::SingleTile);
+  // Short and medium rows keep 128-key blocks on the dynamic scheduler.
+  for (int64_t s : {1024, 4096}) {
+    q.seqlenQ = q.seqlenK = s;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.blockN, 128);
+    EXPECT_TRUE(spec.schedule.pingpong);
+    EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::DynamicPersistent);
+  }
 }
 
 TEST(Dispatch, UsesAnApiOverrideForItsProblem) {
