@@ -153,7 +153,7 @@ void emitCombineKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
     for (int i = 0; i < 2 * steps; ++i)
       acc.push_back(e.fmul(merged[2 + i], inverse));
 
-    // Step 4. Store O (dtype) and the LSE.
+    // Step 3. Store O (dtype) and the LSE.
     Value batch = e.divu(row, a[kCombineSeqlenQ]);
     Value query = e.remu(row, a[kCombineSeqlenQ]);
     Value oBase = e.add(

@@ -117,17 +117,17 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
     return e ? e->name : std::string("(none)");
   };
   // Dense prefill: the measured schedules, by head dim, causal and length.
-  EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 8192)), "dense-d128-noncausal");
-  EXPECT_EQ(picked(query(DType::BF16, 128, false, 1024)), "dense-d128-noncausal-short");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal-medium");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true, 2048)), "dense-d128-causal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, false, 1024)), "dense-d128-noncausal-short-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal-short-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 2048)), "dense-d128-causal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 128, true, 4097)), "dense-d128-causal");
   EXPECT_EQ(picked(query(DType::BF16, 128, true, 16384)), "dense-d128-causal");
-  EXPECT_EQ(picked(query(DType::BF16, 128, false, 2048)), "dense-d128-noncausal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 128, false, 2048)), "dense-d128-noncausal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 2048)), "dense-d64-causal");
-  EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal-medium");
-  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
+  EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal-short-medium");
+  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal");
