@@ -2,6 +2,7 @@
 
   python3 bench/schedule_ablation.py [--json out.json] [--set single|combos]
       [--hdims 64,128,256] [--seqlens 2048,8192] [--dtype bf16] [--repeats 3]
+      [--causal both|yes|no] [--only "fields;fields;..."]
 
 For each row (FA3 protocol: batch = 16384 / S, heads = 2048 / head_dim) every
 schedule variant of that head dim gets its own libflashcore handle with a
@@ -144,7 +145,10 @@ def main():
     parser.add_argument("--set", default="single", choices=sorted(SETS),
                         help="single: each technique alone; combos: the winners combined")
     parser.add_argument("--only", default="", help="variants (';'-separated) instead of the set")
+    parser.add_argument("--causal", default="both", choices=["both", "yes", "no"],
+                        help="which masks to time (default both)")
     args = parser.parse_args()
+    masks = {"both": (False, True), "yes": (True,), "no": (False,)}[args.causal]
     path = os.environ.get("FLASHCORE_LIB", os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "build", "lib", "libflashcore.so"))
     dt = {"bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
@@ -153,7 +157,7 @@ def main():
     for hdim in [int(x) for x in args.hdims.split(",")]:
         variants = ([""] + [v for v in args.only.split(";") if v] if args.only
                     else SETS[args.set][hdim])
-        for causal in (False, True):
+        for causal in masks:
             handles = {}
             for v in variants:
                 lib = Library(path)

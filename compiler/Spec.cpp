@@ -477,8 +477,8 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   if (s.tileOrder == TileOrder::LongestFirst && p.splitKv)
     FC_FAIL("schedule.tile_order", "m_fastest with split_kv", "longest_first");
 
-  // The dynamic scheduler hands tiles from one loading warp to the consumers
-  // in the linear (m-fastest) order; split tiles are few and equal.
+  // The dynamic scheduler hands tiles from one loading warp to the
+  // consumers; split tiles are few and equal.
   if (s.scheduler == SchedulerKind::DynamicPersistent) {
     if (p.splitKv)
       FC_FAIL("schedule.scheduler", "single_tile or static_persistent with "
@@ -486,9 +486,6 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     if (s.producerWarps != 1)
       FC_FAIL("schedule.producer_warps", "1 with dynamic_persistent (one "
               "warp loads and hands out the tiles)", str(s.producerWarps));
-    if (s.tileOrder != TileOrder::MFastest)
-      FC_FAIL("schedule.tile_order", "m_fastest with dynamic_persistent",
-              "longest_first");
   }
 
   // Shared memory: Q + stages * (K + V) (+ the O staging tile of the TMA

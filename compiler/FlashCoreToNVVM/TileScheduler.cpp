@@ -173,7 +173,8 @@ private:
   const KernelArgs &args;
 };
 
-/// tileCoords of TileSchedule.h; tiles handed out by an atomic counter
+/// tileCoords (or, with `tile_order: longest_first`, tileCoordsLongestFirst)
+/// of TileSchedule.h; tiles handed out by an atomic counter
 /// (TileScheduler.h). The loop carries the tile, then the body's values.
 class DynamicPersistentScheduler : public TileScheduler {
 public:
@@ -212,8 +213,15 @@ public:
                 },
                 [&] { return SmallVector<Value>{e.i32(0)}; })[0];
           // No split_kv here (a spec rule): the batch is t / tilesPerBatch.
-          WorkTile w = linearTile(e, t, mBlocks, heads, args[kParamBatch],
-                                  tilesPerBatch, tiles);
+          // Longest first: FA3's dynamic order (every lane of an L2 group
+          // its longest query block first); the lane group is recomputed
+          // per tile, as in the static scheduler.
+          WorkTile w =
+              e.spec.schedule.tileOrder == TileOrder::LongestFirst
+                  ? longestFirstTile(e, t, mBlocks, heads, args[kParamBatch],
+                                     laneGroup(e, args))
+                  : linearTile(e, t, mBlocks, heads, args[kParamBatch],
+                               tilesPerBatch, tiles);
           SmallVector<Value> state = body(w, c.drop_front(1));
           Value next;
           if (producer) {

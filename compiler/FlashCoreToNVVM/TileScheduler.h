@@ -15,7 +15,10 @@
 //                      1) (issued when it starts loading a tile, so the
 //                      atomic's latency hides under the loads) and hands it
 //                      to the consumers through a shared-memory slot
-//                      guarded by named barriers 8 (written) and 9 (read)
+//                      guarded by named barriers 8 (written) and 9 (read);
+//                      tile t is of the linear order, or of the
+//                      longest-first order with `tile_order: longest_first`
+//                      (FA3's dynamic scheduler for causal kernels)
 //
 // The head of a tile is a query head, or with pack_gqa a KV head (whose query
 // heads share the tile); the split index is 0 unless split_kv. forEachTile
