@@ -40,12 +40,14 @@ const DispatchTable &shipped() { return *DispatchTable::active(); }
 TEST(DispatchTable, TheShippedTableLoads) {
   const DispatchTable &t = shipped();
   EXPECT_EQ(t.source(), "specs/dispatch/table.yaml");
-  ASSERT_EQ(t.seqlenClasses().size(), 3u);
+  ASSERT_EQ(t.seqlenClasses().size(), 4u);
   EXPECT_EQ(t.seqlenClasses()[0].name, "short");
   EXPECT_EQ(t.seqlenClasses()[0].max, 1024);
   EXPECT_EQ(t.seqlenClasses()[1].name, "medium");
   EXPECT_EQ(t.seqlenClasses()[1].max, 4096);
-  EXPECT_FALSE(t.seqlenClasses()[2].max.has_value());
+  EXPECT_EQ(t.seqlenClasses()[2].name, "long");
+  EXPECT_EQ(t.seqlenClasses()[2].max, 8192);
+  EXPECT_FALSE(t.seqlenClasses()[3].max.has_value());
   EXPECT_GE(t.entries().size(), 5u);
 }
 
@@ -120,14 +122,18 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   EXPECT_EQ(picked(query(DType::BF16, 128)), "dense-d128-noncausal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 8192)), "dense-d128-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 1024)), "dense-d128-noncausal-short-medium");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal-short-medium");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true, 2048)), "dense-d128-causal-short-medium");
-  EXPECT_EQ(picked(query(DType::BF16, 128, true, 4097)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true)), "dense-d128-causal-medium-long");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 1024)), "dense-d128-causal-short");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 2048)), "dense-d128-causal-medium-long");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 8192)), "dense-d128-causal-medium-long");
+  EXPECT_EQ(picked(query(DType::BF16, 128, true, 8193)), "dense-d128-causal");
   EXPECT_EQ(picked(query(DType::BF16, 128, true, 16384)), "dense-d128-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 128, false, 16384)), "dense-d128-noncausal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 16384)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 2048)), "dense-d128-noncausal-short-medium");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 2048)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal-short-medium");
-  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short-medium");
+  EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal");
@@ -154,13 +160,15 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   EXPECT_EQ(picked(otherArch), "(none)");
 }
 
-TEST(DispatchTable, SeqlenClassesSplitAt1024And4096) {
+TEST(DispatchTable, SeqlenClassesSplitAt1024And4096And8192) {
   EXPECT_EQ(shipped().seqlenClassOf(1), 0);
   EXPECT_EQ(shipped().seqlenClassOf(1024), 0);
   EXPECT_EQ(shipped().seqlenClassOf(1025), 1);
   EXPECT_EQ(shipped().seqlenClassOf(4096), 1);
   EXPECT_EQ(shipped().seqlenClassOf(4097), 2);
-  EXPECT_EQ(shipped().seqlenClassOf(int64_t(1) << 31), 2);
+  EXPECT_EQ(shipped().seqlenClassOf(8192), 2);
+  EXPECT_EQ(shipped().seqlenClassOf(8193), 3);
+  EXPECT_EQ(shipped().seqlenClassOf(int64_t(1) << 31), 3);
 }
 
 const char *kTable = R"(version: 1

@@ -73,6 +73,19 @@ TEST(Dispatch, UsesTheShippedTableForDenseProblems) {
     EXPECT_TRUE(spec.schedule.pingpong);
     EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::DynamicPersistent);
   }
+  // Causal: medium and long rows take the dynamic scheduler in FA3's
+  // longest-first order, the longest rows the 160-key single-tile grid.
+  q.problem.causal = true;
+  for (int64_t s : {2048, 8192}) {
+    q.seqlenQ = q.seqlenK = s;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::DynamicPersistent);
+    EXPECT_EQ(spec.schedule.tileOrder, TileOrder::LongestFirst);
+  }
+  q.seqlenQ = q.seqlenK = 16384;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.blockN, 160);
+  EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::SingleTile);
 }
 
 TEST(Dispatch, UsesAnApiOverrideForItsProblem) {
