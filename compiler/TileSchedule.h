@@ -33,7 +33,8 @@
 // k G + G - 1 - c for odd k (snakeTile), so no CTA is always the one with the
 // most expensive tile of a round. A single-tile grid maps its linear block
 // index through the same order (the hardware hands blocks out in that order
-// as SMs free up: longest first, dynamically).
+// as SMs free up: longest first, dynamically), and the dynamic persistent
+// scheduler hands tiles out in it (FA3's order for causal kernels).
 //
 //===----------------------------------------------------------------------===//
 
