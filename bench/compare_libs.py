@@ -17,7 +17,10 @@ same library twice (loaded from a copy, so the process holds two): the rows
 then show the protocol's own noise, the floor any +-2 % claim stands on.
 --heuristics makes both libraries ignore their dispatch tables (an empty
 table through FLASHCORE_DISPATCH_TABLE), so builds whose tables differ are
-compared on the same (default) schedules.
+compared on the same (default) schedules. --after-schedule FIELDS gives the
+AFTER library's handle the schedule override FIELDS (FLASHCORE_SCHEDULE,
+read when the handle is created): with --self, one build with and without a
+schedule field on top of every dispatch-table entry.
 """
 import argparse
 import json
@@ -45,6 +48,8 @@ def main():
                         help="compare AFTER with a copy of itself (the noise floor)")
     parser.add_argument("--heuristics", action="store_true",
                         help="both libraries on the heuristics' schedules (no dispatch table)")
+    parser.add_argument("--after-schedule", default="",
+                        help="FLASHCORE_SCHEDULE fields for AFTER's handle only")
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
@@ -57,10 +62,18 @@ def main():
         os.environ["FLASHCORE_DISPATCH_TABLE"] = table
     if args.self:
         args.before = shutil.copy(args.after, os.path.join(scratch, "libflashcore-copy.so"))
-    libs = [Library(args.before), Library(args.after)]
-    print("device %s; before %s (%s); after %s (%s)" % (
+    # Each handle reads FLASHCORE_SCHEDULE once, when it is created.
+    os.environ.pop("FLASHCORE_SCHEDULE", None)
+    libs = [Library(args.before)]
+    if args.after_schedule:
+        os.environ["FLASHCORE_SCHEDULE"] = args.after_schedule
+    libs.append(Library(args.after))
+    os.environ.pop("FLASHCORE_SCHEDULE", None)
+    print("device %s; before %s (%s); after %s (%s)%s" % (
         torch.cuda.get_device_name(0), args.before, libs[0].version(), args.after,
-        libs[1].version()), flush=True)
+        libs[1].version(),
+        " with FLASHCORE_SCHEDULE=" + args.after_schedule if args.after_schedule else ""),
+        flush=True)
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows = []
     for dname in args.dtypes.split(","):
@@ -96,7 +109,8 @@ def main():
                     del q, k, v, outs
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": torch.cuda.get_device_name(0), "rows": rows}, f, indent=1)
+            json.dump({"device": torch.cuda.get_device_name(0),
+                       "after_schedule": args.after_schedule, "rows": rows}, f, indent=1)
     print("\n| dtype | hdim | causal | S | before | after | after/before (paired median) "
           "| paired min-max | ratio of medians |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -202,6 +202,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(deferRescale, "defer_rescale", bool, "true",                               \
     "with overlap: O is rescaled at the next block, under its Q·Kᵀ and just "  \
     "before its P·V (FA3's order), not right after the P·V wait")              \
+  X(kAhead, "k_ahead", bool, "false",                                          \
+    "the producer loads K of block j+1 before V of block j (FA3's order: "     \
+    "V's loads one block behind K's), not K(j) then V(j)")                     \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
     "registers and shared memory; one CTA's prologue hides under another's") \
@@ -288,6 +291,9 @@ struct ScheduleSpec {
   /// before P·V(j) (FA3's order), leaving only P's conversion behind the
   /// P·V wait.
   bool deferRescale = true;
+  /// One loading warp issues K(j+1) before V(j): the next block's scores
+  /// wait on no V slot (FA3's order with intra-warpgroup overlap).
+  bool kAhead = false;
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;

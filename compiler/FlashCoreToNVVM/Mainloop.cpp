@@ -249,7 +249,42 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
                        return next;
                      });
   };
+  // k_ahead (FA3's order): K(first), then [K(j), V(j-1)] for the blocks
+  // after it, then V(last), so a K load waits only on the K slot it reuses,
+  // never behind a V slot that frees one P·V later. V and K use the same
+  // ring, V's state one block behind. `beforeV` runs between K(first) and
+  // the tile's first V load (Q's load, the wait for O to leave the V ring).
+  auto kAheadBlocks = [&](function_ref<void()> afterFirstK,
+                          function_ref<void()> beforeFirstV) {
+    loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
+    afterFirstK();
+    Value second = e.add(ctx.blocks.nStart, e.i32(1));
+    SmallVector<Value> vRing = e.forLoop(
+        second, ctx.blocks.nEnd, unchanged, [&](Value j, ValueRange carried) {
+          PipelineState vSlot = PipelineState::from(carried, 0);
+          PipelineState kSlot = vSlot.advance(e, s.stages);
+          loadKV(ctx, /*isK=*/true, j, kSlot);
+          e.ifThen(e.eq(j, second), [&] { beforeFirstV(); });
+          loadKV(ctx, /*isK=*/false, e.sub(j, e.i32(1)), vSlot);
+          SmallVector<Value> next;
+          kSlot.appendTo(next);
+          return next;
+        });
+    // A one-block tile reaches its V here; a longer one waited in the loop
+    // (a second wait on a completed phase returns at once).
+    beforeFirstV();
+    PipelineState vLast = PipelineState::from(vRing, 0);
+    loadKV(ctx, /*isK=*/false, e.sub(ctx.blocks.nEnd, e.i32(1)), vLast);
+    SmallVector<Value> ring;
+    vLast.advance(e, s.stages).appendTo(ring);
+    return ring;
+  };
   auto contiguousBlocks = [&](bool loadK, bool loadV) {
+    if (s.kAhead && loadK && loadV)
+      return e.ifThenElse(
+          e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), stateTypes,
+          [&] { return kAheadBlocks([] {}, [] {}); },
+          [&] { return unchanged; });
     return blocksFrom(ctx.blocks.nStart, unchanged, loadK, loadV);
   };
   // A persistent CTA's Q buffer frees only when the previous tile's last
@@ -260,6 +295,9 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
     return e.ifThenElse(
         e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), stateTypes,
         [&] {
+          if (s.kAhead && loadV)
+            return kAheadBlocks([&] { this->loadQ(ctx, qPhase); },
+                                [&] { waitForOStore(qPhase); });
           loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
           this->loadQ(ctx, qPhase);
           if (loadV) {
