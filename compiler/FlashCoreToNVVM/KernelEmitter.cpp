@@ -255,15 +255,6 @@ Value KernelEmitter::warpIndexUniform(Value tid) {
       .getResult();
 }
 
-Value KernelEmitter::warpUniform(Value v) {
-  // redux.sync (PTX ISA 9.7.13.11) of a value every lane holds alike: the
-  // result is the value, and ptxas keeps it in a uniform register, so the
-  // branches and loop bounds computed from it stay warp-uniform (a shfl
-  // result is a per-lane register to ptxas).
-  return NVVM::ReduxOp::create(b, loc, i32T, v, NVVM::ReduxKind::OR, i32(-1))
-      .getResult();
-}
-
 Value KernelEmitter::electOne() {
   return NVVM::ElectSyncOp::create(b, loc, i1T, Value()).getPred();
 }

@@ -138,9 +138,6 @@ public:
   /// Warp index made provably warp-uniform (shfl.idx of lane 0) so the
   /// backend keeps role branches uniform.
   mlir::Value warpIndexUniform(mlir::Value tid);
-  /// v, which every lane of the (converged) warp holds alike, in a uniform
-  /// register (redux.sync.or).
-  mlir::Value warpUniform(mlir::Value v);
   mlir::Value electOne();
   mlir::Value shuffleXor(mlir::Value v, int laneMask);
   /// bar.warp.sync of all 32 lanes (PTX ISA 9.7.13.2).

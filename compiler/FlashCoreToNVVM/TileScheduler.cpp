@@ -235,15 +235,11 @@ public:
               e.storeShared(e.add(claimed, e.gridDimX()), slot);
             });
             e.syncWarp();
-            next = e.warpUniform(e.loadShared(e.i32T, slot));
+            next = e.loadShared(e.i32T, slot);
             full.arrive(e);
           } else {
-            // Every lane reads the same tile: kept in a uniform register,
-            // the tile's coordinates, loop bounds and mask branches are
-            // warp-uniform (a shared-memory load alone leaves them per
-            // lane: non-uniform branches and their reconvergence).
             full.sync(e);
-            next = e.warpUniform(e.loadShared(e.i32T, slot));
+            next = e.loadShared(e.i32T, slot);
             // The last tile's slot is not read again: no arrival left over.
             e.ifThen(e.lt(next, tiles), [&] { empty.arrive(e); });
           }
