@@ -177,7 +177,7 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "shared-memory swizzle of every tile, in bytes")                           \
   X(consumerWarpgroups, "consumer_warpgroups", int, "block_m / 64 or 2",       \
     "warpgroups that compute, 64 query rows each")                             \
-  X(producerWarps, "producer_warps", int, "1",                                 \
+  X(producerWarps, "producer_warps", int, "1 (2 with paged_kv)",              \
     "warps of the producer warpgroup that issue TMA loads")                    \
   X(producerRegisters, "producer_registers", int, "24 (32 with >= 3)",         \
     "setmaxnreg.dec target of the producer warpgroup")                         \
