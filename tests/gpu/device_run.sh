@@ -7,7 +7,7 @@
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
 #                                              ablation sassvar sassoverlap sanvar compare decodesweep
-#                                              decodencu fwdncu
+#                                              decodencu fwdncu fwdncusrc
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -212,6 +212,17 @@ for stage in $stages; do
           python3 "$root/bench/forward_profile.py" $r 2>&1 \
           | grep -E "profiled|^  [a-zA-Z_]|gpu__|sm__|dram__|launch__|smsp__" | grep -v -E " 0(\.0+)?$" | cut -c1-150
       done ;;
+    fwdncusrc)
+      # Warp-stall samples per SASS instruction (ncu's source page) of
+      # FlashCore's and FA3's (after fa3wait) forward kernels on FWD_ROW
+      # ("DTYPE HDIM CAUSAL S"), summarised by bench/ncu_source_summary.py:
+      # the hottest instructions and the samples per opcode of each kernel.
+      rm -f /tmp/fwdsrc.ncu-rep
+      t ${FWDNCU_T:-300} ncu --clock-control none --section SourceCounters --section WarpStateStats \
+        -k "regex:flashcore|device_kernel" -o /tmp/fwdsrc \
+        python3 "$root/bench/forward_profile.py" ${FWD_ROW:-bf16 128 1 4096} 2>&1 | grep -E "profiled|ERROR" | head
+      ncu --import /tmp/fwdsrc.ncu-rep --page source --csv --print-source sass > "$out/fwdsrc.csv" 2>&1
+      python3 "$root/bench/ncu_source_summary.py" "$out/fwdsrc.csv" --top ${FWDSRC_TOP:-25} ;;
     decodebench)
       t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)
