@@ -382,14 +382,16 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             str(s.swizzle));
   if (s.producerWarps < 1 || s.producerWarps > 2)
     FC_FAIL("schedule.producer_warps", "1 or 2", str(s.producerWarps));
-  if (s.kAhead && s.producerWarps != 1)
-    FC_FAIL("schedule.k_ahead",
-            "false with producer_warps 2 (warp 1 loads V on its own)", "true");
+  // Paged first: a paged spec's producer_warps is 2 by default, which the
+  // caller did not write.
   if (s.kAhead && p.pagedKv)
     FC_FAIL("schedule.k_ahead",
             "false with paged_kv (the paged loader pairs K and V of a block: "
             "they share its page-table reads)",
             "true");
+  if (s.kAhead && s.producerWarps != 1)
+    FC_FAIL("schedule.k_ahead",
+            "false with producer_warps 2 (warp 1 loads V on its own)", "true");
 
   if (s.epilogue == EpilogueKind::Tma && (p.splitKv || p.packGqa))
     FC_FAIL("schedule.epilogue",
