@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
+    parser.add_argument("--causal", default="no,yes",
+                        help="which of the causal / non-causal rows: no, yes or no,yes")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="compare-libs-")
     if args.heuristics:
@@ -78,7 +80,7 @@ def main():
     rows = []
     for dname in args.dtypes.split(","):
         for hdim in [int(x) for x in args.hdims.split(",")]:
-            for causal in (False, True):
+            for causal in [c == "yes" for c in args.causal.split(",")]:
                 for s in [int(x) for x in args.seqlens.split(",")]:
                     b, h = 16384 // s, 2048 // hdim
                     q, k, v = (torch.randn(b, s, h, hdim, device="cuda", dtype=dtypes[dname])

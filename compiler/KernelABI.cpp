@@ -27,7 +27,8 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
   g.elemBytes = dtypeBytes(p.dtype);
   g.boxCols = s.swizzle / g.elemBytes;
   g.qBoxRows = s.blockM;
-  g.kvBoxRows = s.kvBoxRows ? s.kvBoxRows : s.blockN;
+  // With cluster_m 2 a CTA loads half of each K/V block (and multicasts it).
+  g.kvBoxRows = s.kvBoxRows ? s.kvBoxRows : s.blockN / s.clusterM;
   g.columnBlocks = g.boxCols > 0 ? p.headDim / g.boxCols : 0;
   g.qTileBytes = s.blockM * p.headDim * g.elemBytes;
   g.kvTileBytes = s.blockN * p.headDim * g.elemBytes;

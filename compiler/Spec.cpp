@@ -366,6 +366,41 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     FC_FAIL("schedule.kv_box_rows",
             "0 with paged_kv (a paged block loads in page chunks)",
             str(s.kvBoxRows));
+  if (s.clusterM != 1 && s.clusterM != 2)
+    FC_FAIL("schedule.cluster_m", "1 or 2", str(s.clusterM));
+  if (s.clusterM == 2) {
+    // A cluster's two CTAs share every K/V block: they must visit the same
+    // key blocks of the same (head, batch), from neighbouring blockIdx.x.
+    const char *clash = p.causal          ? "causal"
+                        : p.local         ? "local"
+                        : p.varlen        ? "varlen"
+                        : p.cacheSeqlens  ? "cache_seqlens"
+                        : p.splitKv       ? "split_kv"
+                        : p.packGqa       ? "pack_gqa"
+                        : p.pagedKv       ? "paged_kv"
+                                          : nullptr;
+    if (clash)
+      FC_FAIL("schedule.cluster_m",
+              std::string("1 with ") + clash +
+                  " (the two CTAs of a cluster share every K/V block, so "
+                  "they must visit the same key blocks)",
+              "2");
+    if (s.scheduler != SchedulerKind::SingleTile)
+      FC_FAIL("schedule.cluster_m",
+              "1 unless scheduler is single_tile (a cluster's CTAs take "
+              "neighbouring query blocks from blockIdx.x)",
+              "2");
+    if (s.tileOrder != TileOrder::MFastest)
+      FC_FAIL("schedule.cluster_m",
+              "1 unless tile_order is m_fastest (a cluster's CTAs take "
+              "neighbouring query blocks of one head)",
+              "2");
+    if (s.kvBoxRows != 0 && (s.blockN / 2) % s.kvBoxRows != 0)
+      FC_FAIL("schedule.kv_box_rows",
+              "0 or a divisor of block_n / 2 = " + str(s.blockN / 2) +
+                  " with cluster_m 2 (each CTA loads half of a K/V block)",
+              str(s.kvBoxRows));
+  }
   if (s.kvL2Promotion != 0 && s.kvL2Promotion != 64 &&
       s.kvL2Promotion != 128 && s.kvL2Promotion != 256)
     FC_FAIL("schedule.kv_l2_promotion", "0, 64, 128 or 256 (bytes)",

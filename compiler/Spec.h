@@ -215,7 +215,11 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "rows per K/V TMA box; a block is block_n / kv_box_rows row chunks, "     \
     "each loaded across every column block before the next")                  \
   X(kvL2Promotion, "kv_l2_promotion", int, "128",                              \
-    "L2 promotion of the K/V tensor maps in bytes: 0 (none), 64, 128 or 256")
+    "L2 promotion of the K/V tensor maps in bytes: 0 (none), 64, 128 or 256") \
+  X(clusterM, "cluster_m", int, "1",                                           \
+    "CTAs per cluster along the query blocks: 2 pairs neighbouring query "    \
+    "blocks of one head, each CTA loads half of every K/V block and TMA "     \
+    "multicasts it to both")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -303,6 +307,10 @@ struct ScheduleSpec {
   int kvBoxRows = 0;
   /// The K/V tensor maps' L2 promotion (CUtensorMapL2promotion) in bytes.
   int kvL2Promotion = 128;
+  /// CTAs of a thread-block cluster (1 or 2): the cluster's CTAs compute
+  /// neighbouring query blocks of one head and share each K/V block, every
+  /// CTA loading 1 / cluster_m of its rows with TMA multicast.
+  int clusterM = 1;
 };
 
 struct AttentionSpec {

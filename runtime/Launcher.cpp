@@ -81,6 +81,11 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
     launch.ctasPerSm = spec.schedule.ctasPerSm;
     launch.grid[0] = 0; // setPersistentGrid
   } else {
+    // cluster_m 2: grid.x is even, so that every cluster's two CTAs are
+    // neighbouring query blocks of one head; an extra block past seqlen_q
+    // loads its half of K/V for its peer and stores no row.
+    const int64_t cluster = spec.schedule.clusterM;
+    queryBlocks = (queryBlocks + cluster - 1) / cluster * cluster;
     launch.grid[0] = unsigned(queryBlocks * splits);
     launch.grid[1] = unsigned(tileHeads);
     launch.grid[2] = unsigned(a.batch);

@@ -81,6 +81,11 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
   // setmaxnreg works against.
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                 b.getI32IntegerAttr(spec.schedule().ctasPerSm));
+  // cluster_m 2: .reqnctapercluster 2, 1, 1 (an ordinary launch then forms
+  // the clusters; grid.x is even, see planLaunch).
+  if (spec.schedule().clusterM > 1)
+    func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                  b.getDenseI32ArrayAttr({spec.schedule().clusterM, 1, 1}));
   func.addEntryBlock(b);
   return func;
 }
@@ -121,7 +126,13 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   // barriers, everyone waits for that.
   SharedStorage smem(e);
   e.ifThen(e.eq(tid, e.i32(0)), [&] { smem.initBarriers(); });
-  e.barrierAll();
+  // With a cluster, the peer's barriers must be initialised before this
+  // CTA's multicast loads complete on them or its consumers arrive there.
+  const bool cluster = s.clusterM > 1;
+  if (cluster)
+    e.clusterSync();
+  else
+    e.barrierAll();
   // Split-KV: the combine (a programmatic dependent launch) may be scheduled
   // once every CTA of this grid has started, so that it is resident when
   // the last ones finish; it waits for this grid's completion itself.
@@ -193,6 +204,12 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
       });
     });
     epilogue->finish();
+  }
+  // No CTA of a cluster exits while its peer's consumers may still arrive
+  // on its K/V empty barriers.
+  if (cluster) {
+    b.setInsertionPointAfter(roles);
+    e.clusterSync();
   }
 }
 

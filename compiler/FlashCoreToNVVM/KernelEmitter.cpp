@@ -289,6 +289,15 @@ Value KernelEmitter::loadShared(Type type, Value ptr) {
 
 void KernelEmitter::barrierAll() { NVVM::Barrier0Op::create(b, loc); }
 
+Value KernelEmitter::clusterCtaRank() {
+  return NVVM::ClusterId::create(b, loc, i32T);
+}
+
+void KernelEmitter::clusterSync() {
+  NVVM::ClusterArriveOp::create(b, loc, /*aligned=*/UnitAttr());
+  NVVM::ClusterWaitOp::create(b, loc, /*aligned=*/UnitAttr());
+}
+
 void KernelEmitter::gridDependencyWait() {
   NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
 }

@@ -148,6 +148,13 @@ public:
   void storeShared(mlir::Value value, mlir::Value ptr);
   mlir::Value loadShared(mlir::Type type, mlir::Value ptr);
   void barrierAll();
+  /// The special register %cluster_ctarank: this CTA's rank in its cluster.
+  mlir::Value clusterCtaRank();
+  /// barrier.cluster.arrive + barrier.cluster.wait (PTX ISA, barrier.cluster;
+  /// release / acquire by default): every non-exited thread of the cluster
+  /// has arrived, and the memory operations before the arrive are visible
+  /// cluster-wide.
+  void clusterSync();
   /// griddepcontrol.wait / .launch_dependents (PTX ISA 9.7.13,
   /// griddepcontrol): a grid launched as a programmatic dependent (the
   /// split-KV combine) waits for its primary's completion and memory; a
@@ -192,6 +199,11 @@ public:
   /// arrive-on; PTX ISA "mbarrier.arrive"), so that the code around it stays one
   /// basic block that ptxas schedules as a whole.
   void mbarrierArriveIf(mlir::Value bar, mlir::Value pred);
+  /// mbarrierArriveIf on the barrier at `bar`'s offset in the shared memory
+  /// of cluster CTA `rank` (mapa + mbarrier.arrive.release.cluster
+  /// .shared::cluster), predicated as well.
+  void mbarrierArriveClusterIf(mlir::Value bar, mlir::Value rank,
+                               mlir::Value pred);
   void mbarrierArriveExpectTx(mlir::Value bar, int bytes);
   void mbarrierArriveExpectTx(mlir::Value bar, mlir::Value bytes);
   void mbarrierWait(mlir::Value bar, mlir::Value parity);
@@ -206,7 +218,10 @@ public:
                    mlir::Value batch);
   /// A block_n-row tile of K or V: as tmaLoadTile, in chunks of kv_box_rows
   /// rows (each chunk's column blocks back to back, so the parts of a row
-  /// are requested together), with the kv_cache_hint policy.
+  /// are requested together), with the kv_cache_hint policy. With cluster_m
+  /// 2 this CTA loads the rows [rank * block_n / 2, (rank + 1) * block_n / 2)
+  /// and multicasts them into both CTAs' `dst`, completing on each one's
+  /// `bar` (the same shared-memory offsets in every CTA of the cluster).
   void tmaLoadKVTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                      mlir::Value row, mlir::Value head, mlir::Value batch);
   /// The cache-policy operand of the K/V loads (kv_cache_hint); null for

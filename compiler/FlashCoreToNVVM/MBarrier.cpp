@@ -41,6 +41,27 @@ void KernelEmitter::mbarrierArriveIf(Value bar, Value pred) {
                                          /*relaxed=*/false, pred);
 }
 
+void KernelEmitter::mbarrierArriveClusterIf(Value bar, Value rank,
+                                            Value pred) {
+  // Inline PTX: NVVM's mbarrier arrive ops take no predicate on a
+  // shared::cluster barrier ("not supported when using predicate"), and a
+  // branch would split the consumer's release point out of its basic block
+  // (see mbarrierArriveIf). PTX ISA: mapa (the peer's address of a shared
+  // variable) and mbarrier.arrive (.shared::cluster, .release.cluster).
+  MLIRContext *ctx = b.getContext();
+  Value p = LLVM::ZExtOp::create(b, loc, i32T, pred);
+  LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{}, ValueRange{smemAddress(bar), rank, p},
+      "{\n\t.reg .pred p;\n\t.reg .b32 remote;\n\t"
+      "setp.ne.b32 p, $2, 0;\n\t"
+      "@p mapa.shared::cluster.u32 remote, $0, $1;\n\t"
+      "@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n\t}",
+      "r,r,r,~{memory}", /*has_side_effects=*/true,
+      /*is_align_stack=*/false, LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+}
+
 void KernelEmitter::mbarrierArriveExpectTx(Value bar, int bytes) {
   mbarrierArriveExpectTx(bar, i32(bytes));
 }

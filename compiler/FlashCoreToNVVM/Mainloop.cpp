@@ -371,6 +371,13 @@ void ConsumerMainloop::release(Value barrier) {
   e.mbarrierArriveIf(barrier, thread.isLane0);
 }
 
+void ConsumerMainloop::releaseStage(Value barrier) {
+  release(barrier);
+  if (e.spec.schedule.clusterM == 2)
+    e.mbarrierArriveClusterIf(barrier, e.xori(e.clusterCtaRank(), e.i32(1)),
+                              thread.isLane0);
+}
+
 Accumulator ConsumerMainloop::rescale(const Accumulator &o,
                                       const Value alpha[2], Value moved) {
   if (!moved)
@@ -543,7 +550,7 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         Accumulator scores = issueQK(slot);
         passTurn();
         gemm.wait(0);
-        release(smem.kEmpty(slot.stage));
+        releaseStage(smem.kEmpty(slot.stage));
         scores = prepareScores(ctx, mask, scores, j, use);
 
         Value alpha[2], moved;
@@ -560,7 +567,7 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
         gemm.commit();
         passTurn();
         gemm.wait(0);
-        release(smem.vEmpty(slot.stage));
+        releaseStage(smem.vEmpty(slot.stage));
 
         return packResult(o, stats, slot.advance(e, stages));
       });
@@ -645,7 +652,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         passTurn();
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
-        release(smem.kEmpty(kv.stage));
+        releaseStage(smem.kEmpty(kv.stage));
         s0 = prepareScores(ctx, mask, s0, ctx.blocks.nStart, MaskUse::IfNeeded);
         OnlineSoftmax::State stats = OnlineSoftmax::State::initial(e);
         Value alpha[2];
@@ -681,13 +688,13 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               passTurn();
               gemm.wait(1); // S(j) is ready, P(j-1) V(j-1) may run on
               s.values = e.fenceOperands(s.values);
-              release(smem.kEmpty(kSlot.stage));
+              releaseStage(smem.kEmpty(kSlot.stage));
               s = prepareScores(ctx, mask, s, j, use);
               Value a[2], moved;
               Accumulator p = softmax.step(s, st, a, &moved);
               gemm.wait(0);
               o.values = e.fenceOperands(o.values);
-              release(smem.vEmpty(vSlot.stage));
+              releaseStage(smem.vEmpty(vSlot.stage));
               if (!defer)
                 o = rescale(o, a, moved);
               PackedOperand pNext = PackedOperand::pack(e, p);
@@ -721,7 +728,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         passTurn();
         gemm.wait(0);
         o.values = e.fenceOperands(o.values);
-        release(smem.vEmpty(vSlot.stage));
+        releaseStage(smem.vEmpty(vSlot.stage));
 
         return packResult(o, st, kSlot);
       },

@@ -161,6 +161,9 @@ private:
                                               mlir::ValueRange inits,
                                               const KeyBlockBody &body);
   void release(mlir::Value barrier);
+  /// Frees a K or V stage: release() here and, with cluster_m 2, on the
+  /// peer CTA's barrier too (its producer multicasts into this CTA's stage).
+  void releaseStage(mlir::Value barrier);
   ConsumerResult loopSerial(const TileContext &ctx, const RowMask &mask,
                             PipelineState kv);
   /// `releaseQ`: arrive on q_empty as soon as the tile's last Q·Kᵀ has

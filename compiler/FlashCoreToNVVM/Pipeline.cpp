@@ -64,12 +64,15 @@ void SharedStorage::initBarriers() const {
   e.mbarrierInit(qFullBar, 1);
   if (loopsOverTiles(e.spec.schedule))
     e.mbarrierInit(qEmptyBar, consumerWarps);
+  // cluster_m 2: a K/V stage is free once the consumers of both CTAs have
+  // read it, since either CTA's producer writes into both.
+  const int stageReaders = consumerWarps * e.spec.schedule.clusterM;
   for (int st = 0; st < stages; ++st) {
     Value stage = e.i32(st);
     e.mbarrierInit(kFull(stage), 1);
     e.mbarrierInit(vFull(stage), 1);
-    e.mbarrierInit(kEmpty(stage), consumerWarps);
-    e.mbarrierInit(vEmpty(stage), consumerWarps);
+    e.mbarrierInit(kEmpty(stage), stageReaders);
+    e.mbarrierInit(vEmpty(stage), stageReaders);
   }
   if (layout.oAliasesV)
     e.mbarrierInit(oEmpty(), e.spec.schedule.consumerWarpgroups);

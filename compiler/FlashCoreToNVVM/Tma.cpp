@@ -20,14 +20,20 @@ namespace flashcore {
 /// One box of a tile load at `coords` (column, row, head, batch) of the
 /// tensor map, landing `byteOffset` bytes into `dst`, with the L2 cache
 /// policy `policy` (null: none).
+/// `multicast` (i16, null: none) names the cluster CTAs that receive the box
+/// at the same offset of their shared memory, each completing its own
+/// barrier at `bar`'s offset (.multicast::cluster).
 static void loadBox(KernelEmitter &e, Value tensorMap, Value dst, Value bar,
                     Value byteOffset, SmallVector<Value> coords,
-                    Value policy) {
+                    Value policy, Value multicast = Value()) {
   Value box = e.smemAt(dst, byteOffset);
+  if (multicast)
+    box = LLVM::AddrSpaceCastOp::create(
+        e.b, e.loc, LLVM::LLVMPointerType::get(e.b.getContext(), 7), box);
   NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
       e.b, e.loc, box, tensorMap, coords, bar, /*im2colOffsets=*/ValueRange{},
-      /*multicastMask=*/Value(), /*l2CacheHint=*/policy,
-      NVVM::TMALoadMode::TILE, /*isCTAOnly=*/true,
+      /*multicastMask=*/multicast, /*l2CacheHint=*/policy,
+      NVVM::TMALoadMode::TILE, /*isCTAOnly=*/!multicast,
       /*group=*/NVVM::CTAGroupKindAttr(), /*predicate=*/Value());
 }
 
@@ -59,6 +65,22 @@ void KernelEmitter::tmaLoadKVTile(Value tensorMap, Value dst, Value bar,
   const int chunk = geo.kvBoxRows;
   const int blockBytes = rows * spec.schedule.swizzle;
   Value policy = kvCachePolicy();
+  if (spec.schedule.clusterM == 2) {
+    // This CTA's half of the block, multicast to both CTAs of the cluster
+    // (mask 0b11: ranks 0 and 1).
+    const int half = rows / 2;
+    Value first = mul(clusterCtaRank(), i32(half));
+    Value firstBytes = mul(first, i32(spec.schedule.swizzle));
+    Value both = arith::ConstantIntOp::create(b, loc, i16T, 3);
+    for (int r = 0; r < half; r += chunk)
+      for (int c = 0; c < geo.columnBlocks; ++c)
+        loadBox(*this, tensorMap, dst, bar,
+                add(firstBytes, i32(c * blockBytes + r * spec.schedule.swizzle)),
+                {i32(c * geo.boxCols), add(row, add(first, i32(r))), head,
+                 batch},
+                policy, both);
+    return;
+  }
   for (int r = 0; r < rows; r += chunk)
     for (int c = 0; c < geo.columnBlocks; ++c)
       loadBox(*this, tensorMap, dst, bar,

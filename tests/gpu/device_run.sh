@@ -108,12 +108,15 @@ for stage in $stages; do
     sanvar)
       # compute-sanitizer on the new schedule variants (small shape with tails,
       # several tiles per CTA for the persistent scheduler: 600 query rows x 4
-      # heads on a grid capped by the SMs).
+      # heads on a grid capped by the SMs). A variant may name its spec of
+      # specs/ as SPEC@fields (default bf16_d128_causal.yaml).
       for v in ${SANVAR_VARIANTS:-scheduler=static_persistent,epilogue=tma,overlap=true epilogue=tma}; do
+        vspec=bf16_d128_causal.yaml; vf=$v
+        case $v in *@*) vspec=${v%%@*}; vf=${v#*@} ;; esac
         for tool in memcheck racecheck synccheck; do
-          echo "== $tool $v"
+          echo "== $tool $vspec $vf"
           t 120 compute-sanitizer --tool $tool --error-exitcode 99 "$gen" run \
-            "$root/specs/bf16_d128_causal.yaml" --schedule="$v" --batch 3 --heads 4 \
+            "$root/specs/$vspec" --schedule="$vf" --batch 3 --heads 4 \
             --seqlen 600 --check-rows 0 --repeats 1 2>&1 | tail -3
         done
       done ;;

@@ -298,6 +298,34 @@ flashcore_attention_args gqaArgs() {
 /// d128 call gets the dynamic persistent scheduler from the table).
 void singleTile(ScheduleSpec &s) { s.scheduler = SchedulerKind::SingleTile; }
 
+TEST(LaunchPlan, ClusterOfTwoRoundsQueryBlocksUpToEven) {
+  // 300 query rows = 3 blocks of 128; clusters of two need grid.x = 4 (the
+  // fourth CTA loads its half of K/V for the third and stores nothing).
+  flashcore_attention_args a = gqaArgs();
+  a.causal = 0;
+  Planned p = plan(a, [](ScheduleSpec &s) {
+    s.scheduler = SchedulerKind::SingleTile;
+    s.tileOrder = TileOrder::MFastest;
+    s.blockM = 128;
+    s.consumerWarpgroups = 2;
+    s.clusterM = 2;
+  });
+  ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
+  ASSERT_EQ(p.plan.numLaunches, 1);
+  EXPECT_EQ(p.plan.launches[0].grid[0], 4u);
+  EXPECT_EQ(p.plan.launches[0].grid[1], 12u);
+  EXPECT_EQ(p.geometry.kvBoxRows, p.spec.schedule.blockN / 2);
+  Planned one = plan(a, [](ScheduleSpec &s) {
+    s.scheduler = SchedulerKind::SingleTile;
+    s.tileOrder = TileOrder::MFastest;
+    s.blockM = 128;
+    s.consumerWarpgroups = 2;
+  });
+  ASSERT_EQ(one.status, FLASHCORE_STATUS_SUCCESS) << one.message;
+  EXPECT_EQ(one.plan.launches[0].grid[0], 3u);
+  EXPECT_EQ(one.geometry.kvBoxRows, one.spec.schedule.blockN);
+}
+
 TEST(LaunchPlan, GridCoversQueryBlocksHeadsAndBatch) {
   Planned p = plan(gqaArgs(), singleTile);
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
