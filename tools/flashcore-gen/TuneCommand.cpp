@@ -57,6 +57,7 @@ const std::vector<TuneDimension> &space() {
       {"tile_order", {"m_fastest", "longest_first"}},
       {"lazy_rescale", {"false", "true"}},
       {"ctas_per_sm", {"1", "2"}},
+      {"cluster_m", {"1", "2"}},
   };
   return dims;
 }

@@ -52,7 +52,7 @@ cl::SubCommand tuneCmd(
     "tune",
     "Search the schedule space of the spec's problem: every combination of "
     "block_n (64..192 by 16), consumer_warpgroups (1-3), stages (2, 3), overlap, "
-    "scheduler, epilogue, pingpong, tile_order, lazy_rescale and ctas_per_sm "
+    "scheduler, epilogue, pingpong, tile_order, lazy_rescale, ctas_per_sm and cluster_m "
     "that validates, "
     "compiled in "
     "parallel without "
