@@ -83,7 +83,7 @@ LLVM::LLVMFuncOp createKernelFunction(OpBuilder &b, Location loc,
                 b.getI32IntegerAttr(spec.schedule().ctasPerSm));
   // cluster_m 2: .reqnctapercluster 2, 1, 1 (an ordinary launch then forms
   // the clusters; grid.x is even, see planLaunch).
-  if (spec.schedule().clusterM > 1)
+  if (spec.problem().kind == KernelKind::Forward && spec.schedule().clusterM > 1)
     func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
                   b.getDenseI32ArrayAttr({spec.schedule().clusterM, 1, 1}));
   func.addEntryBlock(b);

@@ -252,6 +252,31 @@ TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   EXPECT_NE(d.classKey(q), mhaKey);
 }
 
+TEST(Dispatch, ClustersOfTwoNeedAnEvenQueryBlockCount) {
+  DispatchQuery q;
+  q.problem = problem(128, DType::BF16, /*causal=*/false);
+  AttentionSpec spec;
+  spec.problem = q.problem;
+  spec.schedule = defaultSchedule(spec.problem);
+  spec.schedule.clusterM = 2;
+  ASSERT_FALSE(validateSpec(spec).has_value());
+  AttentionSpec even = spec, odd = spec;
+  q.seqlenQ = 256; // two blocks of 128: one cluster
+  fitCluster(q, even);
+  EXPECT_EQ(even.schedule.clusterM, 2);
+  q.seqlenQ = 300; // three blocks: no padding CTA, no cluster
+  fitCluster(q, odd);
+  EXPECT_EQ(odd.schedule.clusterM, 1);
+  EXPECT_FALSE(validateSpec(odd).has_value());
+  // The parity is part of the class key, so the two choices are cached
+  // apart.
+  Dispatcher d;
+  q.seqlenQ = 256;
+  const uint64_t evenKey = d.classKey(q);
+  q.seqlenQ = 300;
+  EXPECT_NE(d.classKey(q), evenKey);
+}
+
 //===----------------------------------------------------------------------===//
 // Launch planning
 //===----------------------------------------------------------------------===//
