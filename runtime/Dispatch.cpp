@@ -195,7 +195,6 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
     std::string ignored;
     if (DispatchTable::specFor(*entry, problem, spec, ignored)) {
       fitSmallTile(query, &entry->schedule, spec);
-      fitCluster(query, spec);
       return forced("dispatch table entry '" + entry->name + "' (" +
                     dispatchTable->source() + ")");
     }
@@ -211,20 +210,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
     return DispatchStatus::Unsupported;
   }
   fitSmallTile(query, nullptr, spec);
-  fitCluster(query, spec);
   return forced("heuristics");
-}
-
-void fitCluster(const DispatchQuery &query, AttentionSpec &spec) {
-  const int cluster = spec.schedule.clusterM;
-  if (cluster <= 1 || numQueryBlocks(spec, query.seqlenQ) % cluster == 0)
-    return;
-  ScheduleOverrides one;
-  one.clusterM = 1;
-  AttentionSpec fitted = spec;
-  fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
-  if (!validateSpec(fitted))
-    spec = fitted;
 }
 
 bool tileRowsFitOneWarpgroup(const DispatchQuery &q) {
@@ -261,11 +247,6 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
          uint64_t(tileRowsFitOneWarpgroup(q)) << 57;
-  // fitCluster's parity of the query blocks, for each block_m a schedule
-  // can have (64, 128, 192, 256).
-  for (int i = 0; i < 4; ++i)
-    key |= uint64_t(((q.seqlenQ + 64 * (i + 1) - 1) / (64 * (i + 1))) & 1)
-           << (58 + i);
   return key;
 }
 

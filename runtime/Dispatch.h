@@ -56,13 +56,6 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec);
 
-/// Clusters of two CTAs (cluster_m 2) pair neighbouring query blocks; with
-/// an odd number of them the launch would add a CTA whose whole tile is
-/// padding, so such a call runs cluster_m 1 (FA3 likewise uses its
-/// clusters only for an even block count). A FLASHCORE_SCHEDULE override
-/// still forces it.
-void fitCluster(const DispatchQuery &query, AttentionSpec &spec);
-
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
   CUfunction function = nullptr;
