@@ -97,6 +97,19 @@ void WarpgroupGemm::wait(int pending) {
   NVVM::WgmmaWaitGroupSyncOp::create(e.b, e.loc, /*group=*/pending);
 }
 
+/// The 14-bit start-address field of a wgmma shared-memory descriptor:
+/// (address >> 4) & 0x3FFF, i64. The mask matters in a cluster launch: there
+/// a shared::cta address carries the CTA's rank in its cluster above bit 24
+/// (the rank-1 CTA's addresses start at 0x1000000), and unmasked that bit
+/// lands in the descriptor's leading-byte-offset field (bits 16-29) —
+/// harmless for the swizzled K-major Q and K operands, which ignore it, but
+/// it moved every MN-major V read of the second CTA (session 12 of
+/// docs/PERFORMANCE.md: right LSE, wrong O). CUTLASS truncates the same way
+/// (a 14-bit field of its GmmaDescriptor).
+static Value descriptorAddressField(KernelEmitter &e, Value address) {
+  return e.zext64(e.andi(e.shru(address, e.i32(4)), e.i32(0x3FFF)));
+}
+
 Accumulator WarpgroupGemm::issueSS(int n, int k, const SmemOperand &a,
                                    const SmemOperand &bOp,
                                    const Accumulator *acc) {
@@ -104,13 +117,14 @@ Accumulator WarpgroupGemm::issueSS(int n, int k, const SmemOperand &a,
   MLIRContext *ctx = e.b.getContext();
   Type accT = accumulatorType(ctx, n, e.f32T);
 
-  // Descriptor of k-step 0: constant layout bits | (address >> 4). Later
-  // k-steps add their byte offset >> 4 to the 14-bit address field; shared
-  // addresses stay below 2^18, so the sum never carries out of it.
+  // Descriptor of k-step 0: constant layout bits | address field. Later
+  // k-steps add their byte offset >> 4 to the 14-bit address field; a CTA's
+  // shared-memory offsets stay below 2^18, so the sum never carries out of
+  // it.
   Value kMajorBits =
       e.i64(static_cast<int64_t>(kMajorDescriptorBase(swizzle)));
-  Value aDesc = e.ori(kMajorBits, e.zext64(e.shru(a.address, e.i32(4))));
-  Value bDesc = e.ori(kMajorBits, e.zext64(e.shru(bOp.address, e.i32(4))));
+  Value aDesc = e.ori(kMajorBits, descriptorAddressField(e, a.address));
+  Value bDesc = e.ori(kMajorBits, descriptorAddressField(e, bOp.address));
 
   Value d = acc ? packStruct(e, *acc) : LLVM::UndefOp::create(e.b, e.loc, accT);
   auto shape = NVVM::MMAShapeAttr::get(ctx, kWgmmaM, n, kWgmmaK);
@@ -166,7 +180,7 @@ Accumulator WarpgroupGemm::issueRS(const PackedOperand &a,
 
   Value mnBits =
       e.i64(static_cast<int64_t>(mnMajorDescriptorBase(swizzle, bOp.rows)));
-  Value bDesc = e.ori(mnBits, e.zext64(e.shru(bOp.address, e.i32(4))));
+  Value bDesc = e.ori(mnBits, descriptorAddressField(e, bOp.address));
 
   // Operands: A registers of every k-step, their B descriptors, then the
   // accumulators tied to the outputs.
