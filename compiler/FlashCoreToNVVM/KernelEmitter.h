@@ -232,11 +232,14 @@ public:
   /// then commits the bulk group.
   /// Part of a tile: the boxes of a map whose box height is a run-time
   /// part of the tile's `tileRows` rows, landing at row `tileRow` of every
-  /// column block of `dst` (paged K/V; tileRow * swizzle stays 1024-aligned
-  /// because box heights are multiples of 16).
+  /// column block of `dst` (paged K/V, or a cluster CTA's half of a K/V
+  /// block; tileRow is a multiple of 8 rows, so tileRow * swizzle starts a
+  /// swizzle atom). `multicast` (i16 CTA mask, null: none) also lands the
+  /// boxes in those cluster CTAs, at the same offsets.
   void tmaLoadRows(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                    int tileRows, mlir::Value tileRow, mlir::Value row,
-                   mlir::Value head, mlir::Value batch);
+                   mlir::Value head, mlir::Value batch,
+                   mlir::Value multicast = mlir::Value());
   void tmaStoreTile(mlir::Value tensorMap, mlir::Value src, int rows,
                     mlir::Value row, mlir::Value head, mlir::Value batch);
   /// cp.async.bulk.wait_group.read 0: the shared memory of every committed

@@ -66,19 +66,16 @@ void KernelEmitter::tmaLoadKVTile(Value tensorMap, Value dst, Value bar,
   const int blockBytes = rows * spec.schedule.swizzle;
   Value policy = kvCachePolicy();
   if (spec.schedule.clusterM == 2) {
-    // This CTA's half of the block, multicast to both CTAs of the cluster
-    // (mask 0b11: ranks 0 and 1).
+    // This CTA's half of the block, rows [rank * half, (rank + 1) * half),
+    // multicast to both CTAs of the cluster (mask 0b11: ranks 0 and 1).
     const int half = rows / 2;
     Value first = mul(clusterCtaRank(), i32(half));
-    Value firstBytes = mul(first, i32(spec.schedule.swizzle));
     Value both = arith::ConstantIntOp::create(b, loc, i16T, 3);
-    for (int r = 0; r < half; r += chunk)
-      for (int c = 0; c < geo.columnBlocks; ++c)
-        loadBox(*this, tensorMap, dst, bar,
-                add(firstBytes, i32(c * blockBytes + r * spec.schedule.swizzle)),
-                {i32(c * geo.boxCols), add(row, add(first, i32(r))), head,
-                 batch},
-                policy, both);
+    for (int r = 0; r < half; r += chunk) {
+      Value tileRow = add(first, i32(r));
+      tmaLoadRows(tensorMap, dst, bar, rows, tileRow, add(row, tileRow), head,
+                  batch, both);
+    }
     return;
   }
   for (int r = 0; r < rows; r += chunk)
@@ -91,13 +88,13 @@ void KernelEmitter::tmaLoadKVTile(Value tensorMap, Value dst, Value bar,
 
 void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
                                 int tileRows, Value tileRow, Value row,
-                                Value head, Value batch) {
+                                Value head, Value batch, Value multicast) {
   const int blockBytes = tileRows * spec.schedule.swizzle;
   Value rowBytes = mul(tileRow, i32(spec.schedule.swizzle));
   Value policy = kvCachePolicy();
   for (int c = 0; c < geo.columnBlocks; ++c)
     loadBox(*this, tensorMap, dst, bar, add(rowBytes, i32(c * blockBytes)),
-            {i32(c * geo.boxCols), row, head, batch}, policy);
+            {i32(c * geo.boxCols), row, head, batch}, policy, multicast);
 }
 
 void KernelEmitter::tmaStoreTile(Value tensorMap, Value src, int rows,

@@ -25,11 +25,16 @@ export LD_LIBRARY_PATH="$root/build/syslib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 gen="$root/build/bin/flashcore-gen"
 stages=${*:-env run sass quick bench}
 t() { timeout -s KILL "$@"; }
+# split_variant DEFAULT_SPEC [SPEC@]FIELDS: sets spec (DEFAULT_SPEC unless
+# named) and fields.
+split_variant() {
+  spec=$1; fields=$2
+  case $2 in *@*) spec=${2%%@*}; fields=${2#*@} ;; esac
+}
 # emit_variant [SPEC@]FIELDS: the kernel of specs/SPEC (default.yaml) with the
 # schedule overrides FIELDS (- = none) as /tmp/v.cubin; sets spec and fields.
 emit_variant() {
-  spec=default.yaml; fields=$1
-  case $1 in *@*) spec=${1%%@*}; fields=${1#*@} ;; esac
+  split_variant default.yaml "$1"
   local sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
   t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
 }
@@ -111,12 +116,11 @@ for stage in $stages; do
       # heads on a grid capped by the SMs). A variant may name its spec of
       # specs/ as SPEC@fields (default bf16_d128_causal.yaml).
       for v in ${SANVAR_VARIANTS:-scheduler=static_persistent,epilogue=tma,overlap=true epilogue=tma}; do
-        vspec=bf16_d128_causal.yaml; vf=$v
-        case $v in *@*) vspec=${v%%@*}; vf=${v#*@} ;; esac
+        split_variant bf16_d128_causal.yaml "$v"
         for tool in memcheck racecheck synccheck; do
-          echo "== $tool $vspec $vf"
+          echo "== $tool $spec $fields"
           t 120 compute-sanitizer --tool $tool --error-exitcode 99 "$gen" run \
-            "$root/specs/$vspec" --schedule="$vf" --batch 3 --heads 4 \
+            "$root/specs/$spec" --schedule="$fields" --batch 3 --heads 4 \
             --seqlen 600 --check-rows 0 --repeats 1 2>&1 | tail -3
         done
       done ;;
