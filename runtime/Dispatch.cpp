@@ -171,9 +171,11 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
     return DispatchStatus::Ok;
   }
 
-  // FLASHCORE_SCHEDULE's fields, forced onto what steps 2 and 3 choose.
+  // FLASHCORE_SCHEDULE's fields, forced onto what steps 2 and 3 choose;
+  // then the cluster fitted to the call's query blocks.
   auto forced = [&](const std::string &from) {
     if (!forcedFields) {
+      fitClusterToQueryBlocks(query, spec);
       if (source)
         *source = from;
       return DispatchStatus::Ok;
@@ -184,6 +186,7 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
               describeProblem(problem) + ": " + diag->str();
       return DispatchStatus::InvalidSpec;
     }
+    fitClusterToQueryBlocks(query, spec);
     if (source)
       *source = from + " + " + forcedText;
     return DispatchStatus::Ok;
@@ -234,6 +237,27 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
     spec = fitted;
 }
 
+void fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
+  const int cluster = spec.schedule.clusterM;
+  if (cluster <= 1 || query.seqlenQ <= 0 ||
+      numQueryBlocks(spec, query.seqlenQ) % cluster == 0)
+    return;
+  AttentionSpec fitted = spec;
+  fitted.schedule.clusterM = 1;
+  if (!validateSpec(fitted))
+    spec = fitted;
+}
+
+/// Bit i: the query-block count of block_m 64 (i + 1) is odd.
+static uint64_t queryBlockParities(int64_t seqlenQ) {
+  uint64_t bits = 0;
+  for (int64_t i = 0; i < 4 && seqlenQ > 0; ++i) {
+    const int64_t rows = int64_t(kWgmmaM) * (i + 1);
+    bits |= uint64_t(((seqlenQ + rows - 1) / rows) & 1) << i;
+  }
+  return bits;
+}
+
 uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   const ProblemSpec &p = q.problem;
   uint64_t key = uint64_t(1) << 63;
@@ -246,7 +270,8 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= (ratio & 0xFFFFFFFFull) << 21;
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
-         uint64_t(tileRowsFitOneWarpgroup(q)) << 57;
+         uint64_t(tileRowsFitOneWarpgroup(q)) << 57 |
+         queryBlockParities(q.seqlenQ) << 58;
   return key;
 }
 

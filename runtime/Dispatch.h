@@ -56,6 +56,12 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec);
 
+/// cluster_m 2 pairs neighbouring query blocks; a call whose block count is
+/// not a multiple of the cluster runs the same schedule with cluster_m 1, as
+/// FA3 does (hopper/flash_fwd_launch_template.h), instead of a CTA of
+/// padding rows. seqlen_q 0 (unknown) keeps the cluster.
+void fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec);
+
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
   CUfunction function = nullptr;
@@ -132,7 +138,8 @@ public:
 
   /// What a choice depends on, packed: dtype, head_dim, causal, local,
   /// softcap, varlen, the sequence-length class, the GQA ratio, the KV-cache
-  /// shape flags and tileRowsFitOneWarpgroup. Never 0.
+  /// shape flags, tileRowsFitOneWarpgroup and the parity of the query-block
+  /// count for each block_m (fitClusterToQueryBlocks). Never 0.
   uint64_t classKey(const DispatchQuery &query) const;
 
   const DispatchTable &table() const { return *dispatchTable; }

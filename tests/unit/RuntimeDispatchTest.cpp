@@ -252,6 +252,39 @@ TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   EXPECT_NE(d.classKey(q), mhaKey);
 }
 
+TEST(Dispatch, AnOddQueryBlockCountRunsWithoutTheCluster) {
+  ScopedEnv env("FLASHCORE_SCHEDULE",
+                "cluster_m=2,scheduler=single_tile,tile_order=m_fastest");
+  Dispatcher d(std::make_shared<DispatchTable>());
+  std::string error;
+  ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
+  DispatchQuery q;
+  q.problem = problem(128);
+  q.seqlenK = 4096;
+  AttentionSpec spec;
+  // block_m 128: 4 blocks pair up; 3 and 5 (and 1) do not.
+  for (int64_t rows : {512, 4096, 1000}) {
+    q.seqlenQ = rows;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.blockM, 128);
+    EXPECT_EQ(spec.schedule.clusterM, 2) << rows;
+  }
+  const uint64_t evenKey = d.classKey(q);
+  for (int64_t rows : {100, 384, 600}) {
+    q.seqlenQ = rows;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.clusterM, 1) << rows;
+    EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::SingleTile) << rows;
+    EXPECT_FALSE(validateSpec(spec).has_value());
+    // The cached choice of an even count is not reused.
+    EXPECT_NE(d.classKey(q), evenKey) << rows;
+  }
+  // seqlen_q unknown: the schedule as forced.
+  q.seqlenQ = 0;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.clusterM, 2);
+}
+
 //===----------------------------------------------------------------------===//
 // Launch planning
 //===----------------------------------------------------------------------===//
