@@ -56,6 +56,11 @@ Dispatcher::Dispatcher(std::shared_ptr<const DispatchTable> table)
     : dispatchTable(std::move(table)) {
   if (!dispatchTable)
     dispatchTable = std::make_shared<DispatchTable>();
+  for (const DispatchEntry &entry : dispatchTable->entries())
+    if (entry.schedule.clusterM.value_or(1) > 1 ||
+        (entry.spec && entry.spec->schedule.clusterM > 1))
+      tableClusters = true;
+  mayCluster.store(tableClusters, std::memory_order_release);
 }
 
 bool Dispatcher::loadEnvironmentOverride(std::string &error) {
@@ -65,6 +70,7 @@ bool Dispatcher::loadEnvironmentOverride(std::string &error) {
   envOverride.reset();
   hasOverride.store(apiOverride.has_value(), std::memory_order_release);
   scheduleOverride.reset();
+  mayCluster.store(tableClusters, std::memory_order_release);
   forgetChoices();
   if (schedule && *schedule) {
     ScheduleOverrides given;
@@ -77,6 +83,9 @@ bool Dispatcher::loadEnvironmentOverride(std::string &error) {
     scheduleOverride = given;
     scheduleOverrideText = std::string("FLASHCORE_SCHEDULE=") + schedule;
   }
+  mayCluster.store(tableClusters || (scheduleOverride &&
+                                     scheduleOverride->clusterM.value_or(1) > 1),
+                   std::memory_order_release);
   if (!path || !*path)
     return true;
   AttentionSpec spec;
@@ -271,7 +280,9 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
          uint64_t(tileRowsFitOneWarpgroup(q)) << 57 |
-         queryBlockParities(q.seqlenQ) << 58;
+         (mayCluster.load(std::memory_order_acquire)
+              ? queryBlockParities(q.seqlenQ) << 58
+              : 0);
   return key;
 }
 

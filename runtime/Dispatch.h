@@ -138,7 +138,8 @@ public:
 
   /// What a choice depends on, packed: dtype, head_dim, causal, local,
   /// softcap, varlen, the sequence-length class, the GQA ratio, the KV-cache
-  /// shape flags, tileRowsFitOneWarpgroup and the parity of the query-block
+  /// shape flags, tileRowsFitOneWarpgroup and, where a table entry or
+  /// FLASHCORE_SCHEDULE names cluster_m 2, the parity of the query-block
   /// count for each block_m (fitClusterToQueryBlocks). Never 0.
   uint64_t classKey(const DispatchQuery &query) const;
 
@@ -161,6 +162,10 @@ private:
   /// heuristic choice (testing the schedulers and epilogues on every shape).
   std::optional<ScheduleOverrides> scheduleOverride;
   std::string scheduleOverrideText;
+  /// A table entry or scheduleOverride names cluster_m > 1: the class key
+  /// then separates odd and even query-block counts.
+  bool tableClusters = false;
+  std::atomic<bool> mayCluster{false};
   mutable InsertOnlyMap<KernelChoice> choices{32};
   /// Bumped when the override changes: a choice computed across a change is
   /// used once but not cached.

@@ -381,6 +381,27 @@ TEST(Dispatcher, ClassKeysSeparateEveryDispatchField) {
   EXPECT_EQ(d.classKey(sameClass), d.classKey(base));
 }
 
+TEST(Dispatcher, ATableClusterEntryRunsOddBlockCountsWithoutIt) {
+  Dispatcher d(table(R"(version: 1
+entries:
+  - name: clustered
+    match: {head_dim: 128, causal: false}
+    schedule: {cluster_m: 2}
+)"));
+  DispatchQuery q = query(DType::BF16, 128, false, 4096);
+  AttentionSpec spec;
+  std::string error;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.clusterM, 2); // 32 query blocks of 128
+  const uint64_t evenKey = d.classKey(q);
+  q.seqlenQ = 3072; // 24 blocks (and even counts of 64, 192, 256 rows)
+  EXPECT_EQ(d.classKey(q), evenKey);
+  q.seqlenQ = 4096 - 128; // 31 blocks
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.clusterM, 1);
+  EXPECT_NE(d.classKey(q), evenKey);
+}
+
 TEST(KernelChoice, BindsOneFunctionPerContextFirstOneWins) {
   KernelChoice choice;
   auto fn = [](uintptr_t v) { return reinterpret_cast<CUfunction>(v); };

@@ -279,6 +279,13 @@ TEST(Dispatch, AnOddQueryBlockCountRunsWithoutTheCluster) {
     // The cached choice of an even count is not reused.
     EXPECT_NE(d.classKey(q), evenKey) << rows;
   }
+  // Without a cluster in the table or the override, the parity is no part
+  // of the class.
+  Dispatcher plain(std::make_shared<DispatchTable>());
+  q.seqlenQ = 384;
+  const uint64_t oddKey = plain.classKey(q);
+  q.seqlenQ = 512;
+  EXPECT_EQ(plain.classKey(q), oddKey);
   // seqlen_q unknown: the schedule as forced.
   q.seqlenQ = 0;
   ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
