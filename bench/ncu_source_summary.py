@@ -6,13 +6,18 @@ compared instruction by instruction.
   ncu --clock-control none --section SourceCounters --section WarpStateStats \
       -k regex:... -o rep python3 bench/forward_profile.py bf16 128 1 4096
   ncu --import rep.ncu-rep --page source --csv --print-source sass > src.csv
-  python3 bench/ncu_source_summary.py src.csv [--top 25]
+  python3 bench/ncu_source_summary.py src.csv [--top 25] [--loop]
 
 The column holding the samples is found by name ("Warp Stall Sampling (All
 Samples)"; ncu 2023+), the instruction by "Source"; a kernel starts where a
 header row repeats. Stall reasons per instruction, where the CSV has them
 (columns named after smsp__pcsamp_warps_issue_stalled_*), are listed next to
 each instruction.
+
+--loop also prints the main loop of each kernel in program order: the
+instructions executed as often as its most frequent register-operand HGMMA
+(the P V product), runs of one opcode collapsed to OPxN(samples). That shows
+where ptxas put the wgmma waits (WARPGROUP) among the softmax's MUFU/FMNMX.
 """
 import argparse
 import csv
@@ -53,6 +58,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("csv")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--loop", action="store_true")
     args = parser.parse_args()
     with open(args.csv, newline="") as f:
         rows = list(csv.reader(f))
@@ -87,7 +93,42 @@ def main():
                          reverse=True)[:3]
             print("%6.2f%%  %-60s %s" % (100 * number(r[samples]) / total, r[source].strip()[:60],
                                          "; ".join("%s %d" % (h[:40], n) for n, h in why)))
+        if args.loop:
+            print(main_loop(data, col, samples, source))
     return 0
+
+
+def opcode(text):
+    words = text.split()
+    if words and words[0].startswith("@"):  # a guard predicate
+        words = words[1:]
+    return words[0].split(".")[0] if words else "?"
+
+
+def main_loop(data, col, samples, source):
+    """The hottest loop's opcodes in order, runs collapsed: OPxN(samples)."""
+    executed = col.get("Instructions Executed")
+    if executed is None:
+        return "loop: no 'Instructions Executed' column"
+    rows = [r for r in data if len(r) > max(samples, source, executed)]
+    counts = [number(r[executed]) for r in rows]
+    pv = [c for r, c in zip(rows, counts) if "HGMMA" in r[source] and "gdesc" in r[source]
+          and re.search(r"HGMMA\S* R\d+, R\d+", r[source])]
+    if not pv:
+        return "loop: no register-operand HGMMA"
+    hot = max(pv)
+    runs = []
+    for r, c in zip(rows, counts):
+        if c != hot:
+            continue
+        op, n = opcode(r[source]), number(r[samples])
+        if runs and runs[-1][0] == op:
+            runs[-1][1] += 1
+            runs[-1][2] += n
+        else:
+            runs.append([op, 1, n])
+    return "loop (%d executions): %s" % (hot, " ".join(
+        "%sx%d(%d)" % (op, k, n) for op, k, n in runs))
 
 
 if __name__ == "__main__":
