@@ -205,6 +205,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(kAhead, "k_ahead", bool, "false",                                          \
     "the producer loads K of block j+1 before V of block j (FA3's order: "     \
     "V's loads one block behind K's), not K(j) then V(j)")                     \
+  X(lateKRelease, "late_k_release", bool, "false",                             \
+    "with overlap: K(j) is released after block j's exponentials, just "       \
+    "before the P·V wait, so that ptxas keeps them under P·V")                 \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
     "registers and shared memory; one CTA's prologue hides under another's") \
@@ -298,6 +301,9 @@ struct ScheduleSpec {
   /// One loading warp issues K(j+1) before V(j): the next block's scores
   /// wait on no V slot (FA3's order with intra-warpgroup overlap).
   bool kAhead = false;
+  /// Overlapped loop: K(j)'s release follows block j's exponentials (its
+  /// predicate reads the row sums) instead of the Q·Kᵀ wait.
+  bool lateKRelease = false;
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;

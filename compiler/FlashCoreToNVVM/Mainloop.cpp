@@ -364,18 +364,20 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
 // Consumers
 //===----------------------------------------------------------------------===//
 
-void ConsumerMainloop::release(Value barrier) {
+void ConsumerMainloop::release(Value barrier, Value when) {
   // Predicated, not branched: the wait(1) ... softmax ... wait(0) stretch of
   // the overlapped loop must stay one basic block, or ptxas hoists the P V
   // wait above the softmax (seen in the SASS: no EX2 between them).
-  e.mbarrierArriveIf(barrier, thread.isLane0);
+  e.mbarrierArriveIf(barrier, when ? e.andi(thread.isLane0, when)
+                                   : thread.isLane0);
 }
 
-void ConsumerMainloop::releaseStage(Value barrier) {
-  release(barrier);
+void ConsumerMainloop::releaseStage(Value barrier, Value when) {
+  release(barrier, when);
   if (e.spec.schedule.clusterM == 2)
     e.mbarrierArriveClusterIf(barrier, e.xori(e.clusterCtaRank(), e.i32(1)),
-                              thread.isLane0);
+                              when ? e.andi(thread.isLane0, when)
+                                   : thread.isLane0);
 }
 
 Accumulator ConsumerMainloop::rescale(const Accumulator &o,
@@ -625,6 +627,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
   // with lazy_rescale whether a maximum moved) after the two ring states.
   const bool defer = e.spec.schedule.deferRescale;
   const bool lazy = e.spec.schedule.lazyRescale;
+  const bool lateK = e.spec.schedule.lateKRelease;
   const int pendingAt = oCount + kStats + pCount + 2 * kState;
   struct Pending {
     Value alpha[2];
@@ -688,10 +691,21 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               passTurn();
               gemm.wait(1); // S(j) is ready, P(j-1) V(j-1) may run on
               s.values = e.fenceOperands(s.values);
-              releaseStage(smem.kEmpty(kSlot.stage));
+              if (!lateK)
+                releaseStage(smem.kEmpty(kSlot.stage));
               s = prepareScores(ctx, mask, s, j, use);
               Value a[2], moved;
               Accumulator p = softmax.step(s, st, a, &moved);
+              if (lateK) {
+                // late_k_release: K(j) is free since wait(1); releasing it
+                // here, predicated on the row sums (always > -1 or NaN, which
+                // ptxas cannot know), ties every exponential to an arrive
+                // that precedes the P·V wait in program order.
+                Value after = e.fadd(st.rowSum[0], st.rowSum[1]);
+                releaseStage(smem.kEmpty(kSlot.stage),
+                             e.cmpf(arith::CmpFPredicate::UGT, after,
+                                    e.f32(-1.0)));
+              }
               gemm.wait(0);
               o.values = e.fenceOperands(o.values);
               releaseStage(smem.vEmpty(vSlot.stage));

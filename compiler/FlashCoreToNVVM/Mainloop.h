@@ -160,10 +160,11 @@ private:
                                               mlir::Value first,
                                               mlir::ValueRange inits,
                                               const KeyBlockBody &body);
-  void release(mlir::Value barrier);
+  /// Lane 0 of each warp arrives on `barrier` (and `when`, if given).
+  void release(mlir::Value barrier, mlir::Value when = {});
   /// Frees a K or V stage: release() here and, with cluster_m 2, on the
   /// peer CTA's barrier too (its producer multicasts into this CTA's stage).
-  void releaseStage(mlir::Value barrier);
+  void releaseStage(mlir::Value barrier, mlir::Value when = {});
   ConsumerResult loopSerial(const TileContext &ctx, const RowMask &mask,
                             PipelineState kv);
   /// `releaseQ`: arrive on q_empty as soon as the tile's last Q·Kᵀ has

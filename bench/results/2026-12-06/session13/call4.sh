@@ -1,0 +1,14 @@
+# Session 13 call 4: late_k_release -- does ptxas then keep the exponentials under P·V, and does it pay?
+g=build/bin/flashcore-gen
+export LD_LIBRARY_PATH=$PWD/build/syslib:${LD_LIBRARY_PATH:-}
+C=pingpong=true,overlap=true,epilogue=tma,scheduler=dynamic_persistent,tile_order=longest_first
+export SASS_VARIANTS="bf16_d128_causal.yaml@$C bf16_d128_causal.yaml@$C,late_k_release=true default.yaml@block_n=192,pingpong=true,overlap=true,epilogue=tma,late_k_release=true bf16_d64.yaml@block_m=192,consumer_warpgroups=3,block_n=96,overlap=true,epilogue=tma,defer_rescale=false,late_k_release=true bf16_d256.yaml@overlap=true,epilogue=tma,lazy_rescale=true,defer_rescale=false,late_k_release=true"
+timeout 90 bash tests/gpu/device_run.sh env sassoverlap 2>&1 | grep -v "^\s*$" | tail -40
+for v in "bf16_d128_causal.yaml $C,late_k_release=true" "default.yaml block_n=192,pingpong=true,overlap=true,epilogue=tma,late_k_release=true" "bf16_d64.yaml overlap=true,late_k_release=true" "bf16_d256.yaml overlap=true,late_k_release=true"; do
+  set -- $v; echo "== $1 $2"; timeout -s KILL 60 $g run specs/$1 --schedule=$2 --batch 2 --heads 8 --seqlen 1000 --check-rows 128 2>&1 | grep -E "^check|FAIL|PASS|rror" | cut -c1-200
+done
+echo "== compare late_k_release"
+timeout -s KILL 230 python3 bench/compare_libs.py build/lib/libflashcore.so build/lib/libflashcore.so --self \
+  --after-schedule late_k_release=true --dtypes bf16 --repeats 3 --json $OUT/compare-latek.json 2>&1 | grep -E "^\| bf16|geomean|device"
+export FLASHCORE_EXPERIMENTAL_CLUSTER=1 FEATURE_TIMEOUT=150 FEATURE_VARIANTS="cluster_m=2,scheduler=single_tile,tile_order=m_fastest"
+timeout 170 bash tests/gpu/device_run.sh pyinstall featvar 2>&1 | grep -E "FAIL|cases passed|override" | tail -10
