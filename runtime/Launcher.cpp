@@ -74,21 +74,6 @@ flashcore_status_t planLaunch(const flashcore_attention_args &a,
               std::to_string(spec.schedule.blockM);
     return FLASHCORE_STATUS_INTERNAL_ERROR;
   }
-  // cluster_m 2 kernels are emitted and assembled (CI checks their PTX) but
-  // computed a wrong O on the GPU in their first run (docs/PERFORMANCE.md,
-  // session 12): they launch only for debugging, with
-  // FLASHCORE_EXPERIMENTAL_CLUSTER=1.
-  if (spec.schedule.clusterM > 1) {
-    const char *opt = std::getenv("FLASHCORE_EXPERIMENTAL_CLUSTER");
-    if (!opt || std::string(opt) != "1") {
-      message = "schedule.cluster_m must be 1 to launch (cluster_m 2 kernels "
-                "are not yet correct on the GPU; "
-                "FLASHCORE_EXPERIMENTAL_CLUSTER=1 launches them for "
-                "debugging), got: " +
-                std::to_string(spec.schedule.clusterM);
-      return FLASHCORE_STATUS_INVALID_SPEC;
-    }
-  }
   int64_t queryBlocks = pack ? 1 : numQueryBlocks(spec, a.seqlen_q);
   int64_t tileHeads = pack ? a.heads_kv : a.heads_q;
   if (loopsOverTiles(spec.schedule)) {

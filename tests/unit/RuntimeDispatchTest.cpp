@@ -350,16 +350,6 @@ TEST(LaunchPlan, ClusterOfTwoRoundsQueryBlocksUpToEven) {
     s.consumerWarpgroups = 2;
     s.clusterM = 2;
   };
-  // Not yet correct on the GPU: refused unless the debugging opt-in is set.
-  {
-    ScopedEnv off("FLASHCORE_EXPERIMENTAL_CLUSTER", nullptr);
-    Planned refused = plan(a, cluster);
-    EXPECT_EQ(refused.status, FLASHCORE_STATUS_INVALID_SPEC);
-    EXPECT_NE(refused.message.find("cluster_m must be 1 to launch"),
-              std::string::npos)
-        << refused.message;
-  }
-  ScopedEnv on("FLASHCORE_EXPERIMENTAL_CLUSTER", "1");
   Planned p = plan(a, cluster);
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   ASSERT_EQ(p.plan.numLaunches, 1);
