@@ -183,21 +183,21 @@ DispatchStatus Dispatcher::choose(const DispatchQuery &query,
   // FLASHCORE_SCHEDULE's fields, forced onto what steps 2 and 3 choose;
   // then the cluster fitted to the call's query blocks.
   auto forced = [&](const std::string &from) {
-    if (!forcedFields) {
-      fitClusterToQueryBlocks(query, spec);
-      if (source)
-        *source = from;
-      return DispatchStatus::Ok;
+    std::string chosen = from;
+    if (forcedFields) {
+      spec.schedule =
+          forceSchedule(spec.problem, spec.schedule, *forcedFields);
+      if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
+        error = forcedText + " gives an invalid spec for " +
+                describeProblem(problem) + ": " + diag->str();
+        return DispatchStatus::InvalidSpec;
+      }
+      chosen += " + " + forcedText;
     }
-    spec.schedule = forceSchedule(spec.problem, spec.schedule, *forcedFields);
-    if (std::optional<SpecDiagnostic> diag = validateSpec(spec)) {
-      error = forcedText + " gives an invalid spec for " +
-              describeProblem(problem) + ": " + diag->str();
-      return DispatchStatus::InvalidSpec;
-    }
-    fitClusterToQueryBlocks(query, spec);
+    if (fitClusterToQueryBlocks(query, spec))
+      chosen += " (cluster_m 1: odd query-block count)";
     if (source)
-      *source = from + " + " + forcedText;
+      *source = chosen;
     return DispatchStatus::Ok;
   };
 
@@ -246,15 +246,24 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
     spec = fitted;
 }
 
-void fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
+bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
   const int cluster = spec.schedule.clusterM;
   if (cluster <= 1 || query.seqlenQ <= 0 ||
       numQueryBlocks(spec, query.seqlenQ) % cluster == 0)
-    return;
+    return false;
   AttentionSpec fitted = spec;
   fitted.schedule.clusterM = 1;
-  if (!validateSpec(fitted))
-    spec = fitted;
+  if (validateSpec(fitted))
+    return false;
+  spec = fitted;
+  return true;
+}
+
+/// The problems cluster_m 2 validates for (Spec.cpp's rules): dense,
+/// non-causal, without a window or a KV cache.
+static bool mayClusterProblem(const ProblemSpec &p) {
+  return !p.causal && !p.local && !p.varlen && !p.cacheSeqlens &&
+         !p.splitKv && !p.packGqa && !p.pagedKv;
 }
 
 /// Bit i: the query-block count of block_m 64 (i + 1) is odd.
@@ -280,7 +289,7 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
          uint64_t(tileRowsFitOneWarpgroup(q)) << 57 |
-         (mayCluster.load(std::memory_order_acquire)
+         (mayCluster.load(std::memory_order_acquire) && mayClusterProblem(p)
               ? queryBlockParities(q.seqlenQ) << 58
               : 0);
   return key;
@@ -289,12 +298,14 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
 KernelChoice *Dispatcher::resolve(const DispatchQuery &query,
                                   DispatchStatus &status,
                                   std::string &error) const {
+  // The generation is read before the key: the key depends on the override
+  // (mayCluster), so a choice made across a reload is used but not cached.
+  uint64_t before = generation.load();
   uint64_t key = classKey(query);
   if (KernelChoice *cached = choices.find(key)) {
     status = DispatchStatus::Ok;
     return cached;
   }
-  uint64_t before = generation.load();
   auto choice = std::make_unique<KernelChoice>();
   status = choose(query, choice->spec, error, &choice->source);
   if (status != DispatchStatus::Ok)

@@ -59,8 +59,9 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
 /// cluster_m 2 pairs neighbouring query blocks; a call whose block count is
 /// not a multiple of the cluster runs the same schedule with cluster_m 1, as
 /// FA3 does (hopper/flash_fwd_launch_template.h), instead of a CTA of
-/// padding rows. seqlen_q 0 (unknown) keeps the cluster.
-void fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec);
+/// padding rows. seqlen_q 0 (unknown) keeps the cluster. True when it
+/// changed the spec.
+bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec);
 
 /// A kernel loaded into one CUDA context.
 struct BoundKernel {
@@ -139,8 +140,9 @@ public:
   /// What a choice depends on, packed: dtype, head_dim, causal, local,
   /// softcap, varlen, the sequence-length class, the GQA ratio, the KV-cache
   /// shape flags, tileRowsFitOneWarpgroup and, where a table entry or
-  /// FLASHCORE_SCHEDULE names cluster_m 2, the parity of the query-block
-  /// count for each block_m (fitClusterToQueryBlocks). Never 0.
+  /// FLASHCORE_SCHEDULE names cluster_m 2 and the problem may cluster
+  /// (dense, non-causal), the parity of the query-block count for each
+  /// block_m (fitClusterToQueryBlocks). Never 0.
   uint64_t classKey(const DispatchQuery &query) const;
 
   const DispatchTable &table() const { return *dispatchTable; }

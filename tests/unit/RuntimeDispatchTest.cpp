@@ -290,6 +290,42 @@ TEST(Dispatch, AnOddQueryBlockCountRunsWithoutTheCluster) {
   q.seqlenQ = 0;
   ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(spec.schedule.clusterM, 2);
+  // A causal problem never clusters: its class ignores the parity.
+  q.problem.causal = true;
+  q.seqlenQ = 384;
+  const uint64_t causalOdd = d.classKey(q);
+  q.seqlenQ = 512;
+  EXPECT_EQ(d.classKey(q), causalOdd);
+}
+
+TEST(Dispatch, ResolvedClusterChoicesFollowTheBlockCountOf192Rows) {
+  ScopedEnv env("FLASHCORE_SCHEDULE",
+                "cluster_m=2,scheduler=single_tile,tile_order=m_fastest,"
+                "block_m=192,consumer_warpgroups=3");
+  Dispatcher d(std::make_shared<DispatchTable>());
+  std::string error;
+  ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
+  DispatchQuery q;
+  q.problem = problem(64);
+  q.seqlenK = 4096;
+  DispatchStatus status;
+  // 384 rows: 2 blocks of 192; 500: 3; 1408: 8, with the parities of 384
+  // for every block_m, so the first choice's class and cached choice.
+  const int64_t rows[] = {384, 500, 1408};
+  const int expected[] = {2, 1, 2};
+  KernelChoice *choices[3];
+  for (int i = 0; i < 3; ++i) {
+    q.seqlenQ = rows[i];
+    choices[i] = d.resolve(q, status, error);
+    ASSERT_NE(choices[i], nullptr) << error;
+    EXPECT_EQ(choices[i]->spec.schedule.blockM, 192);
+    EXPECT_EQ(choices[i]->spec.schedule.clusterM, expected[i]) << rows[i];
+  }
+  EXPECT_NE(choices[1]->source.find("(cluster_m 1: odd query-block count)"),
+            std::string::npos)
+      << choices[1]->source;
+  EXPECT_NE(choices[0], choices[1]);
+  EXPECT_EQ(choices[2], choices[0]);
 }
 
 //===----------------------------------------------------------------------===//
