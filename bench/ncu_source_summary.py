@@ -80,10 +80,7 @@ def main():
         by_op = Counter()
         for r in data:
             if len(r) > max(samples, source):
-                words = r[source].split()
-                if words and words[0].startswith("@"):  # a guard predicate
-                    words = words[1:]
-                by_op[words[0].split(".")[0] if words else "?"] += number(r[samples])
+                by_op[opcode(r[source])] += number(r[samples])
         print("samples by opcode: " + ", ".join(
             "%s %.1f%%" % (op, 100 * n / total) for op, n in by_op.most_common(12)))
         hot = sorted((r for r in data if len(r) > max(samples, source)),

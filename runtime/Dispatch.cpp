@@ -251,8 +251,10 @@ bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
   if (cluster <= 1 || query.seqlenQ <= 0 ||
       numQueryBlocks(spec, query.seqlenQ) % cluster == 0)
     return false;
+  ScheduleOverrides one;
+  one.clusterM = 1;
   AttentionSpec fitted = spec;
-  fitted.schedule.clusterM = 1;
+  fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
   if (validateSpec(fitted))
     return false;
   spec = fitted;
