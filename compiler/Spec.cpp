@@ -427,11 +427,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   if (s.kAhead && s.producerWarps != 1)
     FC_FAIL("schedule.k_ahead",
             "false with producer_warps 2 (warp 1 loads V on its own)", "true");
-  if (s.lateKRelease && !s.overlap)
+  if (s.lateKRelease != KRelease::Early && !s.overlap)
     FC_FAIL("schedule.late_k_release",
             "false without overlap (only the overlapped loop has a P·V in "
             "flight during the softmax)",
-            "true");
+            enumName(s.lateKRelease));
 
   if (s.epilogue == EpilogueKind::Tma && (p.splitKv || p.packGqa))
     FC_FAIL("schedule.epilogue",

@@ -100,6 +100,19 @@ enum class CacheHint {
   EvictLast,
 };
 
+/// When the overlapped loop releases K(j)'s ring slot (ConsumerMainloop).
+enum class KRelease {
+  /// Right after the Q·Kᵀ wait: ptxas then keeps the P·V wait ahead of
+  /// every exponential.
+  Early,
+  /// After all of block j's exponentials (the arrive is predicated on both
+  /// row halves' sums), so all of them precede the P·V wait.
+  Late,
+  /// After the first row half's exponentials only (predicated on its sum):
+  /// about half of them run under P·V (FA3's middle ground).
+  FirstHalf,
+};
+
 /// Spelling of enum values in specs, the MLIR attribute and docs. Index i of
 /// `names` is the enumerator with value i.
 template <typename E> struct EnumNames;
@@ -118,6 +131,10 @@ template <> struct EnumNames<TileOrder> {
 };
 template <> struct EnumNames<EpilogueKind> {
   static constexpr const char *names[] = {"registers", "tma"};
+};
+template <> struct EnumNames<KRelease> {
+  // false / true: the field was a bool before first_half came.
+  static constexpr const char *names[] = {"false", "true", "first_half"};
 };
 template <> struct EnumNames<CacheHint> {
   static constexpr const char *names[] = {"normal", "evict_first",
@@ -205,9 +222,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(kAhead, "k_ahead", bool, "false",                                          \
     "the producer loads K of block j+1 before V of block j (FA3's order: "     \
     "V's loads one block behind K's), not K(j) then V(j)")                     \
-  X(lateKRelease, "late_k_release", bool, "false",                             \
-    "with overlap: K(j) is released after block j's exponentials, just "       \
-    "before the P·V wait, so that ptxas keeps them under P·V")                 \
+  X(lateKRelease, "late_k_release", KRelease, "false",                         \
+    "with overlap: K(j) is released after block j's exponentials (`true`) "    \
+    "or its first row half's (`first_half`), just before the P·V wait, so "    \
+    "that ptxas keeps them under P·V; `false`: after the Q·Kᵀ wait")           \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
     "registers and shared memory; one CTA's prologue hides under another's") \
@@ -301,9 +319,10 @@ struct ScheduleSpec {
   /// One loading warp issues K(j+1) before V(j): the next block's scores
   /// wait on no V slot (FA3's order with intra-warpgroup overlap).
   bool kAhead = false;
-  /// Overlapped loop: K(j)'s release follows block j's exponentials (its
-  /// predicate reads the row sums) instead of the Q·Kᵀ wait.
-  bool lateKRelease = false;
+  /// Overlapped loop: K(j)'s release follows block j's exponentials, all or
+  /// the first row half's (its predicate reads the row sums), instead of
+  /// the Q·Kᵀ wait.
+  KRelease lateKRelease = KRelease::Early;
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;

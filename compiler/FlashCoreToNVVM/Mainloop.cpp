@@ -627,7 +627,8 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
   // with lazy_rescale whether a maximum moved) after the two ring states.
   const bool defer = e.spec.schedule.deferRescale;
   const bool lazy = e.spec.schedule.lazyRescale;
-  const bool lateK = e.spec.schedule.lateKRelease;
+  const KRelease kRelease = e.spec.schedule.lateKRelease;
+  const bool lateK = kRelease != KRelease::Early;
   const int pendingAt = oCount + kStats + pCount + 2 * kState;
   struct Pending {
     Value alpha[2];
@@ -699,9 +700,12 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               if (lateK) {
                 // late_k_release: K(j) is free since wait(1); releasing it
                 // here, predicated on the row sums (always > -1 or NaN, which
-                // ptxas cannot know), ties every exponential to an arrive
-                // that precedes the P·V wait in program order.
-                Value after = e.fadd(st.rowSum[0], st.rowSum[1]);
+                // ptxas cannot know), ties the exponentials that feed them
+                // (both row halves, or the first one's) to an arrive that
+                // precedes the P·V wait in program order.
+                Value after = kRelease == KRelease::Late
+                                  ? e.fadd(st.rowSum[0], st.rowSum[1])
+                                  : st.rowSum[0];
                 releaseStage(smem.kEmpty(kSlot.stage),
                              e.cmpf(arith::CmpFPredicate::UGT, after,
                                     e.f32(-1.0)));
