@@ -233,13 +233,17 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &q) {
 
 void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec) {
-  if (!tileRowsFitOneWarpgroup(query) ||
-      (named && (named->blockM || named->consumerWarpgroups)))
-    return;
-  if (spec.schedule.consumerWarpgroups == 1)
+  if (!tileRowsFitOneWarpgroup(query))
     return;
   ScheduleOverrides one;
-  one.consumerWarpgroups = 1;
+  if (spec.schedule.consumerWarpgroups != 1 &&
+      !(named && (named->blockM || named->consumerWarpgroups)))
+    one.consumerWarpgroups = 1;
+  if (spec.problem.headDim == kSmallTileBlockNHeadDim &&
+      spec.schedule.blockN > kSmallTileBlockN && !(named && named->blockN))
+    one.blockN = kSmallTileBlockN;
+  if (!one.consumerWarpgroups && !one.blockN)
+    return;
   AttentionSpec fitted = spec;
   fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
   if (!validateSpec(fitted))

@@ -233,7 +233,10 @@ for stage in $stages; do
     decodebench)
       t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)
-      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3 \
+      # A warm machine keeps /tmp: a new build gets its own folder per mode,
+      # and fa3wait must not take the last call's finished build for it.
+      rm -f /tmp/fa3.rc /tmp/fa3.path
+      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3-${FA3_MODE:-protocol} \
         ${FA3_MODE:-protocol} >/tmp/fa3.path 2>/tmp/fa3.err; echo $? >/tmp/fa3.rc) &
       echo "FA3 build started in the background" ;;
     fa3wait)

@@ -225,12 +225,14 @@ TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   ASSERT_EQ(d.choose(q, one, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(one.schedule.consumerWarpgroups, 1);
   EXPECT_EQ(one.schedule.blockM, 64);
+  EXPECT_EQ(one.schedule.blockN, 64); // head_dim 128: 64-key blocks
   EXPECT_FALSE(validateSpec(one).has_value());
   const uint64_t oneKey = d.classKey(q);
   q.seqlenQ = 17; // 68 rows: the default two warpgroups
   ASSERT_EQ(d.choose(q, two, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
   EXPECT_EQ(two.schedule.blockM, 128);
+  EXPECT_EQ(two.schedule.blockN, 128);
   EXPECT_NE(d.classKey(q), oneKey);
   // Without pack-GQA a tile's rows are one head's seqlen_q: MHA decode
   // (seqlen_q 1) and prompts of up to 64 tokens run one warpgroup too, the
@@ -250,6 +252,34 @@ TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   ASSERT_EQ(d.choose(q, two, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(two.schedule.consumerWarpgroups, 2);
   EXPECT_NE(d.classKey(q), mhaKey);
+  // The 64-key blocks are for head_dim 128 alone (64 and 256 lost or
+  // moved nothing), and a block_n named by an override stays.
+  for (int hd : {64, 256}) {
+    q.problem.headDim = hd;
+    q.seqlenQ = 1;
+    AttentionSpec other;
+    ASSERT_EQ(d.choose(q, other, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(other.schedule.consumerWarpgroups, 1) << hd;
+    EXPECT_EQ(other.schedule.blockN, defaultSchedule(other.problem).blockN)
+        << hd;
+  }
+}
+
+TEST(Dispatch, ASmallTilesNamedBlockNStays) {
+  ScopedEnv env("FLASHCORE_SCHEDULE", "block_n=96");
+  Dispatcher d;
+  std::string error;
+  ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
+  DispatchQuery q;
+  q.problem = problem(128, DType::BF16, /*causal=*/true);
+  q.problem.cacheSeqlens = q.problem.splitKv = q.problem.packGqa = true;
+  q.seqlenK = 32768;
+  q.gqaRatio = 4;
+  q.seqlenQ = 1;
+  AttentionSpec spec;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.blockN, 96);
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 1);
 }
 
 TEST(Dispatch, AnOddQueryBlockCountRunsWithoutTheCluster) {
