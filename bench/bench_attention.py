@@ -190,15 +190,28 @@ def main():
                 row["rel_vs_" + peer] = ((ours - theirs).norm() / theirs.norm()).item()
                 break
             del ours
-        for name, fn in fns.items():
-            try:
-                times = [bench(fn) for _ in range(repeats)]
-                row[name] = round(flops / statistics.median(times) / 1e9, 1)
-                if repeats > 1:
-                    row[name + "_cv"] = round(statistics.stdev(times) / statistics.mean(times), 4)
-            except Exception as e:
+        # Repeats round-robin over the providers: each one's timings spread
+        # over the row's whole window, so a drift of the clocks (power,
+        # temperature) falls on every provider alike instead of on whichever
+        # ran first; the raw medians go into the JSON next to the CV.
+        times = {name: [] for name in fns}
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                if name + "_error" in row:
+                    continue
+                try:
+                    times[name].append(bench(fn))
+                except Exception as e:
+                    row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
+        for name in fns:
+            ts = times[name]
+            if name + "_error" in row or not ts:
                 row[name] = None
-                row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
+                continue
+            row[name] = round(flops / statistics.median(ts) / 1e9, 1)
+            row[name + "_ms"] = [round(t, 5) for t in ts]
+            if repeats > 1:
+                row[name + "_cv"] = round(statistics.stdev(ts) / statistics.mean(ts), 4)
         for peer in ("fa3", "cudnn", "fa2"):
             if row.get("flashcore") and row.get(peer):
                 row["vs_" + peer] = round(row["flashcore"] / row[peer], 3)
