@@ -235,19 +235,25 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec) {
   if (!tileRowsFitOneWarpgroup(query))
     return;
-  ScheduleOverrides one;
+  // Each fit on its own: one that does not validate leaves the other.
+  auto apply = [&](const ScheduleOverrides &fit) {
+    AttentionSpec fitted = spec;
+    fitted.schedule = forceSchedule(spec.problem, spec.schedule, fit);
+    if (!validateSpec(fitted))
+      spec = fitted;
+  };
   if (spec.schedule.consumerWarpgroups != 1 &&
-      !(named && (named->blockM || named->consumerWarpgroups)))
+      !(named && (named->blockM || named->consumerWarpgroups))) {
+    ScheduleOverrides one;
     one.consumerWarpgroups = 1;
+    apply(one);
+  }
   if (spec.problem.headDim == kSmallTileBlockNHeadDim &&
-      spec.schedule.blockN > kSmallTileBlockN && !(named && named->blockN))
-    one.blockN = kSmallTileBlockN;
-  if (!one.consumerWarpgroups && !one.blockN)
-    return;
-  AttentionSpec fitted = spec;
-  fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
-  if (!validateSpec(fitted))
-    spec = fitted;
+      spec.schedule.blockN > kSmallTileBlockN && !(named && named->blockN)) {
+    ScheduleOverrides keys;
+    keys.blockN = kSmallTileBlockN;
+    apply(keys);
+  }
 }
 
 bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
