@@ -248,7 +248,10 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
     one.consumerWarpgroups = 1;
     apply(one);
   }
-  if (spec.problem.headDim == kSmallTileBlockNHeadDim &&
+  // 64-key blocks only on the one-warpgroup tile (a ping-pong entry keeps
+  // two warpgroups, and its blocks: measured on decode alone).
+  if (spec.schedule.consumerWarpgroups == 1 &&
+      spec.problem.headDim == kSmallTileBlockNHeadDim &&
       spec.schedule.blockN > kSmallTileBlockN && !(named && named->blockN)) {
     ScheduleOverrides keys;
     keys.blockN = kSmallTileBlockN;

@@ -235,15 +235,19 @@ for stage in $stages; do
     fa3)
       # A warm machine keeps /tmp: a new build gets its own folder per mode,
       # and fa3wait must not take the last call's finished build for it.
-      rm -f /tmp/fa3.rc /tmp/fa3.path
-      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" /tmp/fa3-${FA3_MODE:-protocol} \
-        ${FA3_MODE:-protocol} >/tmp/fa3.path 2>/tmp/fa3.err; echo $? >/tmp/fa3.rc) &
+      f=/tmp/fa3-${FA3_MODE:-protocol}
+      rm -f $f.rc $f.path
+      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" $f ${FA3_MODE:-protocol} \
+        >$f.path.tmp 2>$f.err; rc=$?; mv $f.path.tmp $f.path; echo $rc >$f.rc) &
       echo "FA3 build started in the background" ;;
     fa3wait)
       # FA3_WAIT_S bounds the wait; past it the later stages run without FA3.
-      w=0; while [ ! -f /tmp/fa3.rc ] && [ $w -lt ${FA3_WAIT_S:-900} ]; do sleep 2; w=$((w + 2)); done
-      [ -f /tmp/fa3.rc ] || { echo "FA3 build not finished after ${w}s; continuing without it"; continue; }
-      cat /tmp/fa3.err; export FA3_PATH=$(cat /tmp/fa3.path); echo "FA3_PATH=$FA3_PATH" ;;
+      f=/tmp/fa3-${FA3_MODE:-protocol}
+      w=0; while [ ! -f $f.rc ] && [ $w -lt ${FA3_WAIT_S:-900} ]; do sleep 2; w=$((w + 2)); done
+      [ -f $f.rc ] || { echo "FA3 build not finished after ${w}s; continuing without it"; continue; }
+      cat $f.err
+      [ "$(cat $f.rc)" = 0 ] || { echo "FA3 build failed (rc $(cat $f.rc)); continuing without it"; continue; }
+      export FA3_PATH=$(cat $f.path); echo "FA3_PATH=$FA3_PATH" ;;
     *) echo "unknown stage $stage" ;;
   esac
 done

@@ -265,6 +265,23 @@ TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
   }
 }
 
+TEST(Dispatch, ASmallDenseCallOnTwoWarpgroupsKeepsItsBlocks) {
+  // Dense d128 with 64 query rows matches a ping-pong table entry, which
+  // keeps two warpgroups: its 128-key blocks stay too (the 64-key fit is
+  // for the one-warpgroup tile only).
+  Dispatcher d;
+  DispatchQuery q;
+  q.problem = problem(128);
+  q.seqlenQ = 64;
+  q.seqlenK = 1024;
+  AttentionSpec spec;
+  std::string error;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  ASSERT_TRUE(spec.schedule.pingpong);
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 2);
+  EXPECT_EQ(spec.schedule.blockN, 128);
+}
+
 TEST(Dispatch, ASmallTilesNamedBlockNStays) {
   ScopedEnv env("FLASHCORE_SCHEDULE", "block_n=96");
   Dispatcher d;
