@@ -231,22 +231,27 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &q) {
   return q.seqlenQ >= 1 && q.seqlenQ * perQuery <= int64_t(kWgmmaM);
 }
 
+/// `spec` with `fit` forced onto its schedule (derived fields re-derived),
+/// where that validates; true when it changed `spec`.
+static bool forceIfValid(AttentionSpec &spec, const ScheduleOverrides &fit) {
+  AttentionSpec fitted = spec;
+  fitted.schedule = forceSchedule(spec.problem, spec.schedule, fit);
+  if (validateSpec(fitted))
+    return false;
+  spec = fitted;
+  return true;
+}
+
 void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec) {
   if (!tileRowsFitOneWarpgroup(query))
     return;
   // Each fit on its own: one that does not validate leaves the other.
-  auto apply = [&](const ScheduleOverrides &fit) {
-    AttentionSpec fitted = spec;
-    fitted.schedule = forceSchedule(spec.problem, spec.schedule, fit);
-    if (!validateSpec(fitted))
-      spec = fitted;
-  };
   if (spec.schedule.consumerWarpgroups != 1 &&
       !(named && (named->blockM || named->consumerWarpgroups))) {
     ScheduleOverrides one;
     one.consumerWarpgroups = 1;
-    apply(one);
+    forceIfValid(spec, one);
   }
   // 64-key blocks only on the one-warpgroup tile (a ping-pong entry keeps
   // two warpgroups, and its blocks: measured on decode alone).
@@ -255,7 +260,7 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
       spec.schedule.blockN > kSmallTileBlockN && !(named && named->blockN)) {
     ScheduleOverrides keys;
     keys.blockN = kSmallTileBlockN;
-    apply(keys);
+    forceIfValid(spec, keys);
   }
 }
 
@@ -266,12 +271,7 @@ bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
     return false;
   ScheduleOverrides one;
   one.clusterM = 1;
-  AttentionSpec fitted = spec;
-  fitted.schedule = forceSchedule(spec.problem, spec.schedule, one);
-  if (validateSpec(fitted))
-    return false;
-  spec = fitted;
-  return true;
+  return forceIfValid(spec, one);
 }
 
 /// The problems cluster_m 2 validates for (Spec.cpp's rules): dense,

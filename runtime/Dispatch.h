@@ -54,9 +54,10 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 /// GQA decode rows, +2 % to +10 % on the MHA ones (docs/PERFORMANCE.md,
 /// sessions 5 and 6).
 /// At head_dim 128 such a call, once on one warpgroup, also takes 64-key
-/// blocks unless the entry names block_n: H100, session 14, +0.4 % to +2.6 % on all ten decode rows
-/// of bench/decode_bench.py and +1.6 % with seqlen_q 2-16, in two
-/// interleaved sweeps; head_dim 64 lost 1.2 %, 256 moved 0.2 %.
+/// blocks unless the entry names block_n: H100, session 14, +0.4 % to
+/// +2.6 % on all ten decode rows of bench/decode_bench.py and +1.6 % with
+/// seqlen_q 2-16, in two interleaved sweeps; head_dim 64 lost 1.2 %, 256
+/// moved 0.2 %.
 constexpr int kSmallTileBlockNHeadDim = 128;
 constexpr int kSmallTileBlockN = 64;
 void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,

@@ -364,20 +364,23 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
 // Consumers
 //===----------------------------------------------------------------------===//
 
+Value ConsumerMainloop::arriving(Value when) {
+  return when ? e.andi(thread.isLane0, when) : thread.isLane0;
+}
+
 void ConsumerMainloop::release(Value barrier, Value when) {
   // Predicated, not branched: the wait(1) ... softmax ... wait(0) stretch of
   // the overlapped loop must stay one basic block, or ptxas hoists the P V
   // wait above the softmax (seen in the SASS: no EX2 between them).
-  e.mbarrierArriveIf(barrier, when ? e.andi(thread.isLane0, when)
-                                   : thread.isLane0);
+  e.mbarrierArriveIf(barrier, arriving(when));
 }
 
 void ConsumerMainloop::releaseStage(Value barrier, Value when) {
-  release(barrier, when);
+  Value pred = arriving(when);
+  e.mbarrierArriveIf(barrier, pred); // release(), with the predicate kept
   if (e.spec.schedule.clusterM == 2)
     e.mbarrierArriveClusterIf(barrier, e.xori(e.clusterCtaRank(), e.i32(1)),
-                              when ? e.andi(thread.isLane0, when)
-                                   : thread.isLane0);
+                              pred);
 }
 
 Accumulator ConsumerMainloop::rescale(const Accumulator &o,

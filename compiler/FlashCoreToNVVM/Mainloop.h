@@ -160,6 +160,8 @@ private:
                                               mlir::Value first,
                                               mlir::ValueRange inits,
                                               const KeyBlockBody &body);
+  /// Lane 0 of each warp, and `when` if given: who arrives on a release.
+  mlir::Value arriving(mlir::Value when);
   /// Lane 0 of each warp arrives on `barrier` (and `when`, if given).
   void release(mlir::Value barrier, mlir::Value when = {});
   /// Frees a K or V stage: release() here and, with cluster_m 2, on the

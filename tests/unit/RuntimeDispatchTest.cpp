@@ -212,16 +212,24 @@ TEST(Dispatch, ReportsAnEnvironmentSpecThatDoesNotLoad) {
       << error;
 }
 
-TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
-  Dispatcher d;
+/// A GQA decode call (bf16 d128 causal, KV cache, split-KV, pack-GQA 4:1,
+/// 32k keys) with `seqlenQ` query tokens.
+DispatchQuery gqaDecodeQuery(int64_t seqlenQ) {
   DispatchQuery q;
   q.problem = problem(128, DType::BF16, /*causal=*/true);
   q.problem.cacheSeqlens = q.problem.splitKv = q.problem.packGqa = true;
   q.seqlenK = 32768;
   q.gqaRatio = 4;
+  q.seqlenQ = seqlenQ;
+  return q;
+}
+
+TEST(Dispatch, TilesOfAtMost64RowsRunOneWarpgroup) {
+  Dispatcher d;
+  DispatchQuery q = gqaDecodeQuery(16);
   AttentionSpec one, two;
   std::string error;
-  q.seqlenQ = 16; // 64 packed rows
+  // 16 queries: 64 packed rows
   ASSERT_EQ(d.choose(q, one, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(one.schedule.consumerWarpgroups, 1);
   EXPECT_EQ(one.schedule.blockM, 64);
@@ -287,12 +295,7 @@ TEST(Dispatch, ASmallTilesNamedBlockNStays) {
   Dispatcher d;
   std::string error;
   ASSERT_TRUE(d.loadEnvironmentOverride(error)) << error;
-  DispatchQuery q;
-  q.problem = problem(128, DType::BF16, /*causal=*/true);
-  q.problem.cacheSeqlens = q.problem.splitKv = q.problem.packGqa = true;
-  q.seqlenK = 32768;
-  q.gqaRatio = 4;
-  q.seqlenQ = 1;
+  DispatchQuery q = gqaDecodeQuery(1);
   AttentionSpec spec;
   ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
   EXPECT_EQ(spec.schedule.blockN, 96);
