@@ -15,6 +15,7 @@ Before timing, FlashCore's output is compared with cuDNN's (or FA2's).
 import argparse
 import json
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "gpu"))
@@ -69,6 +70,10 @@ def bench_graph(fn):
 
 # --graphs: time_providers also records graph-replay timings (name_graph_tbs).
 GRAPHS = False
+# --repeats: do_bench medians per provider, taken round-robin over the
+# providers (a clock or thermal drift falls on all of them alike); the row
+# reports the median of the medians and keeps each (name_us_reps).
+REPEATS = 3
 
 
 def time_providers(row, fns, nbytes):
@@ -76,15 +81,25 @@ def time_providers(row, fns, nbytes):
     row[name_us] (and with GRAPHS, row[name_graph_tbs] / row[name_graph_us]); a
     provider that fails gets None and its error."""
     timers = [("", bench)] + ([("_graph", bench_graph)] if GRAPHS else [])
-    for name, fn in fns.items():
-        for suffix, timer in timers:
-            try:
-                ms = timer(fn)
-                row[name + suffix + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
-                row[name + suffix + "_us"] = round(ms * 1e3, 1)
-            except Exception as e:
-                row[name + suffix + "_tbs"] = None
-                row[name + suffix + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+    reps = {}
+    for _ in range(REPEATS):
+        for name, fn in fns.items():
+            for suffix, timer in timers:
+                key = name + suffix
+                if key + "_error" in row:
+                    continue
+                try:
+                    reps.setdefault(key, []).append(timer(fn))
+                except Exception as e:
+                    row[key + "_tbs"] = None
+                    row[key + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+    for key, times in reps.items():
+        if key + "_error" in row:
+            continue
+        ms = statistics.median(times)
+        row[key + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
+        row[key + "_us"] = round(ms * 1e3, 1)
+        row[key + "_us_reps"] = [round(t * 1e3, 1) for t in times]
 
 
 def sdpa_fns(q, kc, vc):
@@ -110,9 +125,14 @@ def main():
                         help="only the paged rows and the contiguous rows they are compared with")
     parser.add_argument("--graphs", action="store_true",
                         help="also time every provider as CUDA graph replays (kernel time)")
+    parser.add_argument("--repeats", type=int, default=REPEATS,
+                        help="do_bench medians per provider, round-robin (default %(default)s)")
     args = parser.parse_args()
-    global GRAPHS
+    global GRAPHS, REPEATS
     GRAPHS = args.graphs
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1, got: %d" % args.repeats)
+    REPEATS = args.repeats
     fa3 = load_fa3()
     x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     y = torch.empty_like(x)

@@ -2,7 +2,7 @@
 # Session 15 call 1: decode SASS of the kernels the runtime launches (64-key, one warpgroup);
 # FA3's softmax order (defer_rescale=false) and FA3's 128-key blocks on d64 causal, paired in one process.
 export LD_LIBRARY_PATH=$PWD/build/syslib:${LD_LIBRARY_PATH:-}
-timeout 60 bash tests/gpu/device_run.sh env fa3 decodesass 2>&1 | grep -v "^\s*$"
+timeout 120 bash tests/gpu/device_run.sh env fa3 decodesass 2>&1 | grep -v "^\s*$"
 timeout 200 bash tests/gpu/device_run.sh fa3wait 2>&1 | tail -3
 for A in "late_k_release=first_half,defer_rescale=false" "defer_rescale=false"; do
   echo "== compare $A"
