@@ -517,13 +517,13 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
                 " (this spec needs " + str(neededOverlap) + ")",
             "true");
 
-  // Ping-pong alternates exactly two consumer warpgroups (FA3's scheduler
-  // barriers); every warpgroup of a tile runs the same key blocks, so their
-  // turns stay paired.
-  if (s.pingpong && s.consumerWarpgroups != 2)
+  // Ping-pong takes turns round robin over two or three consumer warpgroups
+  // (FA3's scheduler barriers); every warpgroup of a tile runs the same key
+  // blocks, so their turns stay paired.
+  if (s.pingpong && s.consumerWarpgroups != 2 && s.consumerWarpgroups != 3)
     FC_FAIL("schedule.pingpong",
-            "false unless consumer_warpgroups = 2 (two warpgroups take turns; "
-            "this spec has " + str(s.consumerWarpgroups) + ")",
+            "false unless consumer_warpgroups is 2 or 3 (warpgroups take "
+            "turns; this spec has " + str(s.consumerWarpgroups) + ")",
             "true");
 
   // The longest-first order has no split coordinate (split-KV tiles are few

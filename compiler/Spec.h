@@ -211,8 +211,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "issue the next Q·Kᵀ before waiting on the current P·V (FA3's "            \
     "intra-warpgroup overlap)")                                                \
   X(pingpong, "pingpong", bool, "false",                                       \
-    "two consumer warpgroups take turns issuing their GEMMs (named "          \
-    "barriers), one's softmax under the other's GEMMs (FA3's ping-pong)")     \
+    "the consumer warpgroups (2 or 3) take turns issuing their GEMMs, round " \
+    "robin (named barriers), one's softmax under another's GEMMs (FA3's "     \
+    "scheduler barriers)")                                                     \
   X(lazyRescale, "lazy_rescale", bool, "false",                                \
     "keep a row's maximum until a block's exceeds it by more than 8 (log2); "  \
     "O is rescaled only when a warp has such a row")                           \

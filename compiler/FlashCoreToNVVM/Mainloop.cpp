@@ -398,9 +398,13 @@ Accumulator ConsumerMainloop::rescale(const Accumulator &o,
   return out;
 }
 
+// Turns go round robin over the consumer warpgroups (FA3's scheduler
+// barriers: 0 -> 1 -> 0 with two, 0 -> 1 -> 2 -> 0 with three); the last
+// warpgroup gives warpgroup 0 its first turn.
 void ConsumerMainloop::startTurns() {
+  const int wgs = e.spec.schedule.consumerWarpgroups;
   if (e.spec.schedule.pingpong)
-    e.ifThen(e.eq(thread.wg, e.i32(1)),
+    e.ifThen(e.eq(thread.wg, e.i32(wgs - 1)),
              [&] { NamedBarrier::turnOf(e, e.i32(0)).arrive(e); });
 }
 
@@ -410,8 +414,13 @@ void ConsumerMainloop::awaitTurn() {
 }
 
 void ConsumerMainloop::passTurn() {
-  if (e.spec.schedule.pingpong)
-    NamedBarrier::turnOf(e, e.sub(e.i32(1), thread.wg)).arrive(e);
+  const int wgs = e.spec.schedule.consumerWarpgroups;
+  if (!e.spec.schedule.pingpong)
+    return;
+  Value next = wgs == 2 ? e.sub(e.i32(1), thread.wg)
+                        : e.select(e.eq(thread.wg, e.i32(wgs - 1)), e.i32(0),
+                                   e.add(thread.wg, e.i32(1)));
+  NamedBarrier::turnOf(e, next).arrive(e);
 }
 
 Accumulator ConsumerMainloop::issueQK(const PipelineState &slot) {

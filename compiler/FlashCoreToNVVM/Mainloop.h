@@ -129,14 +129,15 @@ public:
 
   ConsumerResult computeTile(const TileContext &ctx, PipelineState kv,
                              mlir::Value qPhase);
-  /// Ping-pong, once per kernel before the first tile: warpgroup 1 hands the
-  /// first turn to warpgroup 0. (Every later turn is handed back after a
+  /// Ping-pong, once per kernel before the first tile: the last consumer
+  /// warpgroup hands the first turn to warpgroup 0. (Every later turn is handed back after a
   /// GEMM group, so the last hand-over of a tile starts the next one.)
   void startTurns();
 
 private:
   /// Ping-pong: wait for this warpgroup's turn to issue GEMMs; hand the turn
-  /// to the other warpgroup after issuing them. No-ops without pingpong.
+  /// to the next warpgroup (round robin) after issuing them. No-ops without
+  /// pingpong.
   void awaitTurn();
   void passTurn();
   /// O *= alpha (per row half); with lazy_rescale (`moved` non-null) only

@@ -8,11 +8,13 @@
 //   5        every consumer thread: the TMA epilogue staging in the Q tile
 //            waits until no warpgroup reads Q any more
 //   6, 7     ping-pong (`pingpong: true`): consumer warpgroup w's turn to
-//            issue GEMMs (id 6 + w), 256 threads: w's 128 wait there with
-//            bar.sync, the other warpgroup's 128 let it go with bar.arrive
+//            issue GEMMs (id 6 + w; 10 for a third warpgroup), 256 threads:
+//            w's 128 wait there with bar.sync, the previous warpgroup's
+//            (round robin) 128 let it go with bar.arrive
 //   8, 9     dynamic_persistent: the next tile's index in shared memory is
 //            written (8) / read (9); the producer's loading warp and every
 //            consumer thread, 32 + 128 * consumer_warpgroups
+//   10       the third consumer warpgroup's turn (ping-pong with three)
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +30,7 @@ inline constexpr int kConsumersBarrier = 5;
 inline constexpr int kFirstTurnBarrier = 6;
 inline constexpr int kTileSlotFullBarrier = 8;
 inline constexpr int kTileSlotEmptyBarrier = 9;
+inline constexpr int kThirdTurnBarrier = 10;
 inline constexpr int kMaxNamedBarriers = 16;
 
 /// A named barrier: an id (possibly computed at run time, uniform across its
@@ -47,11 +50,14 @@ struct NamedBarrier {
                         kThreadsPerWarpgroup *
                             e.spec.schedule.consumerWarpgroups};
   }
-  /// Warpgroup `wg`'s turn to issue GEMMs (ping-pong): both warpgroups meet
-  /// there, `wg` waiting (sync), the other releasing it (arrive).
+  /// Warpgroup `wg`'s turn to issue GEMMs (ping-pong): two warpgroups meet
+  /// there, `wg` waiting (sync), the one before it in the round robin
+  /// releasing it (arrive).
   static NamedBarrier turnOf(KernelEmitter &e, mlir::Value wg) {
-    return NamedBarrier{e.add(wg, e.i32(kFirstTurnBarrier)),
-                        2 * kThreadsPerWarpgroup};
+    mlir::Value id = e.add(wg, e.i32(kFirstTurnBarrier));
+    if (e.spec.schedule.consumerWarpgroups > 2)
+      id = e.select(e.eq(wg, e.i32(2)), e.i32(kThirdTurnBarrier), id);
+    return NamedBarrier{id, 2 * kThreadsPerWarpgroup};
   }
   /// dynamic_persistent's tile slot: written (full) or read (empty); the
   /// producer's loading warp and every consumer thread meet there.
