@@ -125,7 +125,7 @@ def main():
                         help="only the paged rows and the contiguous rows they are compared with")
     parser.add_argument("--graphs", action="store_true",
                         help="also time every provider as CUDA graph replays (kernel time)")
-    parser.add_argument("--repeats", type=int, default=REPEATS,
+    parser.add_argument("--repeats", type=int, default=3,
                         help="do_bench medians per provider, round-robin (default %(default)s)")
     args = parser.parse_args()
     global GRAPHS, REPEATS
