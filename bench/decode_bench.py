@@ -78,8 +78,10 @@ REPEATS = 3
 
 def time_providers(row, fns, nbytes):
     """Times each provider of `fns` into row[name_tbs] (K/V bytes per second) and
-    row[name_us] (and with GRAPHS, row[name_graph_tbs] / row[name_graph_us]); a
-    provider that fails gets None and its error."""
+    row[name_us] (and with GRAPHS, row[name_graph_tbs] / row[name_graph_us]):
+    REPEATS rounds over the providers in turn, the median of each round's
+    medians, every round's in row[name_us_reps]; a provider that fails gets
+    None and its error."""
     timers = [("", bench)] + ([("_graph", bench_graph)] if GRAPHS else [])
     reps = {}
     for _ in range(REPEATS):

@@ -9,7 +9,7 @@
 //
 //   Fragment.h        accumulator / packed-operand fragments of wgmma
 //   Gemm.{h,cpp}      wgmma issue (SS, RS) / commit / wait(n)
-//   Sync.{h,cpp}      named barriers for warpgroup scheduling
+//   Sync.h            named barriers for warpgroup scheduling
 //   Pipeline.{h,cpp}  pipeline state {stage, phase, count}, barrier rings
 //   TileScheduler.{h,cpp}  work tiles: single-tile, static persistent
 //   Mask.{h,cpp}      causal / window / sequence-end masks, key-block ranges

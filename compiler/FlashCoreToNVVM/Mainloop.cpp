@@ -405,7 +405,7 @@ void ConsumerMainloop::startTurns() {
   const int wgs = e.spec.schedule.consumerWarpgroups;
   if (e.spec.schedule.pingpong)
     e.ifThen(e.eq(thread.wg, e.i32(wgs - 1)),
-             [&] { NamedBarrier::turnOf(e, e.i32(0)).arrive(e); });
+             [&] { NamedBarrier::firstTurn(e).arrive(e); });
 }
 
 void ConsumerMainloop::awaitTurn() {

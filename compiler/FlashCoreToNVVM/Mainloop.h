@@ -130,8 +130,9 @@ public:
   ConsumerResult computeTile(const TileContext &ctx, PipelineState kv,
                              mlir::Value qPhase);
   /// Ping-pong, once per kernel before the first tile: the last consumer
-  /// warpgroup hands the first turn to warpgroup 0. (Every later turn is handed back after a
-  /// GEMM group, so the last hand-over of a tile starts the next one.)
+  /// warpgroup hands the first turn to warpgroup 0. (Every later turn is
+  /// handed on after a GEMM group, so the last hand-over of a tile starts
+  /// the next one.)
   void startTurns();
 
 private:

@@ -8,7 +8,7 @@
 //   5        every consumer thread: the TMA epilogue staging in the Q tile
 //            waits until no warpgroup reads Q any more
 //   6, 7     ping-pong (`pingpong: true`): consumer warpgroup w's turn to
-//            issue GEMMs (id 6 + w; 10 for a third warpgroup), 256 threads:
+//            issue GEMMs (id 6 + w; the third's is 10), 256 threads:
 //            w's 128 wait there with bar.sync, the previous warpgroup's
 //            (round robin) 128 let it go with bar.arrive
 //   8, 9     dynamic_persistent: the next tile's index in shared memory is
@@ -32,6 +32,10 @@ inline constexpr int kTileSlotFullBarrier = 8;
 inline constexpr int kTileSlotEmptyBarrier = 9;
 inline constexpr int kThirdTurnBarrier = 10;
 inline constexpr int kMaxNamedBarriers = 16;
+// Ping-pong takes at most three warpgroups (a fourth's 6 + 3 would be the
+// tile slot's barrier 9).
+static_assert(kThirdTurnBarrier < kMaxNamedBarriers &&
+              kThirdTurnBarrier > kTileSlotEmptyBarrier);
 
 /// A named barrier: an id (possibly computed at run time, uniform across its
 /// threads) and the number of threads that meet there.
@@ -52,7 +56,10 @@ struct NamedBarrier {
   }
   /// Warpgroup `wg`'s turn to issue GEMMs (ping-pong): two warpgroups meet
   /// there, `wg` waiting (sync), the one before it in the round robin
-  /// releasing it (arrive).
+  /// releasing it (arrive). firstTurn is warpgroup 0's.
+  static NamedBarrier firstTurn(KernelEmitter &e) {
+    return NamedBarrier{e.i32(kFirstTurnBarrier), 2 * kThreadsPerWarpgroup};
+  }
   static NamedBarrier turnOf(KernelEmitter &e, mlir::Value wg) {
     mlir::Value id = e.add(wg, e.i32(kFirstTurnBarrier));
     if (e.spec.schedule.consumerWarpgroups > 2)

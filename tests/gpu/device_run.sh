@@ -138,7 +138,7 @@ for stage in $stages; do
       for v in ${DECODESASS_VARIANTS:-bf16_d128_decode bf16_d128_paged bf16_d128_combine bf16_d128_paged:scheduler=static_persistent bf16_d128_decode:consumer_warpgroups=1,block_n=64 bf16_d128_paged:consumer_warpgroups=1,block_n=64}; do
         spec=${v%%:*}; sched=(); [ "$spec" != "$v" ] && sched=(--schedule="${v#*:}")
         t 60 "$gen" emit-cubin "$root/specs/$spec.yaml" "${sched[@]}" -o /tmp/d.cubin | tail -1
-        cuobjdump -res-usage /tmp/d.cubin 2>/dev/null | grep -o -E "REG:[0-9]+|STACK:[0-9]+|SHARED:[0-9]+" | tr '\n' ' '
+        cuobjdump -res-usage /tmp/d.cubin 2>/dev/null | grep -o -E "REG:[0-9]+|STACK:[0-9]+|SHARED:[0-9]+" | tr '\n' ' '; echo
         echo "== $v: $(cuobjdump -sass /tmp/d.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMALDG[.A-Z0-9]*|LDL|STL|LDG[.A-Z0-9]*|STG[.A-Z0-9]*|USETMAXREG[.A-Z0-9]*|SHFL[.A-Z]*" | sort | uniq -c | tr '\n' ' ')"
       done ;;
     fallback)
