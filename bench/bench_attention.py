@@ -47,6 +47,25 @@ def bench(fn):
     return triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
 
 
+def time_round_robin(timers, repeats, row, error_chars=200):
+    """Runs each of `timers` (key -> a callable returning one timing, ms)
+    `repeats` times, round robin over the keys: every key's timings spread
+    over the whole window, so a drift of the clocks (power, temperature)
+    falls on all of them alike instead of on whichever ran first. A key whose
+    timer raises stops there, with row[key + "_error"]; returns {key: [ms,
+    ...]} for the keys without an error."""
+    times = {key: [] for key in timers}
+    for _ in range(repeats):
+        for key, timer in timers.items():
+            if key + "_error" in row:
+                continue
+            try:
+                times[key].append(timer())
+            except Exception as e:
+                row[key + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:error_chars])
+    return {key: ts for key, ts in times.items() if ts and key + "_error" not in row}
+
+
 def sdpa_fn(backend, q, k, v, causal):
     qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
     gqa = k.shape[2] != q.shape[2]
@@ -190,22 +209,13 @@ def main():
                 row["rel_vs_" + peer] = ((ours - theirs).norm() / theirs.norm()).item()
                 break
             del ours
-        # Repeats round-robin over the providers: each one's timings spread
-        # over the row's whole window, so a drift of the clocks (power,
-        # temperature) falls on every provider alike instead of on whichever
-        # ran first; the raw medians go into the JSON next to the CV.
-        times = {name: [] for name in fns}
-        for _ in range(repeats):
-            for name, fn in fns.items():
-                if name + "_error" in row:
-                    continue
-                try:
-                    times[name].append(bench(fn))
-                except Exception as e:
-                    row[name + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
+        # Repeats round-robin over the providers; the raw medians go into
+        # the JSON next to the CV.
+        times = time_round_robin({name: (lambda fn=fn: bench(fn)) for name, fn in fns.items()},
+                                 repeats, row)
         for name in fns:
-            ts = times[name]
-            if name + "_error" in row or not ts:
+            ts = times.get(name)
+            if ts is None:
                 row[name] = None
                 continue
             row[name] = round(flops / statistics.median(ts) / 1e9, 1)

@@ -27,7 +27,7 @@ import triton  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 import flashcore  # noqa: E402
-from bench_attention import load_fa3  # noqa: E402
+from bench_attention import load_fa3, time_round_robin  # noqa: E402
 
 ROWS = [(8, 1, 8192), (8, 1, 131072), (8, 8, 32768), (8, 64, 8192), (8, 128, 4096),
         (32, 1, 8192), (32, 1, 131072), (32, 8, 32768), (32, 64, 8192), (32, 128, 4096)]
@@ -83,21 +83,13 @@ def time_providers(row, fns, nbytes):
     medians, every round's in row[name_us_reps]; a provider that fails gets
     None and its error."""
     timers = [("", bench)] + ([("_graph", bench_graph)] if GRAPHS else [])
-    reps = {}
-    for _ in range(REPEATS):
-        for name, fn in fns.items():
-            for suffix, timer in timers:
-                key = name + suffix
-                if key + "_error" in row:
-                    continue
-                try:
-                    reps.setdefault(key, []).append(timer(fn))
-                except Exception as e:
-                    row[key + "_tbs"] = None
-                    row[key + "_error"] = "%s: %s" % (type(e).__name__, str(e)[:160])
+    keyed = {name + suffix: (lambda fn=fn, timer=timer: timer(fn))
+             for name, fn in fns.items() for suffix, timer in timers}
+    reps = time_round_robin(keyed, REPEATS, row, error_chars=160)
+    for key in keyed:
+        if key not in reps:
+            row[key + "_tbs"] = None
     for key, times in reps.items():
-        if key + "_error" in row:
-            continue
         ms = statistics.median(times)
         row[key + "_tbs"] = round(nbytes / (ms * 1e-3) / 1e12, 3)
         row[key + "_us"] = round(ms * 1e3, 1)
