@@ -494,7 +494,9 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   // registers): ~24 at head_dim > 128 (head_dim 256, block_n 80 spills
   // without them); at head_dim <= 128 the static scheduler none (block_n
   // 176 and 192 with O in the V ring: no spills), the dynamic one a few
-  // (block_n 192 spills 20-40 bytes, 176 none). The longest-first order on
+  // (block_n 192 spills 20-40 bytes, 176 none; at head_dim 64 none: three
+  // warpgroups of 160 at block_n 128, either order, 0 bytes). The
+  // longest-first order on
   // a static persistent CTA at head_dim > 128 needs ~24 more (head_dim 192
   // block_n 96 and head_dim 256 block_n 64 spill 8-36 bytes without them).
   int persistentExtra = 0;
@@ -502,7 +504,8 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
     if (p.headDim > 128)
       persistentExtra =
           s.tileOrder == TileOrder::LongestFirst ? 48 : 24;
-    else if (s.scheduler == SchedulerKind::DynamicPersistent)
+    else if (s.scheduler == SchedulerKind::DynamicPersistent &&
+             p.headDim > 64)
       persistentExtra = 8;
   }
   int neededOverlap = p.headDim / 2 + s.blockN / 2 + s.blockN / 4 + 32 +

@@ -418,6 +418,27 @@ TEST(SpecRules, DefaultedFieldErrorsPointAtTheStartOfTheFile) {
   EXPECT_EQ(d.column, 1);
 }
 
+TEST(SpecRules, DynamicSchedulerRegisterMarginDependsOnHeadDim) {
+  // Three warpgroups of 160 registers at 128 keys: 32 + 64 + 32 + 32 = 160.
+  // The dynamic scheduler's 8 more apply above head_dim 64 only (ptxas: no
+  // spills at head_dim 64, either tile order).
+  AttentionSpec spec = parseOk(
+      "problem: {dtype: bf16, head_dim: 64, causal: true}\n"
+      "schedule: {block_m: 192, block_n: 128, pingpong: true, overlap: true,\n"
+      "           scheduler: dynamic_persistent, tile_order: longest_first}\n");
+  EXPECT_EQ(spec.schedule.consumerRegisters, 160);
+  // head_dim 128 at 192 keys on 240 registers: 64 + 96 + 48 + 32 + 8 = 248.
+  SpecDiagnostic d = parseFailure(
+      "problem: {dtype: bf16, head_dim: 128}\n"
+      "schedule: {block_n: 192, pingpong: true, overlap: true,\n"
+      "           scheduler: dynamic_persistent}\n");
+  EXPECT_EQ(d.field, "schedule.overlap");
+  EXPECT_NE(d.message.find("+ 8 (dynamic_persistent) <= consumer_registers = "
+                           "240 (this spec needs 248)"),
+            std::string::npos)
+      << d.message;
+}
+
 TEST(SpecRules, ValidateReportsFieldWithoutLocation) {
   AttentionSpec spec;
   spec.schedule = defaultSchedule(spec.problem);
