@@ -220,6 +220,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(deferRescale, "defer_rescale", bool, "true",                               \
     "with overlap: O is rescaled at the next block, under its Q·Kᵀ and just "  \
     "before its P·V (FA3's order), not right after the P·V wait")              \
+  X(trimMaskedBlocks, "trim_masked_blocks", bool, "true",                      \
+    "causal / local with several consumer warpgroups: a warpgroup stops "     \
+    "computing after its own rows' last visible key block; the tile's later " \
+    "blocks it only releases (and passes its ping-pong turns)")               \
   X(kAhead, "k_ahead", bool, "false",                                          \
     "the producer loads K of block j+1 before V of block j (FA3's order: "     \
     "V's loads one block behind K's), not K(j) then V(j)")                     \
@@ -317,6 +321,9 @@ struct ScheduleSpec {
   /// before P·V(j) (FA3's order), leaving only P's conversion behind the
   /// P·V wait.
   bool deferRescale = true;
+  /// Causal / local, several consumer warpgroups: each warpgroup's GEMMs
+  /// end at its own 64 rows' last visible key block (Mask.h endForRows).
+  bool trimMaskedBlocks = true;
   /// One loading warp issues K(j+1) before V(j): the next block's scores
   /// wait on no V slot (FA3's order with intra-warpgroup overlap).
   bool kAhead = false;
@@ -348,6 +355,16 @@ struct AttentionSpec {
 /// Q's empty barrier and carries its pipeline state across tiles).
 inline bool loopsOverTiles(const ScheduleSpec &s) {
   return s.scheduler != SchedulerKind::SingleTile;
+}
+
+/// Whether trim_masked_blocks applies: causal or local, several consumer
+/// warpgroups, no pack_gqa (whose rows are (head, query row) pairs: a
+/// warpgroup's 64 rows are not query rows [64 wg, 64 wg + 64) of the block).
+inline bool trimsMaskedBlocks(const AttentionSpec &spec) {
+  const ScheduleSpec &s = spec.schedule;
+  const ProblemSpec &p = spec.problem;
+  return s.trimMaskedBlocks && s.consumerWarpgroups > 1 &&
+         (p.causal || p.local) && !p.packGqa;
 }
 
 /// The value type an override slot holds for a field of type T

@@ -501,12 +501,53 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
   // loop releases it before its last P·V, the serial one after the loop.
   const bool releaseQ =
       loopsOverTiles(e.spec.schedule) && !e.geo.smem.oAliasesQ;
-  if (e.spec.schedule.overlap)
-    return loopOverlapped(ctx, mask, kv, releaseQ);
-  ConsumerResult result = loopSerial(ctx, mask, kv);
-  if (releaseQ)
+  // trim_masked_blocks: this warpgroup's GEMMs end at its own rows' last
+  // visible key block; the tile's later blocks are masked for all of them.
+  TileContext own = ctx;
+  if (trimsMaskedBlocks(e.spec)) {
+    Value firstRow =
+        e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
+              e.mul(thread.wg, e.i32(kWgmmaM)));
+    own.blocks.nEnd = ctx.blocks.endForRows(e, args, firstRow, kWgmmaM,
+                                            ctx.seqlenQ, ctx.seqlenK);
+  }
+  ConsumerResult result = e.spec.schedule.overlap
+                              ? loopOverlapped(own, mask, kv, releaseQ)
+                              : loopSerial(own, mask, kv);
+  if (!e.spec.schedule.overlap && releaseQ)
     release(smem.qEmpty());
+  if (trimsMaskedBlocks(e.spec))
+    result.kv = passBlocks(own.blocks.nEnd, ctx.blocks.nEnd, result.kv);
   return result;
+}
+
+PipelineState ConsumerMainloop::passBlocks(Value from, Value to,
+                                           PipelineState kv) {
+  const int stages = e.spec.schedule.stages;
+  // A computed block takes one turn (overlapped loop: its Q·Kᵀ with the
+  // previous P·V) or two (serial loop: Q·Kᵀ, then P·V): a passed block the
+  // same, so the round robin stays in step with the other warpgroups.
+  const int turns = e.spec.schedule.overlap ? 1 : 2;
+  SmallVector<Value> inits;
+  kv.appendTo(inits);
+  SmallVector<Value> out =
+      e.forLoop(from, to, inits, [&](Value, ValueRange c) {
+        PipelineState slot = PipelineState::from(c, 0);
+        for (int t = 0; t < turns; ++t) {
+          awaitTurn();
+          passTurn();
+        }
+        // Released only once loaded: an early arrival would count towards
+        // the stage's previous use, which other warpgroups may still read.
+        e.mbarrierWait(smem.kFull(slot.stage), slot.phase);
+        releaseStage(smem.kEmpty(slot.stage));
+        e.mbarrierWait(smem.vFull(slot.stage), slot.phase);
+        releaseStage(smem.vEmpty(slot.stage));
+        SmallVector<Value> next;
+        slot.advance(e, stages).appendTo(next);
+        return next;
+      });
+  return PipelineState::from(out, 0);
 }
 
 // Both loops carry O (head_dim / 2 f32), then the softmax state, then what

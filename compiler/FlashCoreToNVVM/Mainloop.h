@@ -136,6 +136,11 @@ public:
   void startTurns();
 
 private:
+  /// Key blocks [from, to) that this warpgroup does not compute (trimmed):
+  /// it takes their ping-pong turns and releases their K and V stages once
+  /// loaded. Returns the ring state after them.
+  PipelineState passBlocks(mlir::Value from, mlir::Value to,
+                           PipelineState kv);
   /// Ping-pong: wait for this warpgroup's turn to issue GEMMs; hand the turn
   /// to the next warpgroup (round robin) after issuing them. No-ops without
   /// pingpong.

@@ -61,6 +61,27 @@ KeyBlockRange KeyBlockRange::forQueryBlock(KernelEmitter &e,
   return c;
 }
 
+Value KeyBlockRange::endForRows(KernelEmitter &e, const KernelArgs &a,
+                                Value firstRow, int rows, Value seqlenQ,
+                                Value seqlenK) const {
+  const ProblemSpec &p = e.spec.problem;
+  const int blockN = e.spec.schedule.blockN;
+  if (!p.causal && !p.local)
+    return nEnd;
+  // As forQueryBlock's nEnd, for the last of these rows.
+  Value offset = e.sub(seqlenK, seqlenQ);
+  Value lastRow =
+      e.sub(e.mins(e.add(firstRow, e.i32(rows)), seqlenQ), e.i32(1));
+  Value right = p.causal ? e.i32(0) : a[kParamWindowRight];
+  Value visible =
+      e.maxs(e.add(e.add(lastRow, offset), e.add(right, e.i32(1))), e.i32(0));
+  Value end = e.mins(nEnd, e.ceilDiv(visible, blockN));
+  if (!p.causal) // a negative window_right has no upper limit
+    end = e.select(e.cmpi(arith::CmpIPredicate::sge, right, e.i32(0)), end,
+                   nEnd);
+  return e.maxs(end, e.mins(e.add(nStart, e.i32(1)), nEnd));
+}
+
 Value KeyBlockRange::needsMask(KernelEmitter &e, Value j) const {
   Value needs = e.cmpi(arith::CmpIPredicate::sge, j, nMaskStart);
   if (e.spec.problem.local)

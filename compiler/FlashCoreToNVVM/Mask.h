@@ -30,6 +30,13 @@ struct KeyBlockRange {
   static KeyBlockRange forQueryBlock(KernelEmitter &e, const KernelArgs &args,
                                      mlir::Value mBlock, mlir::Value seqlenQ,
                                      mlir::Value seqlenK);
+  /// The end of the blocks that rows [firstRow, firstRow + rows) of the
+  /// query block see (a consumer warpgroup's part of it), within
+  /// [nStart + 1, nEnd] when the range has blocks (nEnd when it has none):
+  /// blocks past it are masked for every one of those rows.
+  mlir::Value endForRows(KernelEmitter &e, const KernelArgs &args,
+                         mlir::Value firstRow, int rows, mlir::Value seqlenQ,
+                         mlir::Value seqlenK) const;
   /// Whether key block j needs the mask.
   mlir::Value needsMask(KernelEmitter &e, mlir::Value j) const;
 };
