@@ -131,12 +131,14 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 16384)), "dense-d128-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 16384)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::BF16, 128, false, 2048)), "dense-d128-noncausal-short-medium");
-  EXPECT_EQ(picked(query(DType::BF16, 64, true, 2048)), "dense-d64-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 2048)), "dense-d64-causal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 4096)), "dense-d64-causal-medium");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true, 4097)), "dense-d64-causal");
   EXPECT_EQ(picked(query(DType::FP16, 128)), "dense-d128-noncausal-short-medium");
   EXPECT_EQ(picked(query(DType::FP16, 128, true, 512, 4)), "dense-d128-causal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64)), "dense-d64-noncausal");
   EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
-  EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal");
+  EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal-medium");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 512)), "dense-d64-causal-short");
   EXPECT_EQ(picked(query(DType::FP16, 256, true)), "dense-d256");
   EXPECT_EQ(picked(query(DType::BF16, 96)), "heuristics");
