@@ -52,7 +52,7 @@ run_one() { # label, command...
 for spec in "$specs"/*.yaml; do
   name=$(basename "$spec" .yaml)
   # Kernels `run` cannot drive alone are covered from Python below.
-  # (`run` takes no window sizes or softcap: local and softcap specs too.)
+  # (Local and softcap specs: their run-time values are varied from Python.)
   if grep -qE "^\s*(kind: combine|cache_seqlens: true|varlen: true|local: true|softcap: true)" "$spec"; then
     continue
   fi

@@ -107,7 +107,64 @@ struct Buffers {
   }
 };
 
+/// The softcap `run` and `bench` pass: --softcap, 30 for a softcap spec
+/// without it, 0 otherwise.
+double softcapOf(const AttentionSpec &spec, const CommandOptions &options) {
+  if (!spec.problem.softcap)
+    return 0;
+  return options.softcap > 0 ? options.softcap : 30.0;
+}
+
+/// Why `run` / `bench` cannot launch `spec` with `options` (empty: they
+/// can). They build dense tensors: varlen, paged, KV-cache, split-KV and
+/// pack_gqa problems go through the Python API (tests/gpu/test_features.py).
+std::string unsupportedProblem(const AttentionSpec &spec,
+                               const CommandOptions &options) {
+  const ProblemSpec &p = spec.problem;
+  auto notDense = [](const char *field) {
+    return std::string("run and bench launch dense problems (causal, local "
+                       "and softcap included); this spec has ") +
+           field +
+           ": true (tests/gpu/test_features.py runs such problems through "
+           "the Python API)";
+  };
+  if (p.kind != KernelKind::Forward)
+    return "run and bench launch forward kernels; this spec's kind is not "
+           "forward";
+  if (p.varlen)
+    return notDense("varlen");
+  if (p.pagedKv)
+    return notDense("paged_kv");
+  if (p.cacheSeqlens)
+    return notDense("cache_seqlens");
+  if (p.splitKv)
+    return notDense("split_kv");
+  if (p.packGqa)
+    return notDense("pack_gqa");
+  const bool window = options.windowLeft >= 0 || options.windowRight >= 0;
+  if (options.windowLeft < -1 || options.windowRight < -1)
+    return "--window-left and --window-right must be >= -1, got: " +
+           std::to_string(options.windowLeft) + ", " +
+           std::to_string(options.windowRight);
+  if (window && !p.local)
+    return "--window-left / --window-right need a spec with local: true";
+  if (p.local && !window)
+    return "a local spec needs --window-left and/or --window-right >= 0, "
+           "e.g. --window-left 128 --window-right 0";
+  // The runtime reads (-1, 0) as causal (FlashAttention's rule).
+  if (p.local && options.windowLeft < 0 && options.windowRight == 0)
+    return "--window-left -1 --window-right 0 is the causal mask: use a "
+           "causal spec";
+  if (options.softcap < 0 || !std::isfinite(options.softcap))
+    return "--softcap must be a finite value >= 0, got: " +
+           std::to_string(options.softcap);
+  if (options.softcap > 0 && !p.softcap)
+    return "--softcap needs a spec with softcap: true";
+  return "";
+}
+
 flashcore_attention_args makeArgs(const Shape &s, const AttentionSpec &spec,
+                                  const CommandOptions &options,
                                   const Buffers &b, double scale) {
   flashcore_attention_args a;
   flashcore_attention_args_init(&a);
@@ -125,6 +182,11 @@ flashcore_attention_args makeArgs(const Shape &s, const AttentionSpec &spec,
   a.dtype = spec.problem.dtype == DType::FP16 ? FLASHCORE_DTYPE_FP16
                                                : FLASHCORE_DTYPE_BF16;
   a.causal = spec.problem.causal ? 1 : 0;
+  if (spec.problem.local) {
+    a.window_left = options.windowLeft;
+    a.window_right = options.windowRight;
+  }
+  a.softcap = static_cast<float>(softcapOf(spec, options));
   a.softmax_scale = static_cast<float>(scale);
   flashcore_attention_args_set_contiguous_strides(&a);
   return a;
@@ -252,6 +314,10 @@ int emitCubin(const AttentionSpec &spec, const CommandOptions &options) {
 }
 
 int run(const AttentionSpec &spec, const CommandOptions &options) {
+  if (std::string why = unsupportedProblem(spec, options); !why.empty()) {
+    std::cerr << "error: " << why << "\n";
+    return kExitFailure;
+  }
   std::shared_ptr<const CompiledKernel> kernel;
   if (!compile(spec, options, kernel))
     return kExitFailure;
@@ -303,7 +369,7 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
 
   flashcore_handle_t handle = nullptr;
   flashcore_status_t st = flashcore_create(&handle);
-  flashcore_attention_args a = makeArgs(s, spec, b, scale);
+  flashcore_attention_args a = makeArgs(s, spec, options, b, scale);
   if (st == FLASHCORE_STATUS_SUCCESS) {
     std::string specText = printSpec(spec);
     st = flashcore_set_spec(handle, specText.c_str());
@@ -338,6 +404,7 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
   // fp64 reference on sampled rows.
   const int64_t d = s.headDim, groups = s.heads / s.kvHeads;
   const int64_t offset = s.seqlenK - s.seqlenQ;
+  const double softcap = softcapOf(spec, options);
   int64_t rowsPerHead = options.checkRows > 0
                             ? std::min<int64_t>(options.checkRows, s.seqlenQ)
                             : s.seqlenQ;
@@ -353,19 +420,31 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
         int64_t hk = h / groups;
         const uint16_t *qi = &q[((bi * s.seqlenQ + i) * s.heads + h) * d];
         double mx = -INFINITY;
-        int64_t visible = spec.problem.causal
-                              ? std::min<int64_t>(s.seqlenK, std::max<int64_t>(0, i + offset + 1))
-                              : s.seqlenK;
-        for (int64_t j = 0; j < visible; ++j) {
+        // Keys [lo, hi) (Mask.h: bottom-right aligned; a window edge of -1
+        // is unbounded; causal is a right edge of 0).
+        int64_t lo = 0, hi = s.seqlenK;
+        if (spec.problem.causal)
+          hi = i + offset + 1;
+        if (spec.problem.local) {
+          if (options.windowRight >= 0)
+            hi = i + offset + options.windowRight + 1;
+          if (options.windowLeft >= 0)
+            lo = i + offset - options.windowLeft;
+        }
+        lo = std::clamp<int64_t>(lo, 0, s.seqlenK);
+        hi = std::clamp<int64_t>(hi, lo, s.seqlenK);
+        const int64_t visible = hi - lo;
+        for (int64_t j = lo; j < hi; ++j) {
           const uint16_t *kj = &k[((bi * s.seqlenK + j) * s.kvHeads + hk) * d];
           double dot = 0;
           for (int64_t c = 0; c < d; ++c)
             dot += fromHalfBits(qi[c], dtype) * fromHalfBits(kj[c], dtype);
-          scores[j] = dot * scale;
+          scores[j] = softcap > 0 ? softcap * std::tanh(dot * scale / softcap)
+                                  : dot * scale;
           mx = std::max(mx, scores[j]);
         }
         double sum = 0;
-        for (int64_t j = 0; j < visible; ++j)
+        for (int64_t j = lo; j < hi; ++j)
           sum += (scores[j] = std::exp(scores[j] - mx));
         double lseRef = visible ? mx + std::log(sum) : -INFINITY;
         float lseGot = lse[(bi * s.heads + h) * s.seqlenQ + i];
@@ -375,7 +454,7 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
           lseMaxAbs = std::max(lseMaxAbs, std::fabs(lseGot - lseRef));
         for (int64_t c = 0; c < d; ++c) {
           double ref = 0;
-          for (int64_t j = 0; j < visible; ++j)
+          for (int64_t j = lo; j < hi; ++j)
             ref += scores[j] *
                    fromHalfBits(v[((bi * s.seqlenK + j) * s.kvHeads + hk) * d + c], dtype);
           ref = visible ? ref / sum : 0.0;
@@ -468,6 +547,10 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
 }
 
 int bench(const AttentionSpec &spec, const CommandOptions &options) {
+  if (std::string why = unsupportedProblem(spec, options); !why.empty()) {
+    std::cerr << "error: " << why << "\n";
+    return kExitFailure;
+  }
   std::shared_ptr<const CompiledKernel> kernel;
   if (!compile(spec, options, kernel))
     return kExitFailure;
@@ -533,7 +616,7 @@ bool timeProtocolRow(flashcore_handle_t handle, const AttentionSpec &spec,
   }
   ok = ok && report(device::allocate(b.o, elems * 2, error), "alloc", error);
   flashcore_attention_args a =
-      makeArgs(s, spec, b, spec.problem.effectiveSoftmaxScale());
+      makeArgs(s, spec, options, b, spec.problem.effectiveSoftmaxScale());
   a.lse = nullptr;
   if (!ok || !timeForward(handle, a, options.repeats, ms))
     return false;

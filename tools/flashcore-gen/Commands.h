@@ -19,6 +19,10 @@ struct CommandOptions {
   bool printTimings = false;
   int batch = 2, heads = 16, kvHeads = 0, seqlen = 1024, seqlenK = 0;
   int checkRows = 64;
+  /// run / bench: the window of a local spec (FlashAttention's window_size,
+  /// -1 = unbounded) and the softcap of a softcap spec.
+  int windowLeft = -1, windowRight = -1;
+  double softcap = 0;
   std::vector<int> benchSeqlens;
   int repeats = 30;
   unsigned seed = 0;

@@ -139,6 +139,21 @@ cl::opt<int> checkRows("check-rows",
                        cl::desc("Query rows per (batch, head) checked against "
                                 "the fp64 CPU reference (run; 0 = all)"),
                        cl::init(64), cl::sub(runCmd));
+cl::opt<int> windowLeftOpt(
+    "window-left",
+    cl::desc("Local specs: keys up to this many before the diagonal (-1 = "
+             "unbounded; run, bench)"),
+    cl::init(-1), cl::sub(runCmd), cl::sub(benchCmd));
+cl::opt<int> windowRightOpt(
+    "window-right",
+    cl::desc("Local specs: keys up to this many after the diagonal (-1 = "
+             "unbounded; run, bench)"),
+    cl::init(-1), cl::sub(runCmd), cl::sub(benchCmd));
+cl::opt<double> softcapOpt(
+    "softcap",
+    cl::desc("Softcap specs: scores become c * tanh(scale * q.k / c) (run, "
+             "bench; default 30 for a softcap spec)"),
+    cl::init(0), cl::sub(runCmd), cl::sub(benchCmd));
 cl::list<int> benchSeqlens("seqlens", cl::desc("Sequence lengths (bench, tune)"),
                            cl::CommaSeparated, cl::sub(benchCmd), cl::sub(tuneCmd));
 cl::opt<int> repeats("repeats", cl::desc("Timed launches per measurement"),
@@ -255,6 +270,9 @@ int main(int argc, char **argv) {
   options.seqlen = seqlenOpt;
   options.seqlenK = seqlenKOpt;
   options.checkRows = checkRows;
+  options.windowLeft = windowLeftOpt;
+  options.windowRight = windowRightOpt;
+  options.softcap = softcapOpt;
   options.benchSeqlens.assign(benchSeqlens.begin(), benchSeqlens.end());
   options.repeats = repeats;
   options.seed = seedOpt;
