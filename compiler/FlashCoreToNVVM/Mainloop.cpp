@@ -503,8 +503,9 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
       loopsOverTiles(e.spec.schedule) && !e.geo.smem.oAliasesQ;
   // trim_masked_blocks: this warpgroup's GEMMs end at its own rows' last
   // visible key block; the tile's later blocks are masked for all of them.
+  const bool trim = trimsMaskedBlocks(e.spec);
   TileContext own = ctx;
-  if (trimsMaskedBlocks(e.spec)) {
+  if (trim) {
     Value firstRow =
         e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
               e.mul(thread.wg, e.i32(kWgmmaM)));
@@ -516,7 +517,7 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
                               : loopSerial(own, mask, kv);
   if (!e.spec.schedule.overlap && releaseQ)
     release(smem.qEmpty());
-  if (trimsMaskedBlocks(e.spec))
+  if (trim)
     result.kv = passBlocks(own.blocks.nEnd, ctx.blocks.nEnd, result.kv);
   return result;
 }

@@ -8,6 +8,29 @@ using namespace mlir;
 
 namespace flashcore {
 
+/// The last of query rows [firstRow, firstRow + rows), within the sequence.
+static Value lastRowOf(KernelEmitter &e, Value firstRow, int rows,
+                       Value seqlenQ) {
+  return e.sub(e.mins(e.add(firstRow, e.i32(rows)), seqlenQ), e.i32(1));
+}
+
+/// The end of the key blocks up to `lastRow`'s upper key limit (row +
+/// offset + window_right), at most `limit`; `limit` itself where a local
+/// window_right is negative (no upper limit).
+static Value upperBlockEnd(KernelEmitter &e, const KernelArgs &a,
+                           Value lastRow, Value offset, Value limit) {
+  const ProblemSpec &p = e.spec.problem;
+  Value zero = e.i32(0);
+  Value right = p.causal ? zero : a[kParamWindowRight];
+  // Keys [0, lastRow + offset + right + 1) are visible to some row.
+  Value visible =
+      e.maxs(e.add(e.add(lastRow, offset), e.add(right, e.i32(1))), zero);
+  Value end = e.mins(limit, e.ceilDiv(visible, e.spec.schedule.blockN));
+  if (p.causal)
+    return end;
+  return e.select(e.cmpi(arith::CmpIPredicate::sge, right, zero), end, limit);
+}
+
 KeyBlockRange KeyBlockRange::forQueryBlock(KernelEmitter &e,
                                            const KernelArgs &a, Value mBlock,
                                            Value seqlenQ, Value seqlenK) {
@@ -29,20 +52,15 @@ KeyBlockRange KeyBlockRange::forQueryBlock(KernelEmitter &e,
   // seqlen_q; a negative window_right means no upper limit.
   Value offset = e.sub(seqlenK, seqlenQ);
   Value firstRow = e.mul(mBlock, e.i32(s.blockM));
-  Value lastRow =
-      e.sub(e.mins(e.add(firstRow, e.i32(s.blockM)), seqlenQ), e.i32(1));
+  Value lastRow = lastRowOf(e, firstRow, s.blockM, seqlenQ);
   Value right = p.causal ? zero : a[kParamWindowRight];
   Value bounded = p.causal ? Value()
                            : e.cmpi(arith::CmpIPredicate::sge, right, zero);
-  // Keys [0, lastRow + offset + right + 1) are visible to some row.
-  Value visible =
-      e.maxs(e.add(e.add(lastRow, offset), e.add(right, e.i32(1))), zero);
-  Value nEnd = e.mins(nBlocks, e.ceilDiv(visible, s.blockN));
+  c.nEnd = upperBlockEnd(e, a, lastRow, offset, nBlocks);
   // Blocks entirely below the first row's upper limit need no upper mask.
   Value unmasked =
       e.maxs(e.add(e.add(firstRow, offset), e.add(right, e.i32(1))), zero);
   Value maskStart = e.mins(fullBlocks, e.divs(unmasked, e.i32(s.blockN)));
-  c.nEnd = bounded ? e.select(bounded, nEnd, nBlocks) : nEnd;
   c.nMaskStart = bounded ? e.select(bounded, maskStart, fullBlocks) : maskStart;
   if (!p.local)
     return c;
@@ -65,20 +83,10 @@ Value KeyBlockRange::endForRows(KernelEmitter &e, const KernelArgs &a,
                                 Value firstRow, int rows, Value seqlenQ,
                                 Value seqlenK) const {
   const ProblemSpec &p = e.spec.problem;
-  const int blockN = e.spec.schedule.blockN;
   if (!p.causal && !p.local)
     return nEnd;
-  // As forQueryBlock's nEnd, for the last of these rows.
-  Value offset = e.sub(seqlenK, seqlenQ);
-  Value lastRow =
-      e.sub(e.mins(e.add(firstRow, e.i32(rows)), seqlenQ), e.i32(1));
-  Value right = p.causal ? e.i32(0) : a[kParamWindowRight];
-  Value visible =
-      e.maxs(e.add(e.add(lastRow, offset), e.add(right, e.i32(1))), e.i32(0));
-  Value end = e.mins(nEnd, e.ceilDiv(visible, blockN));
-  if (!p.causal) // a negative window_right has no upper limit
-    end = e.select(e.cmpi(arith::CmpIPredicate::sge, right, e.i32(0)), end,
-                   nEnd);
+  Value end = upperBlockEnd(e, a, lastRowOf(e, firstRow, rows, seqlenQ),
+                            e.sub(seqlenK, seqlenQ), nEnd);
   return e.maxs(end, e.mins(e.add(nStart, e.i32(1)), nEnd));
 }
 

@@ -163,6 +163,15 @@ std::string unsupportedProblem(const AttentionSpec &spec,
   return "";
 }
 
+/// unsupportedProblem, reported: false (and an error on stderr) when `run` /
+/// `bench` cannot launch `spec` with `options`.
+bool launchable(const AttentionSpec &spec, const CommandOptions &options) {
+  std::string why = unsupportedProblem(spec, options);
+  if (!why.empty())
+    std::cerr << "error: " << why << "\n";
+  return why.empty();
+}
+
 flashcore_attention_args makeArgs(const Shape &s, const AttentionSpec &spec,
                                   const CommandOptions &options,
                                   const Buffers &b, double scale) {
@@ -314,10 +323,8 @@ int emitCubin(const AttentionSpec &spec, const CommandOptions &options) {
 }
 
 int run(const AttentionSpec &spec, const CommandOptions &options) {
-  if (std::string why = unsupportedProblem(spec, options); !why.empty()) {
-    std::cerr << "error: " << why << "\n";
+  if (!launchable(spec, options))
     return kExitFailure;
-  }
   std::shared_ptr<const CompiledKernel> kernel;
   if (!compile(spec, options, kernel))
     return kExitFailure;
@@ -547,10 +554,8 @@ int run(const AttentionSpec &spec, const CommandOptions &options) {
 }
 
 int bench(const AttentionSpec &spec, const CommandOptions &options) {
-  if (std::string why = unsupportedProblem(spec, options); !why.empty()) {
-    std::cerr << "error: " << why << "\n";
+  if (!launchable(spec, options))
     return kExitFailure;
-  }
   std::shared_ptr<const CompiledKernel> kernel;
   if (!compile(spec, options, kernel))
     return kExitFailure;
