@@ -231,6 +231,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "with overlap: K(j) is released after block j's exponentials (`true`) "    \
     "or its first row half's (`first_half`), just before the P·V wait, so "    \
     "that ptxas keeps them under P·V; `false`: after the Q·Kᵀ wait")           \
+  X(suspendWaits, "suspend_waits", bool, "false",                              \
+    "mbarrier waits without a time hint: a waiting thread may sleep until "   \
+    "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
   X(ctasPerSm, "ctas_per_sm", int, "1",                                        \
     "CTAs resident on one SM (.minnctapersm): each gets 1/n of the SM's "      \
     "registers and shared memory; one CTA's prologue hides under another's") \
@@ -331,6 +334,9 @@ struct ScheduleSpec {
   /// the first row half's (its predicate reads the row sums), instead of
   /// the Q·Kᵀ wait.
   KRelease lateKRelease = KRelease::Early;
+  /// mbarrier try_wait without a suspend-time hint (the hardware may park
+  /// the waiting thread until the phase completes) instead of a 0 ns hint.
+  bool suspendWaits = false;
   /// CTAs per SM the kernel is built for (.minnctapersm, the register cap,
   /// the shared-memory budget and a persistent grid's size).
   int ctasPerSm = 1;

@@ -74,9 +74,25 @@ void KernelEmitter::mbarrierArriveExpectTx(Value bar, Value bytes) {
 }
 
 void KernelEmitter::mbarrierWait(Value bar, Value parity) {
-  // Lowered to a try_wait.parity loop; the suspend-time hint 0 leaves the
-  // time limit to the hardware.
-  NVVM::MBarrierTryWaitParityOp::create(b, loc, bar, parity, i32(0));
+  if (!spec.schedule.suspendWaits) {
+    // A try_wait.parity loop with a 0 ns suspend-time hint (PTX ISA
+    // 9.7.13.15.16): each try returns at once, so the thread polls.
+    NVVM::MBarrierTryWaitParityOp::create(b, loc, bar, parity, i32(0));
+    return;
+  }
+  // suspend_waits: try_wait.parity without a hint, in a loop until the phase
+  // completes. A try may park the thread until the phase completes or a
+  // system-dependent time limit passes (CUTLASS's ClusterBarrier::wait), so
+  // a waiting warp takes no issue slots from the warps it shares its SM
+  // sub-partition with.
+  whileLoop(
+      ValueRange{},
+      [&](ValueRange) {
+        Value done = NVVM::MBarrierTryWaitOp::create(b, loc, i1T, bar, parity,
+                                                     /*ticks=*/Value());
+        return xori(done, i1(true));
+      },
+      [&](ValueRange) { return SmallVector<Value>{}; });
 }
 
 } // namespace flashcore
