@@ -262,6 +262,20 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
     keys.blockN = kSmallTileBlockN;
     forceIfValid(spec, keys);
   }
+  if (spec.schedule.consumerWarpgroups != 1 || !spec.problem.cacheSeqlens)
+    return;
+  if (spec.problem.pagedKv) {
+    if (spec.schedule.stages < kPagedDecodeStages && !(named && named->stages)) {
+      ScheduleOverrides deeper;
+      deeper.stages = kPagedDecodeStages;
+      forceIfValid(spec, deeper);
+    }
+  } else if (!spec.problem.splitKv && query.seqlenK <= kTwoCtaDecodeMaxKeys &&
+             spec.schedule.ctasPerSm == 1 && !(named && named->ctasPerSm)) {
+    ScheduleOverrides two;
+    two.ctasPerSm = 2;
+    forceIfValid(spec, two);
+  }
 }
 
 bool fitClusterToQueryBlocks(const DispatchQuery &query, AttentionSpec &spec) {
@@ -295,6 +309,11 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   const ProblemSpec &p = q.problem;
   uint64_t key = uint64_t(1) << 63;
   key |= uint64_t(p.dtype == DType::FP16 ? 1 : 0);
+  // fitSmallTile's two-CTA rule for short KV caches, whatever the table's
+  // sequence-length classes.
+  key |= uint64_t(p.cacheSeqlens && tileRowsFitOneWarpgroup(q) &&
+                  q.seqlenK <= kTwoCtaDecodeMaxKeys)
+         << 1;
   key |= uint64_t(p.causal) << 2 | uint64_t(p.local) << 3 |
          uint64_t(p.softcap) << 4 | uint64_t(p.varlen) << 5;
   key |= (uint64_t(p.headDim) & 0x3FF) << 6;

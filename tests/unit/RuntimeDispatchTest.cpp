@@ -290,6 +290,93 @@ TEST(Dispatch, ASmallDenseCallOnTwoWarpgroupsKeepsItsBlocks) {
   EXPECT_EQ(spec.schedule.blockN, 128);
 }
 
+TEST(Dispatch, PagedDecodeTakesThreeStages) {
+  Dispatcher d;
+  std::string error;
+  DispatchQuery q = gqaDecodeQuery(1);
+  q.problem.pagedKv = true;
+  AttentionSpec paged, contiguous;
+  ASSERT_EQ(d.choose(q, paged, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(paged.schedule.consumerWarpgroups, 1);
+  EXPECT_EQ(paged.schedule.stages, kPagedDecodeStages);
+  EXPECT_EQ(paged.schedule.ctasPerSm, 1);
+  EXPECT_FALSE(validateSpec(paged).has_value());
+  // A contiguous cache keeps two stages; so does a paged tile of two
+  // warpgroups (not decode).
+  q.problem.pagedKv = false;
+  ASSERT_EQ(d.choose(q, contiguous, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(contiguous.schedule.stages, 2);
+  q.problem.pagedKv = true;
+  q.seqlenQ = 17;
+  ASSERT_EQ(d.choose(q, paged, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(paged.schedule.consumerWarpgroups, 2);
+  EXPECT_EQ(paged.schedule.stages, 2);
+}
+
+TEST(Dispatch, ShortCacheDecodeRunsTwoCtasPerSm) {
+  Dispatcher d;
+  std::string error;
+  DispatchQuery q = gqaDecodeQuery(1);
+  q.problem.splitKv = false;
+  AttentionSpec spec;
+  for (int64_t keys : {1, 1024, 4096}) {
+    q.seqlenK = keys;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.ctasPerSm, 2) << keys;
+    EXPECT_EQ(spec.schedule.consumerWarpgroups, 1) << keys;
+    EXPECT_EQ(spec.schedule.blockN, 64) << keys;
+    EXPECT_FALSE(validateSpec(spec).has_value()) << keys;
+  }
+  const uint64_t shortKey = d.classKey(q);
+  // Longer caches, split calls, paged caches and calls without a KV cache
+  // keep one CTA per SM.
+  for (int64_t keys : {4097, 8192, 131072}) {
+    q.seqlenK = keys;
+    ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.ctasPerSm, 1) << keys;
+    EXPECT_NE(d.classKey(q), shortKey) << keys;
+  }
+  q.seqlenK = 1024;
+  for (int variant = 0; variant < 3; ++variant) {
+    DispatchQuery other = q;
+    if (variant == 0)
+      other.problem.splitKv = true;
+    else if (variant == 1)
+      other.problem.pagedKv = true;
+    else
+      other.problem.cacheSeqlens = false;
+    ASSERT_EQ(d.choose(other, spec, error), DispatchStatus::Ok) << error;
+    EXPECT_EQ(spec.schedule.ctasPerSm, 1) << variant;
+  }
+  // The key tells 4096 from 4097 keys whatever the table's classes.
+  Dispatcher oneClass(std::make_shared<DispatchTable>());
+  q.seqlenK = 4096;
+  const uint64_t at = oneClass.classKey(q);
+  q.seqlenK = 4097;
+  EXPECT_NE(oneClass.classKey(q), at);
+}
+
+TEST(Dispatch, ATableEntrysStagesAndCtasStayOnDecode) {
+  auto table = std::make_shared<DispatchTable>();
+  std::string error;
+  ASSERT_TRUE(DispatchTable::parse(
+      "version: 1\nentries:\n  - name: named\n"
+      "    schedule: {stages: 2, ctas_per_sm: 1}\n",
+      "t.yaml", DispatchTable::embeddedResolver(), *table, error))
+      << error;
+  Dispatcher d(table);
+  DispatchQuery q = gqaDecodeQuery(1);
+  q.problem.pagedKv = true;
+  AttentionSpec spec;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.consumerWarpgroups, 1);
+  EXPECT_EQ(spec.schedule.stages, 2);
+  q.problem.pagedKv = q.problem.splitKv = false;
+  q.seqlenK = 1024;
+  ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
+  EXPECT_EQ(spec.schedule.ctasPerSm, 1);
+}
+
 TEST(Dispatch, ASmallTilesNamedBlockNStays) {
   ScopedEnv env("FLASHCORE_SCHEDULE", "block_n=96");
   Dispatcher d;

@@ -18,4 +18,7 @@ r specs/fp16_d128.yaml --schedule=block_n=192,pingpong=true,overlap=true,epilogu
 python3 bench/compare_libs.py build/lib/libflashcore.so build/lib/libflashcore.so --self --after-schedule $W \
   --dtypes bf16 --hdims 64,128,256 --causal no,yes --seqlens 1024,2048,8192 --repeats 5 --json $OUT/c3-suspend.json 2>&1 \
   | grep -E "^\||geomean" | tail -25
+# Decode (one consumer warpgroup, memory bound: its consumers do wait on full stages), A / B / A / B.
+DECODE_VARIANTS="-;$W;-;$W" DECODE_T=100 DECODE_SWEEP_ARGS="--rows 8,1,8192;8,1,131072;8,8,32768;8,128,4096;32,1,8192;32,8,32768;32,128,4096 --splits 0" \
+  timeout 480 bash tests/gpu/device_run.sh pyinstall decodesweep 2>&1 | grep -E "^-------|^[{]" | cut -c1-230 | tail -40
 echo "wall $(( $(date +%s) - s )) s"
