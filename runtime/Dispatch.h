@@ -66,7 +66,7 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 /// - contiguous, not split, at most kTwoCtaDecodeMaxKeys keys (the short
 ///   and medium sequence classes, so the rule is one per dispatch class):
 ///   two CTAs per SM, one CTA's prologue and epilogue under the other's
-///   loads. H200, session 17: +1.8 % to +3.7 % on the 1k and 4k rows (32
+///   loads. H200, session 17: +1.5 % to +3.7 % on the 1k and 4k rows (32
 ///   or 8 KV heads, B 8-128), -1 % to -3 % on 8k rows and longer.
 constexpr int kSmallTileBlockNHeadDim = 128;
 constexpr int kSmallTileBlockN = 64;
