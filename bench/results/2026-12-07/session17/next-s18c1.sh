@@ -15,3 +15,7 @@ echo "wall $(( $(date +%s) - s )) s"
 #   for f in block_n=192 block_n=176; do python3 bench/compare_libs.py build/lib/libflashcore.so \
 #     build/lib/libflashcore.so --self --after-schedule $f --dtypes bf16,fp16 --hdims 64 --causal no,yes \
 #     --seqlens 512,1024 --repeats 5 --json $OUT/d64-short-$f.json; done
+# 3. The large-batch decode rows still 1-4 % behind cuDNN (which reads them at ~107 % of the copy figure):
+#   DECODE_VARIANTS="-;stages=3;stages=4;kv_cache_hint=evict_first;-" DECODE_T=100 \
+#   DECODE_SWEEP_ARGS="--rows 32,128,8192;32,128,32768;32,64,32768;8,128,32768 --splits 0" \
+#     bash tests/gpu/device_run.sh decodesweep
