@@ -60,12 +60,12 @@ bool tileRowsFitOneWarpgroup(const DispatchQuery &query);
 /// moved 0.2 %.
 /// KV-cache calls on such a tile, unless the entry names the field:
 /// - paged: 3 K/V stages (a paged block waits on its page-table reads before
-///   its TMA loads). H200, session 17, decode_sweep.py, two interleaved
+///   its TMA loads). H200, session 17, decode_sweep.py at head_dim 128, two
 ///   pairs: +2 % to +4.5 % over 2 stages at pages of 16, 64 and 256 on
 ///   four shapes; contiguous caches lose 1.5-2 % with 3, so they keep 2.
-/// - contiguous, not split, at most kTwoCtaDecodeMaxKeys keys (the short
-///   and medium sequence classes, so the rule is one per dispatch class):
-///   two CTAs per SM, one CTA's prologue and epilogue under the other's
+/// - contiguous, not split, at most kTwoCtaDecodeMaxKeys keys (a bit of
+///   the dispatch class key, whatever the table's sequence classes): two
+///   CTAs per SM, one CTA's prologue and epilogue under the other's
 ///   loads. H200, session 17: +1.5 % to +3.7 % on the 1k and 4k rows (32
 ///   or 8 KV heads, B 8-128), -1 % to -3 % on 8k rows and longer.
 constexpr int kSmallTileBlockNHeadDim = 128;
