@@ -12,7 +12,7 @@ grep -E "checks passed|^FAIL|FA3_PATH|device|^\||caches|best peer on|rror" $OUT/
 echo "wall $(( $(date +%s) - s )) s"
 # 2. Then (forward, no FA3 needed), d64 short rows against cuDNN: larger key blocks on the one-warpgroup,
 #    two-CTA entries (compare_libs --self):
-#   for f in block_n=192 block_n=176; do python3 bench/compare_libs.py build/lib/libflashcore.so \
+#   for f in block_n=192 block_n=176 stages=3; do python3 bench/compare_libs.py build/lib/libflashcore.so \
 #     build/lib/libflashcore.so --self --after-schedule $f --dtypes bf16,fp16 --hdims 64 --causal no,yes \
 #     --seqlens 512,1024 --repeats 5 --json $OUT/d64-short-$f.json; done
 # 3. The large-batch decode rows still 1-4 % behind cuDNN (which reads them at ~107 % of the copy figure):
