@@ -197,11 +197,13 @@ for stage in $stages; do
     decodesweep)
       # DECODE_VARIANTS: FLASHCORE_SCHEDULE values separated by ';' (- = none).
       IFS=';' read -ra variants <<< "${DECODE_VARIANTS:--}"
+      # A --page sweep names its files after the page size (-page16-...).
+      page=$(echo "${DECODE_SWEEP_ARGS:-}" | grep -o -E -- '--page [0-9]+' | tr -d ' -' | sed 's/^/-/')
       for v in "${variants[@]}"; do
         echo "------- FLASHCORE_SCHEDULE=$v"
         sched=$v; [ "$v" = - ] && sched=
         t ${DECODE_T:-300} env FLASHCORE_SCHEDULE="$sched" python3 "$root/bench/decode_sweep.py" \
-          ${DECODE_SWEEP_ARGS:-} --json "$out/decodesweep-$(echo "$v" | tr -c 'a-z0-9\n' '-').json"
+          ${DECODE_SWEEP_ARGS:-} --json "$out/decodesweep$page-$(echo "$v" | tr -c 'a-z0-9\n' '-').json"
       done ;;
     decodencu)
       # ncu of FlashCore's and cuDNN's decode kernels on DECODE_ROW ("HKV B SK").
