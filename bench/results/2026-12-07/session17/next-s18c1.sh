@@ -19,3 +19,6 @@ echo "wall $(( $(date +%s) - s )) s"
 #   DECODE_VARIANTS="-;stages=3;stages=4;kv_cache_hint=evict_first;-" DECODE_T=100 \
 #   DECODE_SWEEP_ARGS="--rows 32,128,8192;32,128,32768;32,64,32768;8,128,32768 --splits 0" \
 #     bash tests/gpu/device_run.sh decodesweep
+# 4. The worst forward rows (bf16 d128 causal 2048 0.918x FA3, non-causal 1024-4096 0.93-0.96x): ncu source counters
+#    of FlashCore's and FA3's kernels on the non-causal 2048 row (needs FA3_MODE=protocol fa3 ... fa3wait first):
+#   FWD_ROW="bf16 128 0 2048" FWDSRC_TOP=30 bash tests/gpu/device_run.sh fwdncusrc   (add --loop to the summary)
