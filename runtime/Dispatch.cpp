@@ -265,7 +265,8 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
   if (spec.schedule.consumerWarpgroups != 1 || !spec.problem.cacheSeqlens)
     return;
   if (spec.problem.pagedKv) {
-    if (spec.schedule.stages < kPagedDecodeStages && !(named && named->stages)) {
+    if (spec.schedule.stages < kPagedDecodeStages &&
+        !(named && named->stages)) {
       ScheduleOverrides deeper;
       deeper.stages = kPagedDecodeStages;
       forceIfValid(spec, deeper);

@@ -101,8 +101,7 @@ protected:
     }
     // A packed sequence's last query block would spill its rows into the
     // next sequence's: that warpgroup stores from registers instead.
-    Value firstRow = e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
-                           e.mul(thread.wg, e.i32(kWgmmaM)));
+    Value firstRow = thread.firstRow(e, ctx);
     Value whole = e.cmpi(arith::CmpIPredicate::sle,
                          e.add(firstRow, e.i32(kWgmmaM)), ctx.seqlenQ);
     auto ifOp = scf::IfOp::create(e.b, e.loc, whole, /*withElseRegion=*/true);
@@ -166,10 +165,7 @@ private:
     staging.sync(e);
     e.ifThen(e.eq(thread.warpInGroup, e.i32(0)), [&] {
       e.ifThen(e.electOne(), [&] {
-        Value firstRow =
-            e.add(ctx.rowOffsetQ,
-                  e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
-                        e.mul(thread.wg, e.i32(kWgmmaM))));
+        Value firstRow = e.add(ctx.rowOffsetQ, thread.firstRow(e, ctx));
         e.tmaStoreTile(args[kParamTmaO], base, kWgmmaM, firstRow,
                        ctx.tile.head, ctx.tmaBatch);
         if (!deferredWait)

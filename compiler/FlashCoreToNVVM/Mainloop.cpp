@@ -105,6 +105,11 @@ ConsumerThread ConsumerThread::make(KernelEmitter &e, Value tid,
   return t;
 }
 
+Value ConsumerThread::firstRow(KernelEmitter &e, const TileContext &ctx) const {
+  return e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
+               e.mul(wg, e.i32(kWgmmaM)));
+}
+
 //===----------------------------------------------------------------------===//
 // Producer
 //===----------------------------------------------------------------------===//
@@ -506,11 +511,9 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
   const bool trim = trimsMaskedBlocks(e.spec);
   TileContext own = ctx;
   if (trim) {
-    Value firstRow =
-        e.add(e.mul(ctx.tile.mBlock, e.i32(e.spec.schedule.blockM)),
-              e.mul(thread.wg, e.i32(kWgmmaM)));
-    own.blocks.nEnd = ctx.blocks.endForRows(e, args, firstRow, kWgmmaM,
-                                            ctx.seqlenQ, ctx.seqlenK);
+    own.blocks.nEnd =
+        ctx.blocks.endForRows(e, args, thread.firstRow(e, ctx), kWgmmaM,
+                              ctx.seqlenQ, ctx.seqlenK);
   }
   ConsumerResult result = e.spec.schedule.overlap
                               ? loopOverlapped(own, mask, kv, releaseQ)

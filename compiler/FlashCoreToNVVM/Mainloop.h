@@ -74,6 +74,9 @@ struct ConsumerThread {
 
   static ConsumerThread make(KernelEmitter &e, mlir::Value tid,
                              mlir::Value warpGroup);
+  /// The first of this warpgroup's 64 rows in the tile's sequence (before
+  /// rowOffsetQ): m_block * block_m + wg * 64.
+  mlir::Value firstRow(KernelEmitter &e, const TileContext &ctx) const;
 };
 
 class ProducerMainloop {
