@@ -308,11 +308,12 @@ static uint64_t queryBlockParities(int64_t seqlenQ) {
 
 uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   const ProblemSpec &p = q.problem;
+  const bool oneWarpgroup = tileRowsFitOneWarpgroup(q);
   uint64_t key = uint64_t(1) << 63;
   key |= uint64_t(p.dtype == DType::FP16 ? 1 : 0);
   // fitSmallTile's two-CTA rule for short KV caches, whatever the table's
   // sequence-length classes.
-  key |= uint64_t(p.cacheSeqlens && tileRowsFitOneWarpgroup(q) &&
+  key |= uint64_t(p.cacheSeqlens && oneWarpgroup &&
                   q.seqlenK <= kTwoCtaDecodeMaxKeys)
          << 1;
   key |= uint64_t(p.causal) << 2 | uint64_t(p.local) << 3 |
@@ -323,7 +324,7 @@ uint64_t Dispatcher::classKey(const DispatchQuery &q) const {
   key |= (ratio & 0xFFFFFFFFull) << 21;
   key |= uint64_t(p.cacheSeqlens) << 53 | uint64_t(p.splitKv) << 54 |
          uint64_t(p.packGqa) << 55 | uint64_t(p.pagedKv) << 56 |
-         uint64_t(tileRowsFitOneWarpgroup(q)) << 57 |
+         uint64_t(oneWarpgroup) << 57 |
          (mayCluster.load(std::memory_order_acquire) && mayClusterProblem(p)
               ? queryBlockParities(q.seqlenQ) << 58
               : 0);
