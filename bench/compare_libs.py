@@ -20,7 +20,11 @@ table through FLASHCORE_DISPATCH_TABLE), so builds whose tables differ are
 compared on the same (default) schedules. --after-schedule FIELDS gives the
 AFTER library's handle the schedule override FIELDS (FLASHCORE_SCHEDULE,
 read when the handle is created): with --self, one build with and without a
-schedule field on top of every dispatch-table entry.
+schedule field on top of every dispatch-table entry. --after-env NAME=VALUE
+(repeatable) sets an environment variable around every call of AFTER only
+(e.g. FLASHCORE_PTXAS=/other/ptxas: one build assembled by two ptxas; the
+variable is set and restored on the host around each launch, so both sides
+pay the same host work and the GPU time is what differs).
 """
 import argparse
 import json
@@ -38,6 +42,26 @@ import triton  # noqa: E402
 from flashcore_ctypes import Library  # noqa: E402
 
 
+def with_env(env, fn):
+    """fn run with the variables of env set (and every other one of them
+    restored afterwards); fn itself when env is empty."""
+    if not env:
+        return fn
+
+    def run():
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            fn()
+        finally:
+            for k, old in saved.items():
+                if old is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = old
+    return run
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("before")
@@ -50,12 +74,20 @@ def main():
                         help="both libraries on the heuristics' schedules (no dispatch table)")
     parser.add_argument("--after-schedule", default="",
                         help="FLASHCORE_SCHEDULE fields for AFTER's handle only")
+    parser.add_argument("--after-env", action="append", default=[],
+                        help="NAME=VALUE set around every call of AFTER only (repeatable)")
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
     parser.add_argument("--causal", default="no,yes",
                         help="which of the causal / non-causal rows: no, yes or no,yes")
     args = parser.parse_args()
+    after_env = {}
+    for item in args.after_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error("--after-env must be NAME=VALUE, got: %s" % item)
+        after_env[name] = value
     scratch = tempfile.mkdtemp(prefix="compare-libs-")
     if args.heuristics:
         table = os.path.join(scratch, "empty-table.yaml")
@@ -74,7 +106,8 @@ def main():
     print("device %s; before %s (%s); after %s (%s)%s" % (
         torch.cuda.get_device_name(0), args.before, libs[0].version(), args.after,
         libs[1].version(),
-        " with FLASHCORE_SCHEDULE=" + args.after_schedule if args.after_schedule else ""),
+        (" with FLASHCORE_SCHEDULE=" + args.after_schedule if args.after_schedule else "")
+        + "".join(" %s=%s" % kv for kv in after_env.items())),
         flush=True)
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows = []
@@ -87,6 +120,7 @@ def main():
                                for _ in range(3))
                     outs = [torch.full_like(q, float("nan")) for _ in libs]
                     fns = [lib.forward_fn(q, k, v, o, causal) for lib, o in zip(libs, outs)]
+                    fns = [with_env({}, fns[0]), with_env(after_env, fns[1])]
                     for fn in fns:
                         fn()
                     torch.cuda.synchronize()
@@ -112,7 +146,8 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(0),
-                       "after_schedule": args.after_schedule, "rows": rows}, f, indent=1)
+                       "after_schedule": args.after_schedule, "after_env": after_env,
+                       "rows": rows}, f, indent=1)
     print("\n| dtype | hdim | causal | S | before | after | after/before (paired median) "
           "| paired min-max | ratio of medians |")
     print("|---|---|---|---|---|---|---|---|---|")
