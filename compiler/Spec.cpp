@@ -432,6 +432,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "false without overlap (only the overlapped loop has a P·V in "
             "flight during the softmax)",
             enumName(s.lateKRelease));
+  if (!s.edgeTurns && !(s.pingpong && s.overlap))
+    FC_FAIL("schedule.edge_turns",
+            "true unless pingpong and overlap are (only the overlapped "
+            "ping-pong loop has edge GEMMs outside its turns)",
+            "false");
 
   if (s.epilogue == EpilogueKind::Tma && (p.splitKv || p.packGqa))
     FC_FAIL("schedule.epilogue",

@@ -231,6 +231,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "with overlap: K(j) is released after block j's exponentials (`true`) "    \
     "or its first row half's (`first_half`), just before the P·V wait, so "    \
     "that ptxas keeps them under P·V; `false`: after the Q·Kᵀ wait")           \
+  X(edgeTurns, "edge_turns", bool, "true",                                     \
+    "with pingpong and overlap: a tile's first Q·Kᵀ and last P·V each take "  \
+    "a turn of the round robin; `false`: they are issued outside it (FA3), "  \
+    "only the loop's Q·Kᵀ + P·V pairs take turns")                            \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -334,6 +338,9 @@ struct ScheduleSpec {
   /// the first row half's (its predicate reads the row sums), instead of
   /// the Q·Kᵀ wait.
   KRelease lateKRelease = KRelease::Early;
+  /// With pingpong and overlap: the tile's first Q·Kᵀ and last P·V take a
+  /// ping-pong turn each (true) or are issued outside the round robin.
+  bool edgeTurns = true;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

@@ -707,10 +707,17 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
       e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), types,
       [&] {
         // Prologue: the first block's scores.
+        // edge_turns false (FA3): the first Q·Kᵀ and the last P·V are
+        // issued outside the round robin; each warpgroup then takes one turn
+        // fewer per block than it computes, as many as the others (every
+        // warpgroup computes at least one block of a non-empty tile).
+        const bool edgeTurns = e.spec.schedule.edgeTurns;
         e.mbarrierWait(smem.kFull(kv.stage), kv.phase);
-        awaitTurn();
+        if (edgeTurns)
+          awaitTurn();
         Accumulator s0 = issueQK(kv);
-        passTurn();
+        if (edgeTurns)
+          passTurn();
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
         releaseStage(smem.kEmpty(kv.stage));
@@ -796,11 +803,13 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
           o = rescale(o, r.alpha, r.moved);
         }
         e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
-        awaitTurn();
+        if (edgeTurns)
+          awaitTurn();
         gemm.fence();
         o = gemm.issueRS(pLast, vOperand(vSlot), o);
         gemm.commit();
-        passTurn();
+        if (edgeTurns)
+          passTurn();
         gemm.wait(0);
         o.values = e.fenceOperands(o.values);
         releaseStage(smem.vEmpty(vSlot.stage));
