@@ -432,6 +432,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "false without overlap (only the overlapped loop has a P·V in "
             "flight during the softmax)",
             enumName(s.lateKRelease));
+  if (s.leaderWaits && !(s.pingpong && s.overlap))
+    FC_FAIL("schedule.leader_waits",
+            "false unless pingpong and overlap are (the other warpgroups "
+            "rely on the round robin's order)",
+            "true");
   if (!s.edgeTurns && !(s.pingpong && s.overlap))
     FC_FAIL("schedule.edge_turns",
             "true unless pingpong and overlap are (only the overlapped "

@@ -235,6 +235,11 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "with pingpong and overlap: a tile's first Q·Kᵀ and last P·V each take "  \
     "a turn of the round robin; `false`: they are issued outside it (FA3), "  \
     "only the loop's Q·Kᵀ + P·V pairs take turns")                            \
+  X(leaderWaits, "leader_waits", bool, "false",                                \
+    "with pingpong and overlap: inside the round robin only warpgroup 0 "    \
+    "waits for a K/V stage to fill; the others take their turn after it "    \
+    "(FA3); no effect with trim_masked_blocks; `false`: every warpgroup "     \
+    "waits")                                                                  \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -341,6 +346,9 @@ struct ScheduleSpec {
   /// With pingpong and overlap: the tile's first Q·Kᵀ and last P·V take a
   /// ping-pong turn each (true) or are issued outside the round robin.
   bool edgeTurns = true;
+  /// With pingpong and overlap: only warpgroup 0 waits on the K/V full
+  /// barriers before its turns; the others follow it in the round robin.
+  bool leaderWaits = false;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

@@ -428,6 +428,21 @@ void ConsumerMainloop::passTurn() {
   NamedBarrier::turnOf(e, next).arrive(e);
 }
 
+// leader_waits (FA3's `if (warp_group_idx == 0) consumer_wait(...)`): a
+// stage is waited for by warpgroup 0 before its turn; a later warpgroup's
+// turn for the same block comes after that one (the round robin starts at
+// warpgroup 0 and every warpgroup takes the same turns per block), so the
+// stage has filled by then. Not with trim_masked_blocks: a warpgroup that
+// passes blocks takes its turns one K block behind one that computes them.
+void ConsumerMainloop::waitInTurns(Value fullBarrier, Value phase) {
+  if (!e.spec.schedule.leaderWaits || trimsMaskedBlocks(e.spec)) {
+    e.mbarrierWait(fullBarrier, phase);
+    return;
+  }
+  e.ifThen(e.eq(thread.wg, e.i32(0)),
+           [&] { e.mbarrierWait(fullBarrier, phase); });
+}
+
 Accumulator ConsumerMainloop::issueQK(const PipelineState &slot) {
   const ScheduleSpec &s = e.spec.schedule;
   // Q rows [64 wg, 64 wg + 64) of the Q tile: a K-major operand starting 64
@@ -712,7 +727,13 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         // fewer per block than it computes, as many as the others (every
         // warpgroup computes at least one block of a non-empty tile).
         const bool edgeTurns = e.spec.schedule.edgeTurns;
-        e.mbarrierWait(smem.kFull(kv.stage), kv.phase);
+        auto waitForEdge = [&](Value fullBarrier, Value phase) {
+          if (edgeTurns)
+            waitInTurns(fullBarrier, phase);
+          else
+            e.mbarrierWait(fullBarrier, phase);
+        };
+        waitForEdge(smem.kFull(kv.stage), kv.phase);
         if (edgeTurns)
           awaitTurn();
         Accumulator s0 = issueQK(kv);
@@ -742,14 +763,14 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
               PipelineState vSlot = carriedSlot(c, 0);
               PipelineState kSlot = carriedSlot(c, 1);
 
-              e.mbarrierWait(smem.kFull(kSlot.stage), kSlot.phase);
+              waitInTurns(smem.kFull(kSlot.stage), kSlot.phase);
               awaitTurn(); // held through the V wait: both GEMMs one turn
               Accumulator s = issueQK(kSlot);
               if (defer) {
                 Pending r = carriedPending(c);
                 o = rescale(o, r.alpha, r.moved);
               }
-              e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
+              waitInTurns(smem.vFull(vSlot.stage), vSlot.phase);
               gemm.fence();
               o = gemm.issueRS(pPrev, vOperand(vSlot), o);
               gemm.commit();
@@ -802,7 +823,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
           Pending r = carriedPending(loop);
           o = rescale(o, r.alpha, r.moved);
         }
-        e.mbarrierWait(smem.vFull(vSlot.stage), vSlot.phase);
+        waitForEdge(smem.vFull(vSlot.stage), vSlot.phase);
         if (edgeTurns)
           awaitTurn();
         gemm.fence();

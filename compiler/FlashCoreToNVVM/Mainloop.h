@@ -149,6 +149,9 @@ private:
   /// pingpong.
   void awaitTurn();
   void passTurn();
+  /// Waits for a K or V stage to fill before a turn that reads it: every
+  /// warpgroup, or with leader_waits warpgroup 0 alone.
+  void waitInTurns(mlir::Value fullBarrier, mlir::Value phase);
   /// O *= alpha (per row half); with lazy_rescale (`moved` non-null) only
   /// when some lane of the warp moved a row maximum.
   Accumulator rescale(const Accumulator &o, const mlir::Value alpha[2],
