@@ -240,6 +240,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "waits for a K/V stage to fill; the others take their turn after it "    \
     "(FA3); no effect with trim_masked_blocks; `false`: every warpgroup "     \
     "waits")                                                                  \
+  X(prefetchTensorMaps, "prefetch_tensormaps", bool, "false",                  \
+    "one producer thread prefetches the CTA's TMA descriptors (Q, K, V and "  \
+    "O with the TMA epilogue) at kernel entry, before the barrier set-up, "   \
+    "as CUTLASS kernels do; `false`: the first load of each fetches it")      \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -349,6 +353,8 @@ struct ScheduleSpec {
   /// With pingpong and overlap: only warpgroup 0 waits on the K/V full
   /// barriers before its turns; the others follow it in the round robin.
   bool leaderWaits = false;
+  /// prefetch.tensormap of the CTA's descriptors at kernel entry.
+  bool prefetchTensorMaps = false;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

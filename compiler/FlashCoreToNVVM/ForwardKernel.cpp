@@ -122,7 +122,19 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
   Value warpGroup = e.divu(warp, e.i32(4));
   Value warpInGroup = e.remu(warp, e.i32(4));
 
-  // Step 2. Shared memory: tiles and barriers; thread 0 initialises the
+  // Step 2. prefetch_tensormaps: the second producer warp's first lane
+  // brings the descriptors in while thread 0 sets up the barriers, so the
+  // first TMA loads (and the first store) do not wait for them.
+  if (s.prefetchTensorMaps)
+    e.ifThen(e.eq(tid, e.i32(32)), [&] {
+      e.prefetchTensorMap(args[kParamTmaQ]);
+      e.prefetchTensorMap(args[kParamTmaK]);
+      e.prefetchTensorMap(args[kParamTmaV]);
+      if (s.epilogue == EpilogueKind::Tma)
+        e.prefetchTensorMap(args[kParamTmaO]);
+    });
+
+  // Step 3. Shared memory: tiles and barriers; thread 0 initialises the
   // barriers, everyone waits for that.
   SharedStorage smem(e);
   e.ifThen(e.eq(tid, e.i32(0)), [&] { smem.initBarriers(); });
@@ -140,7 +152,7 @@ static void emitForwardKernel(OpBuilder &b, LLVM::LLVMFuncOp func,
     e.launchDependents();
   std::unique_ptr<TileScheduler> scheduler = TileScheduler::create(e, args);
 
-  // Step 3. Split roles; registers move from the producer to the consumers.
+  // Step 4. Split roles; registers move from the producer to the consumers.
   // Each role loops over the CTA's tiles carrying its ring state and the Q
   // phase.
   auto roles = scf::IfOp::create(b, e.loc, e.eq(warpGroup, e.i32(0)),

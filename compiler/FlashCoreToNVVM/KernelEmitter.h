@@ -247,6 +247,11 @@ public:
   void tmaStoreWaitRead();
   /// cp.async.bulk.wait_group 0: every committed store has completed.
   void tmaStoreWaitAll();
+  /// prefetch.param.tensormap [a]: brings the 128-byte CUtensorMap kernel
+  /// parameter `tensorMap` (grid_constant; its generic pointer, read as the
+  /// parameter space) into the cache the TMA unit reads descriptors from,
+  /// ahead of its first cp.async.bulk.tensor (PTX ISA 9.7.9.15, prefetch).
+  void prefetchTensorMap(mlir::Value tensorMap);
   /// fence.proxy.async.shared::cta: this thread's generic-proxy shared
   /// writes become visible to the async proxy (TMA, wgmma).
   void fenceProxyAsyncShared();

@@ -120,6 +120,13 @@ void KernelEmitter::tmaStoreWaitAll() {
                                        UnitAttr());
 }
 
+void KernelEmitter::prefetchTensorMap(Value tensorMap) {
+  NVVM::PrefetchOp::create(b, loc, /*cacheLevel=*/nullptr,
+                           /*evictPriority=*/nullptr, tensorMap,
+                           /*predicate=*/Value(), /*tensormap=*/true,
+                           /*uniform=*/false, /*in_param_space=*/true);
+}
+
 void KernelEmitter::fenceProxyAsyncShared() {
   NVVM::FenceProxyOp::create(
       b, loc, NVVM::ProxyKind::async_shared,
