@@ -94,7 +94,8 @@ enum class ParamType { TensorMap, GlobalPtr, I32, F32, I64 };
   X(NumPages, "num_pages", I32,                                                \
     "pages of the pools; the page coordinate of rows past the sequence")       \
   X(TileCounter, "tile_counter", GlobalPtr,                                    \
-    "i32, zero at launch: tiles handed out past the first grid (dynamic)")
+    "i32[2], zero at launch: tiles handed out past the first grid, CTAs "   \
+    "finished (dynamic); the last CTA to finish zeroes both")
 
 enum KernelParam : int {
 #define FLASHCORE_PARAM_ENUM(e, name, type, doc) kParam##e,

@@ -46,6 +46,8 @@ namespace cuda {
   X(cuStreamCreate, 2000, "cuStreamCreate", true)                              \
   X(cuStreamDestroy, 4000, "cuStreamDestroy_v2", true)                         \
   X(cuStreamSynchronize, 2000, "cuStreamSynchronize", true)                    \
+  X(cuStreamGetId, 12000, "cuStreamGetId", false)                              \
+  X(cuStreamIsCapturing, 10000, "cuStreamIsCapturing", false)                  \
   X(cuModuleLoadData, 2000, "cuModuleLoadData", true)                          \
   X(cuModuleLoadDataEx, 2010, "cuModuleLoadDataEx", true)                      \
   X(cuModuleGetFunction, 2000, "cuModuleGetFunction", true)                    \

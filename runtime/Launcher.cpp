@@ -556,6 +556,49 @@ flashcore_status_t validateForDispatcher(const Dispatcher &dispatcher,
 
 } // namespace
 
+bool streamTileCountersEnabled() {
+  static const bool on = [] {
+    const char *v = std::getenv("FLASHCORE_TILE_COUNTER");
+    return v && std::string(v) == "stream";
+  }();
+  return on;
+}
+
+CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
+                              CUstream stream) {
+  if (!d.cuStreamGetIdFn || !d.cuStreamIsCapturingFn)
+    return 0;
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  if (d.cuStreamIsCapturingFn(stream, &capture) != CUDA_SUCCESS ||
+      capture != CU_STREAM_CAPTURE_STATUS_NONE)
+    return 0;
+  unsigned long long streamId = 0;
+  if (d.cuStreamGetIdFn(stream, &streamId) != CUDA_SUCCESS)
+    return 0;
+  static std::mutex mutex;
+  static std::map<std::pair<unsigned long long, unsigned long long>,
+                  CUdeviceptr>
+      counters;
+  const auto key = std::make_pair(cuda::contextId(d, ctx), streamId);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = counters.find(key);
+  if (it != counters.end())
+    return it->second;
+  if (counters.size() >= kMaxStreamTileCounters)
+    return 0;
+  CUdeviceptr counter = 0;
+  if (d.cuMemAllocFn(&counter, LaunchPlan::kTileCounterBytes) != CUDA_SUCCESS)
+    return 0;
+  // Zeroed in the stream's order, before any launch that reads it.
+  if (d.cuMemsetD8AsyncFn(counter, 0, LaunchPlan::kTileCounterBytes,
+                          stream) != CUDA_SUCCESS) {
+    d.cuMemFreeFn(counter);
+    return 0;
+  }
+  counters.emplace(key, counter);
+  return counter;
+}
+
 flashcore_status_t prepareForward(const Dispatcher &dispatcher,
                                   const flashcore_attention_args *args,
                                   CUstream stream, PreparedForward &p,
@@ -697,7 +740,15 @@ flashcore_status_t runPrepared(PreparedForward &p, CUstream stream,
   // Step 6. The workspace of a split call: the caller's, else stream-ordered
   // memory of the call's stream (freed on it after the launches).
   CUdeviceptr owned = 0;
-  if (plan.workspaceBytes > 0) {
+  // FLASHCORE_TILE_COUNTER=stream: a dynamic-scheduler call's workspace is
+  // only its tile counter; the stream's own one needs neither an
+  // allocation nor a memset.
+  CUdeviceptr streamCounter = 0;
+  if (plan.tileCounter && !a.workspace && streamTileCountersEnabled())
+    streamCounter = streamTileCounter(d, p.ctx, stream);
+  if (streamCounter) {
+    plan.setWorkspace(reinterpret_cast<void *>(streamCounter));
+  } else if (plan.workspaceBytes > 0) {
     void *workspace = nullptr;
     flashcore_status_t status = acquireWorkspace(
         d, a, plan.workspaceBytes, stream, workspace, owned, message);
@@ -707,7 +758,7 @@ flashcore_status_t runPrepared(PreparedForward &p, CUstream stream,
     if (plan.tileCounter) {
       CUresult rc = d.cuMemsetD8AsyncFn(
           static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(workspace)), 0,
-          sizeof(int32_t), stream);
+          2 * sizeof(int32_t), stream);
       if (rc != CUDA_SUCCESS) {
         message = cuda::callError(d, "cuMemsetD8Async", rc) +
                   " (the dynamic scheduler's tile counter)";

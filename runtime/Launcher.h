@@ -92,8 +92,9 @@ struct LaunchPlan {
   /// Points every launch's workspace parameters (split-KV's O_accum and
   /// LSE_accum) into `workspace` (workspaceBytes of device memory).
   void setWorkspace(void *workspace);
-  /// dynamic_persistent: the workspace's first 4 bytes are the forward's
-  /// tile counter, zeroed on the stream before the launch.
+  /// dynamic_persistent: the workspace's first 8 bytes are the forward's
+  /// tile counter (i32[2]: tiles handed out, CTAs finished), zeroed on the
+  /// stream before the launch (or a stream's own counter: streamTileCounter).
   bool tileCounter = false;
   static constexpr size_t kTileCounterBytes = 16;
   /// Byte offset of LSE_accum in the workspace.
@@ -116,6 +117,26 @@ flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
 
 /// One forward call validated, dispatched, planned and bound to its context:
 /// what a launch needs but the launch itself. A flashcore_plan_t holds one.
+/// FLASHCORE_TILE_COUNTER=stream (read once; default off): a launch of the
+/// dynamic scheduler without a caller's workspace, on a stream that is not
+/// being captured, takes its tile counter from streamTileCounter instead of
+/// a per-call workspace zeroed by cuMemsetD8Async (no stream-ordered
+/// allocation, no memset). The kernel leaves the counter zeroed: its last
+/// CTA resets it (TileScheduler.cpp).
+bool streamTileCountersEnabled();
+
+/// The tile counter (LaunchPlan::kTileCounterBytes, zeroed on `stream` when
+/// first made) of (context, stream), one per stream for the context's
+/// lifetime: launches on one stream run in order, so no two of them use it
+/// at once; other streams have their own (cuStreamGetId is unique within
+/// the context). 0 when the stream is capturing (a graph may replay on any
+/// stream: the caller takes the per-call path), when the driver lacks
+/// cuStreamGetId or cuStreamIsCapturing, when kMaxStreamTileCounters are
+/// in use, or when allocating fails.
+CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
+                              CUstream stream);
+inline constexpr size_t kMaxStreamTileCounters = 1024;
+
 struct PreparedForward {
   AttentionCall call;
   LaunchPlan plan;

@@ -279,6 +279,28 @@ Value KernelEmitter::atomicAddGlobal(Value ptr, Value value) {
                                    /*syncscope=*/"device");
 }
 
+Value KernelEmitter::atomicAddGlobalAcqRel(Value ptr, Value value) {
+  // The NVPTX backend drops an acq_rel atomicrmw's ordering (it emits a
+  // plain atom): explicit fence.acq_rel.gpu on both sides instead.
+  LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::acq_rel, "device");
+  Value old = atomicAddGlobal(ptr, value);
+  LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::acq_rel, "device");
+  return old;
+}
+
+void KernelEmitter::atomicStoreGlobal(Value value, Value ptr) {
+  LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::xchg, ptr, value,
+                            LLVM::AtomicOrdering::monotonic,
+                            /*syncscope=*/"device");
+}
+
+Value KernelEmitter::globalI32At(Value base, int index) {
+  if (index == 0)
+    return base;
+  return LLVM::GEPOp::create(b, loc, globalPtrT, b.getI32Type(), base,
+                             ArrayRef<LLVM::GEPArg>{index});
+}
+
 void KernelEmitter::storeShared(Value value, Value ptr) {
   LLVM::StoreOp::create(b, loc, value, ptr);
 }

@@ -144,6 +144,14 @@ public:
   void syncWarp();
   /// atom.global.add.u32 (relaxed, GPU scope): returns the old value.
   mlir::Value atomicAddGlobal(mlir::Value ptr, mlir::Value value);
+  /// fence.acq_rel.gpu; atom.global.add.u32; fence.acq_rel.gpu: returns the
+  /// old value; this thread's earlier memory operations are performed
+  /// before the add (release), its later ones after it (acquire).
+  mlir::Value atomicAddGlobalAcqRel(mlir::Value ptr, mlir::Value value);
+  /// atom.global.exch.b32 (relaxed, GPU scope) of `value` into `ptr`.
+  void atomicStoreGlobal(mlir::Value value, mlir::Value ptr);
+  /// The i32 element `index` of a global i32 array.
+  mlir::Value globalI32At(mlir::Value base, int index);
   /// st.shared / ld.shared of one scalar.
   void storeShared(mlir::Value value, mlir::Value ptr);
   mlir::Value loadShared(mlir::Type type, mlir::Value ptr);

@@ -247,6 +247,24 @@ public:
           result.append(state.begin(), state.end());
           return result;
         });
+    // The counter resets itself: each CTA's loading lane counts the CTA out
+    // after its last claim (whose returned value ended its loop, so every
+    // claim it made has been performed), and the CTA that counts last zeroes
+    // both words for the next launch that reads this counter in stream
+    // order. A launch whose runtime zeroes them itself (a per-call
+    // workspace) finds them zero again when it ends.
+    if (producer) {
+      Value lane = e.remu(e.threadIdx(), e.i32(32));
+      e.ifThen(e.eq(lane, e.i32(0)), [&] {
+        Value counter = args[kParamTileCounter];
+        Value done = e.globalI32At(counter, 1);
+        Value before = e.atomicAddGlobalAcqRel(done, e.i32(1));
+        e.ifThen(e.eq(before, e.sub(e.gridDimX(), e.i32(1))), [&] {
+          e.atomicStoreGlobal(e.i32(0), counter);
+          e.atomicStoreGlobal(e.i32(0), done);
+        });
+      });
+    }
     return SmallVector<Value>(out.begin() + 1, out.end());
   }
 

@@ -857,4 +857,77 @@ TEST(LaunchPlan, SetTensorsReachesTheCombineLaunch) {
   EXPECT_EQ(p.plan.launches[0].args.pointer(kParamOut), o2);
 }
 
+// streamTileCounter (FLASHCORE_TILE_COUNTER=stream), on a fake driver: one
+// zeroed counter per (context, stream), made once and zeroed on that stream;
+// none while the stream captures or without the driver's stream queries.
+CUstreamCaptureStatus fakeCapture = CU_STREAM_CAPTURE_STATUS_NONE;
+int fakeAllocs = 0, fakeMemsets = 0;
+CUstream fakeMemsetStream = nullptr;
+CUresult fakeIsCapturing(CUstream, CUstreamCaptureStatus *status) {
+  *status = fakeCapture;
+  return CUDA_SUCCESS;
+}
+CUresult fakeStreamId(CUstream stream, unsigned long long *id) {
+  *id = static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(stream));
+  return CUDA_SUCCESS;
+}
+CUresult fakeAlloc(CUdeviceptr *ptr, size_t bytes) {
+  *ptr = 0x7000000 + 0x1000 * static_cast<CUdeviceptr>(++fakeAllocs);
+  return bytes >= 8 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+CUresult fakeMemsetAsync(CUdeviceptr, unsigned char value, size_t bytes,
+                         CUstream stream) {
+  ++fakeMemsets;
+  fakeMemsetStream = stream;
+  return value == 0 && bytes >= 8 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+CUresult fakeFree(CUdeviceptr) { return CUDA_SUCCESS; }
+
+TEST(LaunchPlan, StreamTileCounterIsOnePerStreamZeroedOnIt) {
+  cuda::DriverApi driver;
+  driver.cuMemAllocFn = &fakeAlloc;
+  driver.cuMemsetD8AsyncFn = &fakeMemsetAsync;
+  driver.cuMemFreeFn = &fakeFree;
+  // A context of this test's own (the registry is process-wide).
+  auto *ctx = reinterpret_cast<CUcontext>(fakePtr(0x5a5a0000));
+  auto *s1 = reinterpret_cast<CUstream>(fakePtr(0x11));
+  auto *s2 = reinterpret_cast<CUstream>(fakePtr(0x22));
+  // Without the driver's stream queries: the per-call path.
+  EXPECT_EQ(streamTileCounter(driver, ctx, s1), 0u);
+  driver.cuStreamIsCapturingFn = &fakeIsCapturing;
+  driver.cuStreamGetIdFn = &fakeStreamId;
+  fakeAllocs = fakeMemsets = 0;
+  // Capturing: a graph may replay anywhere, so no shared counter.
+  fakeCapture = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+  EXPECT_EQ(streamTileCounter(driver, ctx, s1), 0u);
+  EXPECT_EQ(fakeAllocs, 0);
+  fakeCapture = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUdeviceptr c1 = streamTileCounter(driver, ctx, s1);
+  ASSERT_NE(c1, 0u);
+  EXPECT_EQ(fakeAllocs, 1);
+  EXPECT_EQ(fakeMemsets, 1);
+  EXPECT_EQ(fakeMemsetStream, s1);
+  // The same stream again: the same counter, neither allocated nor zeroed.
+  EXPECT_EQ(streamTileCounter(driver, ctx, s1), c1);
+  EXPECT_EQ(fakeAllocs, 1);
+  EXPECT_EQ(fakeMemsets, 1);
+  // Another stream: its own, zeroed on it.
+  CUdeviceptr c2 = streamTileCounter(driver, ctx, s2);
+  ASSERT_NE(c2, 0u);
+  EXPECT_NE(c2, c1);
+  EXPECT_EQ(fakeMemsetStream, s2);
+  // Another context, same stream id: its own.
+  auto *ctx2 = reinterpret_cast<CUcontext>(fakePtr(0x5a5b0000));
+  CUdeviceptr c3 = streamTileCounter(driver, ctx2, s1);
+  EXPECT_NE(c3, c1);
+  EXPECT_NE(c3, c2);
+}
+
+TEST(LaunchPlan, StreamTileCountersAreOffByDefault) {
+  // Read once per process: only meaningful where the variable is unset.
+  if (std::getenv("FLASHCORE_TILE_COUNTER"))
+    GTEST_SKIP() << "FLASHCORE_TILE_COUNTER is set";
+  EXPECT_FALSE(streamTileCountersEnabled());
+}
+
 } // namespace
