@@ -586,13 +586,18 @@ CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
     return it->second;
   if (counters.size() >= kMaxStreamTileCounters)
     return 0;
-  CUdeviceptr counter = 0;
-  if (d.cuMemAllocFn(&counter, LaunchPlan::kTileCounterBytes) != CUDA_SUCCESS)
+  // Stream-ordered (cuMemAlloc is not capture-safe: it would invalidate a
+  // global-mode capture running on another thread) and never freed; zeroed
+  // in the stream's order, before any launch that reads it.
+  if (!d.cuMemAllocAsyncFn || !d.cuMemFreeAsyncFn)
     return 0;
-  // Zeroed in the stream's order, before any launch that reads it.
+  CUdeviceptr counter = 0;
+  if (d.cuMemAllocAsyncFn(&counter, LaunchPlan::kTileCounterBytes, stream) !=
+      CUDA_SUCCESS)
+    return 0;
   if (d.cuMemsetD8AsyncFn(counter, 0, LaunchPlan::kTileCounterBytes,
                           stream) != CUDA_SUCCESS) {
-    d.cuMemFreeFn(counter);
+    d.cuMemFreeAsyncFn(counter, stream);
     return 0;
   }
   counters.emplace(key, counter);

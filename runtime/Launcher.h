@@ -115,13 +115,11 @@ flashcore_status_t attentionWorkspaceSize(const Dispatcher &dispatcher,
                                           const flashcore_attention_args *args,
                                           size_t &bytes, std::string &message);
 
-/// One forward call validated, dispatched, planned and bound to its context:
-/// what a launch needs but the launch itself. A flashcore_plan_t holds one.
 /// FLASHCORE_TILE_COUNTER=stream (read once; default off): a launch of the
 /// dynamic scheduler without a caller's workspace, on a stream that is not
 /// being captured, takes its tile counter from streamTileCounter instead of
-/// a per-call workspace zeroed by cuMemsetD8Async (no stream-ordered
-/// allocation, no memset). The kernel leaves the counter zeroed: its last
+/// a per-call workspace zeroed by cuMemsetD8Async (no allocation and no
+/// memset per call). The kernel leaves the counter zeroed: its last
 /// CTA resets it (TileScheduler.cpp).
 bool streamTileCountersEnabled();
 
@@ -132,11 +130,14 @@ bool streamTileCountersEnabled();
 /// the context). 0 when the stream is capturing (a graph may replay on any
 /// stream: the caller takes the per-call path), when the driver lacks
 /// cuStreamGetId or cuStreamIsCapturing, when kMaxStreamTileCounters are
-/// in use, or when allocating fails.
+/// in use (by every context together: a cliff back to the per-call path,
+/// not an error), or when the stream-ordered allocation fails.
 CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
                               CUstream stream);
 inline constexpr size_t kMaxStreamTileCounters = 1024;
 
+/// One forward call validated, dispatched, planned and bound to its context:
+/// what a launch needs but the launch itself. A flashcore_plan_t holds one.
 struct PreparedForward {
   AttentionCall call;
   LaunchPlan plan;

@@ -871,7 +871,7 @@ CUresult fakeStreamId(CUstream stream, unsigned long long *id) {
   *id = static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(stream));
   return CUDA_SUCCESS;
 }
-CUresult fakeAlloc(CUdeviceptr *ptr, size_t bytes) {
+CUresult fakeAllocAsync(CUdeviceptr *ptr, size_t bytes, CUstream) {
   *ptr = 0x7000000 + 0x1000 * static_cast<CUdeviceptr>(++fakeAllocs);
   return bytes >= 8 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
@@ -881,15 +881,18 @@ CUresult fakeMemsetAsync(CUdeviceptr, unsigned char value, size_t bytes,
   fakeMemsetStream = stream;
   return value == 0 && bytes >= 8 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
-CUresult fakeFree(CUdeviceptr) { return CUDA_SUCCESS; }
+CUresult fakeFreeAsync(CUdeviceptr, CUstream) { return CUDA_SUCCESS; }
 
 TEST(LaunchPlan, StreamTileCounterIsOnePerStreamZeroedOnIt) {
   cuda::DriverApi driver;
-  driver.cuMemAllocFn = &fakeAlloc;
+  driver.cuMemAllocAsyncFn = &fakeAllocAsync;
   driver.cuMemsetD8AsyncFn = &fakeMemsetAsync;
-  driver.cuMemFreeFn = &fakeFree;
-  // A context of this test's own (the registry is process-wide).
-  auto *ctx = reinterpret_cast<CUcontext>(fakePtr(0x5a5a0000));
+  driver.cuMemFreeAsyncFn = &fakeFreeAsync;
+  // Contexts of this run's own (the registry is process-wide and keeps its
+  // counters: --gtest_repeat runs again with new ones).
+  static uintptr_t run = 0;
+  const uintptr_t at = 0x5a000000 + 0x20000 * ++run;
+  auto *ctx = reinterpret_cast<CUcontext>(fakePtr(at));
   auto *s1 = reinterpret_cast<CUstream>(fakePtr(0x11));
   auto *s2 = reinterpret_cast<CUstream>(fakePtr(0x22));
   // Without the driver's stream queries: the per-call path.
@@ -917,7 +920,7 @@ TEST(LaunchPlan, StreamTileCounterIsOnePerStreamZeroedOnIt) {
   EXPECT_NE(c2, c1);
   EXPECT_EQ(fakeMemsetStream, s2);
   // Another context, same stream id: its own.
-  auto *ctx2 = reinterpret_cast<CUcontext>(fakePtr(0x5a5b0000));
+  auto *ctx2 = reinterpret_cast<CUcontext>(fakePtr(at + 0x10000));
   CUdeviceptr c3 = streamTileCounter(driver, ctx2, s1);
   EXPECT_NE(c3, c1);
   EXPECT_NE(c3, c2);
