@@ -566,7 +566,8 @@ bool streamTileCountersEnabled() {
 
 CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
                               CUstream stream) {
-  if (!d.cuStreamGetIdFn || !d.cuStreamIsCapturingFn)
+  if (!d.cuStreamGetIdFn || !d.cuStreamIsCapturingFn ||
+      !d.cuMemAllocAsyncFn || !d.cuMemFreeAsyncFn)
     return 0;
   CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
   if (d.cuStreamIsCapturingFn(stream, &capture) != CUDA_SUCCESS ||
@@ -589,8 +590,6 @@ CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,
   // Stream-ordered (cuMemAlloc is not capture-safe: it would invalidate a
   // global-mode capture running on another thread) and never freed; zeroed
   // in the stream's order, before any launch that reads it.
-  if (!d.cuMemAllocAsyncFn || !d.cuMemFreeAsyncFn)
-    return 0;
   CUdeviceptr counter = 0;
   if (d.cuMemAllocAsyncFn(&counter, LaunchPlan::kTileCounterBytes, stream) !=
       CUDA_SUCCESS)

@@ -129,7 +129,7 @@ bool streamTileCountersEnabled();
 /// at once; other streams have their own (cuStreamGetId is unique within
 /// the context). 0 when the stream is capturing (a graph may replay on any
 /// stream: the caller takes the per-call path), when the driver lacks
-/// cuStreamGetId or cuStreamIsCapturing, when kMaxStreamTileCounters are
+/// cuStreamGetId, cuStreamIsCapturing or stream-ordered allocation, when kMaxStreamTileCounters are
 /// in use (by every context together: a cliff back to the per-call path,
 /// not an error), or when the stream-ordered allocation fails.
 CUdeviceptr streamTileCounter(const cuda::DriverApi &d, CUcontext ctx,

@@ -727,18 +727,22 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         // fewer per block than it computes, as many as the others (every
         // warpgroup computes at least one block of a non-empty tile).
         const bool edgeTurns = e.spec.schedule.edgeTurns;
-        auto waitForEdge = [&](Value fullBarrier, Value phase) {
-          if (edgeTurns)
-            waitInTurns(fullBarrier, phase);
-          else
+        // Waits for the edge GEMM's stage, then (edge_turns) for its turn.
+        auto enterEdge = [&](Value fullBarrier, Value phase) {
+          if (!edgeTurns) {
             e.mbarrierWait(fullBarrier, phase);
-        };
-        waitForEdge(smem.kFull(kv.stage), kv.phase);
-        if (edgeTurns)
+            return;
+          }
+          waitInTurns(fullBarrier, phase);
           awaitTurn();
+        };
+        auto leaveEdge = [&] {
+          if (edgeTurns)
+            passTurn();
+        };
+        enterEdge(smem.kFull(kv.stage), kv.phase);
         Accumulator s0 = issueQK(kv);
-        if (edgeTurns)
-          passTurn();
+        leaveEdge();
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
         releaseStage(smem.kEmpty(kv.stage));
@@ -823,14 +827,11 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
           Pending r = carriedPending(loop);
           o = rescale(o, r.alpha, r.moved);
         }
-        waitForEdge(smem.vFull(vSlot.stage), vSlot.phase);
-        if (edgeTurns)
-          awaitTurn();
+        enterEdge(smem.vFull(vSlot.stage), vSlot.phase);
         gemm.fence();
         o = gemm.issueRS(pLast, vOperand(vSlot), o);
         gemm.commit();
-        if (edgeTurns)
-          passTurn();
+        leaveEdge();
         gemm.wait(0);
         o.values = e.fenceOperands(o.values);
         releaseStage(smem.vEmpty(vSlot.stage));
