@@ -26,6 +26,7 @@ from decode_bench import bench, bench_graph, nbytes_of, sdpa_fns  # noqa: E402
 
 import torch  # noqa: E402
 
+import decode_bench  # noqa: E402
 import flashcore  # noqa: E402
 
 ROWS = [(8, 8, 32768), (8, 64, 8192), (32, 8, 32768), (32, 128, 4096)]
@@ -44,8 +45,22 @@ def main():
     parser.add_argument("--page", type=int, default=0,
                         help="also time a paged cache of this page size (16 ... 256)")
     parser.add_argument("--page-order", choices=["shuffled", "sequential"], default="shuffled")
+    parser.add_argument("--flush", choices=["zero", "clean"], default="zero",
+                        help="how the L2 is emptied before each timed call (decode_bench.py --flush)")
+    parser.add_argument("--copy", action="store_true",
+                        help="also time a 1 GB device-to-device copy with the same flush and report "
+                             "each row's FlashCore and cuDNN bandwidth as %% of it")
     args = parser.parse_args()
+    decode_bench.FLUSH = args.flush
     timer = bench_graph if args.graphs else bench
+    copy_tbs = None
+    if args.copy:
+        x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+        y = torch.empty_like(x)
+        copy_tbs = 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
+        del x, y
+        print("device %s, flush %s, copy %.3f TB/s (read + write)" % (
+            torch.cuda.get_device_name(0), args.flush, copy_tbs), flush=True)
     rows_to_run = ([tuple(int(x) for x in r.split(",")) for r in args.rows.split(";") if r]
                    or ROWS)
     splits = [int(x) for x in args.splits.split(",") if x] or SPLITS
@@ -58,7 +73,8 @@ def main():
         vc = torch.randn_like(kc)
         lens = torch.full((b,), sk, dtype=torch.int32, device="cuda")
         nbytes = nbytes_of(b, sk, hkv, d)
-        row = {"schedule": schedule, "heads_kv": hkv, "batch": b, "seqlen_k": sk}
+        row = {"schedule": schedule, "flush": args.flush, "heads_kv": hkv, "batch": b,
+               "seqlen_k": sk}
         peer = sdpa_fns(q, kc, vc)["cudnn"]
         ours = flashcore.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=lens, causal=True)
         row["max_abs_vs_cudnn"] = (ours.float() - peer().transpose(1, 2).float()).abs().max().item()
@@ -95,6 +111,11 @@ def main():
             if row.get("splits_0"):
                 row["paged_over_contiguous"] = round(row["paged_tbs"] / row["splits_0"], 3)
             del pk, pv, pool_k, pool_v
+        if copy_tbs:
+            row["copy_tbs"] = round(copy_tbs, 3)
+            for key in ("splits_0", "cudnn"):
+                if row.get(key):
+                    row[key + "_of_copy"] = round(row[key] / copy_tbs, 3)
         timed = {s: row["splits_%d" % s] for s in splits if s and row["splits_%d" % s]}
         if timed:
             best = max(timed, key=timed.get)
