@@ -19,7 +19,9 @@ provider, default 1; the median is reported, and the coefficient of variation
 when > 1), EXTRA (gqa: LLaMA-style GQA prefill, 32 query / 8 KV heads, d128,
 causal, (B, S) in (1, 8k), (4, 4k), (1, 32k); odd: S in 1000, 3000, 5000),
 GEMM (1: the bf16 8192^3 GEMM rate through torch, the ceiling of the issue's
-90 % target), OUT (where bench.json and the plots go).
+90 % target), FLUSH (zero: do_bench's 256 MB memset before each timed call, as
+FA3's benchmark_attn.py; clean: a 256 MB read instead, bench/timing.py), OUT
+(where bench.json and the plots go).
 
 Writes $OUT/bench.json, PNG plots (matplotlib, when installed: TFLOPS against
 S, one panel per head_dim x causal, one line per provider) as
@@ -41,10 +43,14 @@ from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import flashcore  # noqa: E402
+import timing  # noqa: E402
+
+# FLUSH: how the L2 is emptied before every timed call (bench/timing.py).
+FLUSH = os.environ.get("FLUSH", "zero")
 
 
 def bench(fn):
-    return triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
+    return timing.do_bench(fn, warmup=50, rep=200, flush=FLUSH)
 
 
 def time_round_robin(timers, repeats, row, error_chars=200):
@@ -182,7 +188,9 @@ def main():
     makers["fa2"] = lambda q, k, v, c: sdpa_fn(SDPBackend.FLASH_ATTENTION, q, k, v, c)
     providers = [p for p in env_list("PROVIDERS", ",".join(makers)) if p in makers]
     repeats = int(os.environ.get("REPEATS", "1"))
-    result = {"device": props.name, "repeats": repeats, "providers": providers}
+    if FLUSH not in timing.FLUSHES:
+        sys.exit("FLUSH must be one of %s, got: %r" % ("/".join(timing.FLUSHES), FLUSH))
+    result = {"device": props.name, "repeats": repeats, "providers": providers, "flush": FLUSH}
     if os.environ.get("GEMM") == "1":
         a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
         b = torch.randn_like(a)

@@ -5,7 +5,7 @@
 Rows: bf16 and fp16 x head_dim 64, 128, 256 x causal no/yes x S 512 ... 16k,
 batch = 16384 / S, heads = 2048 / head_dim, random inputs. Each library runs
 with its own default kernel choice. Per row the two are timed alternately
-(A B A B A B, median of triton.testing.do_bench each), so clock drift hits
+(A B A B A B, median of triton.testing.do_bench each, or --flush clean), so clock drift hits
 both alike; the table gives TFLOPS of both and after / before, and flags rows
 outside +-2 %. Before timing, the two outputs of a row are compared (they must
 agree to bf16/fp16 rounding: max |A - B| <= 2e-2).
@@ -37,8 +37,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
-import triton  # noqa: E402
 
+import timing  # noqa: E402
 from flashcore_ctypes import Library  # noqa: E402
 
 
@@ -76,6 +76,9 @@ def main():
                         help="FLASHCORE_SCHEDULE fields for AFTER's handle only")
     parser.add_argument("--after-env", action="append", default=[],
                         help="NAME=VALUE set around every call of AFTER only (repeatable)")
+    parser.add_argument("--flush", choices=["zero", "clean"], default="zero",
+                        help="how the L2 is emptied before each timed call: zero (do_bench's "
+                             "256 MB memset) or clean (a 256 MB read; bench/timing.py)")
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")
@@ -129,8 +132,8 @@ def main():
                     times = [[], []]
                     for _ in range(args.repeats):
                         for i, fn in enumerate(fns):
-                            times[i].append(triton.testing.do_bench(
-                                fn, warmup=25, rep=100, return_mode="median"))
+                            times[i].append(timing.do_bench(fn, warmup=25, rep=100,
+                                                            flush=args.flush))
                     tf = [flops / statistics.median(t) / 1e9 for t in times]
                     paired = [tb / ta for tb, ta in zip(times[0], times[1])]
                     row = {"dtype": dname, "hdim": hdim, "causal": causal, "seqlen": s,

@@ -23,10 +23,10 @@ import gpu_skip  # noqa: F401,E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-import triton  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 import flashcore  # noqa: E402
+import timing  # noqa: E402
 from bench_attention import load_fa3, time_round_robin  # noqa: E402
 
 # Issue 10's grid: GQA 32:8 and MHA 32:32, B in {1, 8, 64, 128}, seqlen_k in
@@ -57,60 +57,15 @@ def nbytes_of(b, sk, hkv, d):
     return 2 * b * sk * hkv * d * 2
 
 
-# --flush: how the L2 is emptied before every timed call.
-#   zero  (default): triton's do_bench, which zeroes a 256 MB buffer. The
-#         memset leaves the L2 (50 MB on H100 / H200) full of dirty lines, so
-#         the timed call's first reads also write those back to HBM: up to
-#         50 MB of write traffic inside the measurement, a fixed cost that
-#         weighs most on the smallest caches.
-#   clean: the same timing loop, but the L2 is emptied by *reading* a 256 MB
-#         buffer (a max-reduction): K and V still come from HBM, and no
-#         write-back of someone else's data falls inside the timed call.
-# Every provider (and the copy bandwidth) is timed with the same flush.
+# --flush: how the L2 is emptied before every timed call (bench/timing.py):
+# zero (do_bench's 256 MB memset, whose dirty lines are written back inside the
+# timed call) or clean (a 256 MB read). Every provider (and the copy
+# bandwidth) is timed with the same flush.
 FLUSH = "zero"
-_CLEAN = []
-
-
-def _read_flush():
-    if not _CLEAN:
-        _CLEAN.append(torch.ones(64 << 20, dtype=torch.int32, device="cuda"))  # 256 MB
-        _CLEAN[0].amax()  # its own initialisation's dirty lines go back here
-        torch.cuda.synchronize()
-    _CLEAN[0].amax()
-
-
-def _bench_clean(fn, warmup=25, rep=100):
-    """do_bench's loop (an estimate over five calls, ~warmup ms of warm-up
-    calls, ~rep ms of timed calls, each between its own CUDA events, the
-    median) with the read flush before every timed call."""
-    fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(5):
-        _read_flush()
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    estimate = max(start.elapsed_time(end) / 5, 1e-3)
-    for _ in range(max(1, int(warmup / estimate))):
-        fn()
-    n = max(1, int(rep / estimate))
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
-    for i in range(n):
-        _read_flush()
-        starts[i].record()
-        fn()
-        ends[i].record()
-    torch.cuda.synchronize()
-    return statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends))
 
 
 def bench(fn):
-    if FLUSH == "clean":
-        return _bench_clean(fn)
-    return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
+    return timing.do_bench(fn, warmup=25, rep=100, flush=FLUSH)
 
 
 def bench_graph(fn):
