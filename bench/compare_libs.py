@@ -5,10 +5,11 @@
 Rows: bf16 and fp16 x head_dim 64, 128, 256 x causal no/yes x S 512 ... 16k,
 batch = 16384 / S, heads = 2048 / head_dim, random inputs. Each library runs
 with its own default kernel choice. Per row the two are timed alternately
-(A B A B A B, median of triton.testing.do_bench each, or --flush clean), so clock drift hits
-both alike; the table gives TFLOPS of both and after / before, and flags rows
-outside +-2 %. Before timing, the two outputs of a row are compared (they must
-agree to bf16/fp16 rounding: max |A - B| <= 2e-2).
+(A B A B A B, median of triton.testing.do_bench each; --flush clean:
+bench/timing.py's read flush), so clock drift hits both alike; the table
+gives TFLOPS of both and after / before, and flags rows outside +-2 %.
+Before timing, the two outputs of a row are compared (they must agree to
+bf16/fp16 rounding: max |A - B| <= 2e-2).
 
 after / before of a row is the median over the repeats of the paired ratio
 t_before(i) / t_after(i) (each pair timed back to back, so a clock change
@@ -76,9 +77,7 @@ def main():
                         help="FLASHCORE_SCHEDULE fields for AFTER's handle only")
     parser.add_argument("--after-env", action="append", default=[],
                         help="NAME=VALUE set around every call of AFTER only (repeatable)")
-    parser.add_argument("--flush", choices=["zero", "clean"], default="zero",
-                        help="how the L2 is emptied before each timed call: zero (do_bench's "
-                             "256 MB memset) or clean (a 256 MB read; bench/timing.py)")
+    timing.add_flush_argument(parser)
     parser.add_argument("--dtypes", default="bf16,fp16")
     parser.add_argument("--hdims", default="64,128,256")
     parser.add_argument("--seqlens", default="512,1024,2048,4096,8192,16384")

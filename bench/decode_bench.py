@@ -68,6 +68,13 @@ def bench(fn):
     return timing.do_bench(fn, warmup=25, rep=100, flush=FLUSH)
 
 
+def copy_bandwidth():
+    """TB/s (read + write) of a 1 GB device-to-device copy, timed by bench()."""
+    x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    return 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
+
+
 def bench_graph(fn):
     """Median ms of replaying `fn` captured in a CUDA graph. bench() empties the
     L2 (--flush) before each replay, so K and V come from HBM and the GPU is
@@ -139,10 +146,7 @@ def main():
                         help="the ten rows of PEERS.md instead of the issue's 28-row grid")
     parser.add_argument("--repeats", type=int, default=3,
                         help="do_bench medians per provider, round-robin (default %(default)s)")
-    parser.add_argument("--flush", choices=["zero", "clean"], default="zero",
-                        help="how the L2 is emptied before each timed call: zero (triton's "
-                             "do_bench: a 256 MB memset, whose dirty lines are written back "
-                             "inside the timed call) or clean (a 256 MB read); default %(default)s")
+    timing.add_flush_argument(parser)
     args = parser.parse_args()
     global GRAPHS, REPEATS, FLUSH
     FLUSH = args.flush
@@ -151,10 +155,7 @@ def main():
         parser.error("--repeats must be >= 1, got: %d" % args.repeats)
     REPEATS = args.repeats
     fa3 = load_fa3()
-    x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
-    y = torch.empty_like(x)
-    copy_tbs = 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
-    del x, y
+    copy_tbs = copy_bandwidth()
     print("device %s, flush %s, copy %.2f TB/s (read + write), FA3 %s" % (
         torch.cuda.get_device_name(0), FLUSH, copy_tbs, "yes" if fa3 else "no"), flush=True)
     h, d = 32, 128

@@ -22,12 +22,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import bench, bench_graph, nbytes_of, sdpa_fns  # noqa: E402
+from decode_bench import bench, bench_graph, copy_bandwidth, nbytes_of, sdpa_fns  # noqa: E402
 
 import torch  # noqa: E402
 
 import decode_bench  # noqa: E402
 import flashcore  # noqa: E402
+import timing  # noqa: E402
 
 ROWS = [(8, 8, 32768), (8, 64, 8192), (32, 8, 32768), (32, 128, 4096)]
 SPLITS = [0, 1, 2, 4, 8]
@@ -45,8 +46,7 @@ def main():
     parser.add_argument("--page", type=int, default=0,
                         help="also time a paged cache of this page size (16 ... 256)")
     parser.add_argument("--page-order", choices=["shuffled", "sequential"], default="shuffled")
-    parser.add_argument("--flush", choices=["zero", "clean"], default="zero",
-                        help="how the L2 is emptied before each timed call (decode_bench.py --flush)")
+    timing.add_flush_argument(parser)
     parser.add_argument("--copy", action="store_true",
                         help="also time a 1 GB device-to-device copy with the same flush and report "
                              "each row's FlashCore and cuDNN bandwidth as %% of it")
@@ -55,10 +55,7 @@ def main():
     timer = bench_graph if args.graphs else bench
     copy_tbs = None
     if args.copy:
-        x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
-        y = torch.empty_like(x)
-        copy_tbs = 2 * x.numel() / (bench(lambda: y.copy_(x)) * 1e-3) / 1e12
-        del x, y
+        copy_tbs = copy_bandwidth()
         print("device %s, flush %s, copy %.3f TB/s (read + write)" % (
             torch.cuda.get_device_name(0), args.flush, copy_tbs), flush=True)
     rows_to_run = ([tuple(int(x) for x in r.split(",")) for r in args.rows.split(";") if r]

@@ -58,6 +58,15 @@ def _bench_clean(fn, warmup, rep):
     return statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends))
 
 
+def add_flush_argument(parser):
+    """--flush for a benchmark's command line."""
+    parser.add_argument("--flush", choices=FLUSHES, default="zero",
+                        help="how the L2 is emptied before each timed call: zero (triton's "
+                             "do_bench: a 256 MB memset, whose dirty lines are written back "
+                             "inside the timed call) or clean (a 256 MB read; bench/timing.py); "
+                             "default %(default)s")
+
+
 def do_bench(fn, warmup=25, rep=100, flush="zero"):
     """Median ms of fn() with the L2 emptied before every timed call."""
     if flush not in FLUSHES:
