@@ -39,7 +39,10 @@ def trace(fn, iters, flush_buf):
     event_us = statistics.median(s.elapsed_time(e) * 1e3 for s, e in zip(starts, ends))
     kernels = {}
     for ev in prof.key_averages():
-        t = getattr(ev, "device_time_total", None) or getattr(ev, "cuda_time_total", 0)
+        # self time: a CPU op's device total is its kernels' again
+        t = getattr(ev, "self_device_time_total", None)
+        if t is None:
+            t = getattr(ev, "self_cuda_time_total", 0)
         if t and ev.count:
             kernels[ev.key[:90]] = (ev.count, t / ev.count)
     return event_us, kernels
