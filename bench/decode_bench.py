@@ -60,7 +60,10 @@ def nbytes_of(b, sk, hkv, d):
 # --flush: how the L2 is emptied before every timed call (bench/timing.py):
 # zero (do_bench's 256 MB memset, whose dirty lines are written back inside the
 # timed call) or clean (a 256 MB read). Every provider (and the copy
-# bandwidth) is timed with the same flush.
+# bandwidth) is timed with the same flush. Issue 10's 90 %-of-copy target is
+# judged with `clean` (session 20: the memset's write-back costs the 268 MB
+# rows 9 points of copy, every provider alike); `zero` stays the default so
+# that the peer ratios compare with earlier tables.
 FLUSH = "zero"
 
 
@@ -270,10 +273,11 @@ def main():
     big = [r for r in rows if (r.get("kv_mb") or 0) * 2**20 >= BIG_CACHE and r.get("flashcore_tbs")]
     if big:
         low = min(big, key=lambda r: r["flashcore_tbs"])
-        print("\ncaches >= %d MB: %d rows, FlashCore %.0f-%.0f %% of the copy bandwidth (lowest: %d / %d / %dk)" % (
+        print("\ncaches >= %d MB: %d rows, FlashCore %.0f-%.0f %% of the copy bandwidth (lowest: %d / %d / %dk;"
+              " flush %s)" % (
             BIG_CACHE >> 20, len(big), 100 * low["flashcore_tbs"] / copy_tbs,
             100 * max(r["flashcore_tbs"] for r in big) / copy_tbs,
-            low["heads_kv"], low["batch"], low["seqlen_k"] // 1024))
+            low["heads_kv"], low["batch"], low["seqlen_k"] // 1024, FLUSH))
     timed = [r for r in rows if r.get("flashcore_tbs") and best_peer(r, "_tbs")]
     if timed:
         ratios = [r["flashcore_tbs"] / best_peer(r, "_tbs") for r in timed]
