@@ -7,7 +7,7 @@ A provider whose event time exceeds its kernels' durations loses the rest
 outside its kernels (launch gaps, extra small kernels, memsets); one whose
 kernel runs longer here than under ncu loses it inside the kernel.
 
-  python3 bench/kernel_trace.py [--rows "bf16,64,0,512;..."] [--iters 30]
+  python3 bench/kernel_trace.py [--rows "bf16,64,0,512;..."] [--iters 30] [--flush zero|clean]
 Rows: dtype, head_dim, causal (0/1), S, with the FA3 protocol's batch and
 heads. Providers: flashcore, cudnn (and fa3 when FA3_PATH names a build).
 """
@@ -19,24 +19,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_attention as ba  # noqa: E402
+import timing  # noqa: E402
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
 
-def trace(fn, iters, flush_buf):
-    for _ in range(5):
-        fn()
-    torch.cuda.synchronize()
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+def profiled(body):
+    """{kernel name: (count, mean µs)} of the kernels `body` ran (CUPTI)."""
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for i in range(iters):
-            flush_buf.zero_()
-            starts[i].record()
-            fn()
-            ends[i].record()
+        body()
         torch.cuda.synchronize()
-    event_us = statistics.median(s.elapsed_time(e) * 1e3 for s, e in zip(starts, ends))
     kernels = {}
     for ev in prof.key_averages():
         # self time: a CPU op's device total is its kernels' again
@@ -45,6 +37,26 @@ def trace(fn, iters, flush_buf):
             t = getattr(ev, "self_cuda_time_total", 0)
         if t and ev.count:
             kernels[ev.key[:90]] = (ev.count, t / ev.count)
+    return kernels
+
+
+def trace(fn, iters, flush):
+    """Median event time of fn() (µs) with the L2 flushed before each call,
+    as timing.do_bench does, and the kernels those calls ran."""
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+
+    def body():
+        for i in range(iters):
+            timing.flush_l2(flush)
+            starts[i].record()
+            fn()
+            ends[i].record()
+    kernels = profiled(body)
+    event_us = statistics.median(s.elapsed_time(e) * 1e3 for s, e in zip(starts, ends))
     return event_us, kernels
 
 
@@ -53,8 +65,10 @@ def main():
     ap.add_argument("--rows", default="bf16,64,0,512;bf16,64,1,512;bf16,64,0,1024;bf16,128,0,1024")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--json")
+    timing.add_flush_argument(ap)
     a = ap.parse_args()
-    flush_buf = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
+    # the flush's own kernels, left out of each provider's kernel time
+    flush_kernels = set(profiled(lambda: timing.flush_l2(a.flush)))
     makers = {"flashcore": ba.flashcore_fn,
               "cudnn": lambda q, k, v, c: ba.sdpa_fn(ba.SDPBackend.CUDNN_ATTENTION, q, k, v, c)}
     fa3 = ba.load_fa3()
@@ -68,16 +82,15 @@ def main():
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dt]
         q, k, v = (torch.randn(b, s, h, d, device="cuda", dtype=dtype) for _ in range(3))
         for name, mk in makers.items():
-            ev, kern = trace(mk(q, k, v, c), a.iters, flush_buf)
-            # kernels run once per call (count == iters, or iters + warm-up
-            # ones caught): everything but the flush's fill kernel
-            mine = {n: v for n, v in kern.items() if "fill" not in n.lower()}
-            ktot = sum(cnt * t for cnt, t in mine.values()) / a.iters
+            ev, kern = trace(mk(q, k, v, c), a.iters, a.flush)
+            ktot = sum(cnt * t for n, (cnt, t) in kern.items()
+                       if n not in flush_kernels) / a.iters
             print("%s d%d %s S%d %-9s event %7.1f us  kernels/call %7.1f us  outside %5.1f us" % (
                 dt, d, "causal" if c else "nc", s, name, ev, ktot, ev - ktot), flush=True)
             for n, (cnt, t) in sorted(kern.items(), key=lambda x: -x[1][0] * x[1][1]):
                 print("      %4d x %8.1f us  %s" % (cnt, t, n))
-            out.append({"row": row, "provider": name, "event_us": ev, "kernels_us": ktot,
+            out.append({"row": row, "provider": name, "flush": a.flush, "event_us": ev,
+                        "kernels_us": ktot,
                         "kernels": {n: list(v) for n, v in kern.items()}})
     if a.json:
         with open(a.json, "w") as f:

@@ -20,6 +20,7 @@ import triton
 
 FLUSHES = ("zero", "clean")
 _CLEAN = []
+_ZERO = []
 
 
 def _read_flush():
@@ -28,6 +29,17 @@ def _read_flush():
         _CLEAN[0].amax()  # its own initialisation's dirty lines go back here
         torch.cuda.synchronize()
     _CLEAN[0].amax()
+
+
+def flush_l2(flush):
+    """Empties the L2 once, as do_bench(flush=...) does before each timed call
+    (zero: a 256 MB memset, as triton's do_bench; clean: a 256 MB read)."""
+    if flush == "clean":
+        _read_flush()
+        return
+    if not _ZERO:
+        _ZERO.append(torch.empty(64 << 20, dtype=torch.int32, device="cuda"))  # 256 MB
+    _ZERO[0].zero_()
 
 
 def _bench_clean(fn, warmup, rep):
