@@ -437,6 +437,16 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "false unless pingpong and overlap are (the other warpgroups "
             "rely on the round robin's order)",
             "true");
+  if (s.prefetchQ && !loopsOverTiles(s))
+    FC_FAIL("schedule.prefetch_q",
+            "false unless scheduler is static_persistent or "
+            "dynamic_persistent (a single-tile CTA loads Q at once)",
+            "true");
+  if (s.lateTileClaim && s.scheduler != SchedulerKind::DynamicPersistent)
+    FC_FAIL("schedule.late_tile_claim",
+            "false unless scheduler is dynamic_persistent (only it claims "
+            "tiles)",
+            "true");
   if (!s.edgeTurns && !(s.pingpong && s.overlap))
     FC_FAIL("schedule.edge_turns",
             "true unless pingpong and overlap are (only the overlapped "

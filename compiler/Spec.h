@@ -244,6 +244,14 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "one producer thread prefetches the CTA's TMA descriptors (Q, K, V and "  \
     "O with the TMA epilogue) at kernel entry, before the barrier set-up, "   \
     "as CUTLASS kernels do; `false`: the first load of each fetches it")      \
+  X(prefetchQ, "prefetch_q", bool, "false",                                    \
+    "persistent schedulers: the loading thread prefetches the tile's Q "      \
+    "boxes into L2 (cp.async.bulk.prefetch.tensor) when it starts the tile, " \
+    "so the Q load that waits for the previous tile's release hits L2 (FA3)") \
+  X(lateTileClaim, "late_tile_claim", bool, "false",                           \
+    "dynamic_persistent: the producer claims the CTA's next tile after "      \
+    "issuing this tile's loads (FA3), not before, so that tiles go to CTAs "  \
+    "in the order they are about to finish theirs")                           \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -355,6 +363,11 @@ struct ScheduleSpec {
   bool leaderWaits = false;
   /// prefetch.tensormap of the CTA's descriptors at kernel entry.
   bool prefetchTensorMaps = false;
+  /// Persistent schedulers: the tile's Q is prefetched into L2 when the
+  /// producer starts the tile, ahead of the Q load that waits for Q's release.
+  bool prefetchQ = false;
+  /// dynamic_persistent: the next tile is claimed after this tile's loads.
+  bool lateTileClaim = false;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

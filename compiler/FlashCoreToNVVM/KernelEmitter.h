@@ -235,9 +235,11 @@ public:
   /// The cache-policy operand of the K/V loads (kv_cache_hint); null for
   /// `normal`.
   mlir::Value kvCachePolicy();
-  /// Stores a `rows`-row tile laid out like tmaLoadTile's from `src` to the
-  /// tensor map (rows past the tensor's end are dropped by the TMA unit),
-  /// then commits the bulk group.
+  /// cp.async.bulk.prefetch.tensor.L2 of the boxes tmaLoadTile loads at the
+  /// same coordinates (PTX ISA 9.7.9.25.5.3): the tile comes into L2, no
+  /// shared memory or barrier is touched.
+  void tmaPrefetchTile(mlir::Value tensorMap, mlir::Value row,
+                       mlir::Value head, mlir::Value batch);
   /// Part of a tile: the boxes of a map whose box height is a run-time
   /// part of the tile's `tileRows` rows, landing at row `tileRow` of every
   /// column block of `dst` (paged K/V, or a cluster CTA's half of a K/V
@@ -248,6 +250,9 @@ public:
                    int tileRows, mlir::Value tileRow, mlir::Value row,
                    mlir::Value head, mlir::Value batch,
                    mlir::Value multicast = mlir::Value());
+  /// Stores a `rows`-row tile laid out like tmaLoadTile's from `src` to the
+  /// tensor map (rows past the tensor's end are dropped by the TMA unit),
+  /// then commits the bulk group.
   void tmaStoreTile(mlir::Value tensorMap, mlir::Value src, int rows,
                     mlir::Value row, mlir::Value head, mlir::Value batch);
   /// cp.async.bulk.wait_group.read 0: the shared memory of every committed

@@ -135,6 +135,15 @@ void ProducerMainloop::waitForOStore(Value qPhase) {
     e.mbarrierWait(smem.oEmpty(), e.xori(qPhase, e.i32(1)));
 }
 
+// prefetch_q (FA3's prefetch(tma_load_Q) at the top of its load()): a
+// persistent CTA's Q load waits for the previous tile's last Q·Kᵀ, about a
+// block after the producer starts the tile; the prefetch brings Q into L2
+// before then, so that load reads L2, not DRAM.
+void ProducerMainloop::prefetchQ(const TileContext &ctx) {
+  if (e.spec.schedule.prefetchQ)
+    e.tmaPrefetchTile(args[kParamTmaQ], ctx.qRow, ctx.qHead, ctx.tmaBatch);
+}
+
 void ProducerMainloop::loadQ(const TileContext &ctx, Value qPhase) {
   const ScheduleSpec &s = e.spec.schedule;
   // A CTA's only tile loads Q into a fresh buffer.
@@ -329,7 +338,10 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
         [&] {
           if (e.spec.problem.pagedKv) {
             if (loadQ)
-              e.ifThen(e.electOne(), [&] { this->loadQ(ctx, qPhase); });
+              e.ifThen(e.electOne(), [&] {
+                prefetchQ(ctx);
+                this->loadQ(ctx, qPhase);
+              });
             if (loadV && e.geo.smem.oAliasesV) {
               Value lane = e.remu(e.threadIdx(), e.i32(32));
               e.ifThen(e.eq(lane, e.i32(0)), [&] { waitForOStore(qPhase); });
@@ -340,6 +352,8 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
           return e.ifThenElse(
               e.electOne(), stateTypes,
               [&] {
+                if (loadQ)
+                  prefetchQ(ctx);
                 if (loadQ && loadK && loopsOverTiles(s))
                   return kFirstThenQ(loadV);
                 if (loadQ)

@@ -91,6 +91,8 @@ public:
                          mlir::Value qPhase);
 
 private:
+  /// prefetch_q: the tile's Q boxes into L2 (no-op otherwise).
+  void prefetchQ(const TileContext &ctx);
   void loadQ(const TileContext &ctx, mlir::Value qPhase);
   /// O staged in the V ring: wait until the previous tile's store has read
   /// it, before this tile's first V load (no-op otherwise).

@@ -201,17 +201,25 @@ public:
         inits, [&](ValueRange c) { return e.lt(c[0], tiles); },
         [&](ValueRange c) {
           Value t = c[0];
-          // The producer claims the next tile before loading this one.
+          // The producer claims the next tile before loading this one, or
+          // with late_tile_claim (FA3's scheduler_prefetch after the K
+          // loads) once it has issued this tile's loads: CTAs then claim in
+          // about the order they will finish their tiles, which keeps a
+          // longest-first order longest first.
           Value lane = e.remu(e.threadIdx(), e.i32(32));
-          Value claimed;
-          if (producer)
-            claimed = e.ifThenElse(
+          auto claim = [&] {
+            return e.ifThenElse(
                 e.eq(lane, e.i32(0)), TypeRange{e.i32T},
                 [&] {
                   return SmallVector<Value>{
                       e.atomicAddGlobal(args[kParamTileCounter], e.i32(1))};
                 },
                 [&] { return SmallVector<Value>{e.i32(0)}; })[0];
+          };
+          const bool late = e.spec.schedule.lateTileClaim;
+          Value claimed;
+          if (producer && !late)
+            claimed = claim();
           // No split_kv here (a spec rule): the batch is t / tilesPerBatch.
           // Longest first: FA3's dynamic order (every lane of an L2 group
           // its longest query block first); the lane group is recomputed
@@ -224,6 +232,8 @@ public:
                                tilesPerBatch, tiles);
           SmallVector<Value> state = body(w, c.drop_front(1));
           Value next;
+          if (producer && late)
+            claimed = claim();
           if (producer) {
             // Hand the claimed tile over once the consumers have read the
             // previous one; the warp reads it back after lane 0's store. The

@@ -45,6 +45,15 @@ void KernelEmitter::tmaLoadTile(Value tensorMap, Value dst, Value bar,
             {i32(c * geo.boxCols), row, head, batch}, Value());
 }
 
+void KernelEmitter::tmaPrefetchTile(Value tensorMap, Value row, Value head,
+                                    Value batch) {
+  for (int c = 0; c < geo.columnBlocks; ++c)
+    NVVM::CpAsyncBulkTensorPrefetchOp::create(
+        b, loc, tensorMap, ValueRange{i32(c * geo.boxCols), row, head, batch},
+        /*im2colOffsets=*/ValueRange{}, NVVM::TMALoadMode::TILE,
+        /*l2CacheHint=*/Value());
+}
+
 Value KernelEmitter::kvCachePolicy() {
   // createpolicy's encodings of a whole-line fraction of 1.0 with the
   // priority (CUTLASS's CacheHintSm90 values).
