@@ -70,8 +70,10 @@ KernelGeometry computeGeometry(const AttentionSpec &spec) {
                                  : m.oOffset + m.oBytes;
   m.usedBytes = m.barrierOffset + m.numBarriers * kMbarrierBytes;
   if (s.scheduler == SchedulerKind::DynamicPersistent) {
+    // The next tile's index (and with producer_decodes_tiles its query
+    // block, head and batch).
     m.tileSlotOffset = m.usedBytes;
-    m.usedBytes += 8;
+    m.usedBytes += s.producerDecodesTiles ? 16 : 8;
   }
   // The dynamic window is only guaranteed 16-byte aligned; the kernel rounds
   // its base up to 1024, so reserve the worst-case slack.

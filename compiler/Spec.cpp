@@ -447,6 +447,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "false unless scheduler is dynamic_persistent (only it claims "
             "tiles)",
             "true");
+  if (s.producerDecodesTiles && s.scheduler != SchedulerKind::DynamicPersistent)
+    FC_FAIL("schedule.producer_decodes_tiles",
+            "false unless scheduler is dynamic_persistent (only its producer "
+            "hands tiles over)",
+            "true");
   if (!s.edgeTurns && !(s.pingpong && s.overlap))
     FC_FAIL("schedule.edge_turns",
             "true unless pingpong and overlap are (only the overlapped "

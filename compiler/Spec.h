@@ -252,6 +252,11 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "dynamic_persistent: the producer claims the CTA's next tile after "      \
     "issuing this tile's loads (FA3), not before, so that tiles go to CTAs "  \
     "in the order they are about to finish theirs")                           \
+  X(producerDecodesTiles, "producer_decodes_tiles", bool, "false",            \
+    "dynamic_persistent: the producer hands the consumers the claimed "       \
+    "tile's query block, head and batch with its index, so that they "        \
+    "start the tile without run-time divisions; `false`: every consumer "     \
+    "thread divides the index itself")                                        \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -368,6 +373,8 @@ struct ScheduleSpec {
   bool prefetchQ = false;
   /// dynamic_persistent: the next tile is claimed after this tile's loads.
   bool lateTileClaim = false;
+  /// dynamic_persistent: the tile slot carries the decoded coordinates too.
+  bool producerDecodesTiles = false;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

@@ -191,11 +191,31 @@ public:
     NamedBarrier full = NamedBarrier::tileSlot(e, /*full=*/true);
     NamedBarrier empty = NamedBarrier::tileSlot(e, /*full=*/false);
     const bool producer = role == TileRole::Producer;
+    // No split_kv here (a spec rule): the batch is t / tilesPerBatch.
+    // Longest first: FA3's dynamic order (every lane of an L2 group its
+    // longest query block first); the lane group is recomputed per tile, as
+    // in the static scheduler.
+    auto decode = [&](Value t) {
+      return e.spec.schedule.tileOrder == TileOrder::LongestFirst
+                 ? longestFirstTile(e, t, mBlocks, heads, args[kParamBatch],
+                                    laneGroup(e, args))
+                 : linearTile(e, t, mBlocks, heads, args[kParamBatch],
+                              tilesPerBatch, tiles);
+    };
+    // producer_decodes_tiles: the slot's words 1-3 hold the next tile's
+    // query block, head and batch, which the consumers carry (own = 4).
+    const bool handOver = e.spec.schedule.producerDecodesTiles;
+    const int own = handOver && !producer ? 4 : 1;
+    auto slotWord = [&](int i) { return e.smemAt(slot, int64_t(4 * i)); };
     // The slot starts free: the consumers' first "read" lets the producer's
     // first write through.
     if (!producer)
       empty.arrive(e);
     SmallVector<Value> inits = {e.blockIdx(0)};
+    if (own == 4) {
+      WorkTile first = decode(e.blockIdx(0));
+      inits.append({first.mBlock, first.head, first.batch});
+    }
     inits.append(carried.begin(), carried.end());
     SmallVector<Value> out = e.whileLoop(
         inits, [&](ValueRange c) { return e.lt(c[0], tiles); },
@@ -220,18 +240,18 @@ public:
           Value claimed;
           if (producer && !late)
             claimed = claim();
-          // No split_kv here (a spec rule): the batch is t / tilesPerBatch.
-          // Longest first: FA3's dynamic order (every lane of an L2 group
-          // its longest query block first); the lane group is recomputed
-          // per tile, as in the static scheduler.
-          WorkTile w =
-              e.spec.schedule.tileOrder == TileOrder::LongestFirst
-                  ? longestFirstTile(e, t, mBlocks, heads, args[kParamBatch],
-                                     laneGroup(e, args))
-                  : linearTile(e, t, mBlocks, heads, args[kParamBatch],
-                               tilesPerBatch, tiles);
-          SmallVector<Value> state = body(w, c.drop_front(1));
+          WorkTile w;
+          if (own == 4) {
+            w.mBlock = c[1];
+            w.head = c[2];
+            w.batch = c[3];
+            w.split = e.i32(0);
+          } else {
+            w = decode(t);
+          }
+          SmallVector<Value> state = body(w, c.drop_front(own));
           Value next;
+          SmallVector<Value> coords;
           if (producer && late)
             claimed = claim();
           if (producer) {
@@ -242,7 +262,16 @@ public:
             e.syncWarp();
             empty.sync(e);
             e.ifThen(e.eq(lane, e.i32(0)), [&] {
-              e.storeShared(e.add(claimed, e.gridDimX()), slot);
+              Value n = e.add(claimed, e.gridDimX());
+              e.storeShared(n, slot);
+              if (handOver) {
+                // Past the last tile the coordinates are never read; tile 0's
+                // keep the divisions in range.
+                WorkTile d = decode(e.select(e.lt(n, tiles), n, e.i32(0)));
+                e.storeShared(d.mBlock, slotWord(1));
+                e.storeShared(d.head, slotWord(2));
+                e.storeShared(d.batch, slotWord(3));
+              }
             });
             e.syncWarp();
             next = e.loadShared(e.i32T, slot);
@@ -250,10 +279,14 @@ public:
           } else {
             full.sync(e);
             next = e.loadShared(e.i32T, slot);
+            if (own == 4)
+              for (int i = 1; i <= 3; ++i)
+                coords.push_back(e.loadShared(e.i32T, slotWord(i)));
             // The last tile's slot is not read again: no arrival left over.
             e.ifThen(e.lt(next, tiles), [&] { empty.arrive(e); });
           }
           SmallVector<Value> result = {next};
+          result.append(coords.begin(), coords.end());
           result.append(state.begin(), state.end());
           return result;
         });
@@ -275,7 +308,7 @@ public:
         });
       });
     }
-    return SmallVector<Value>(out.begin() + 1, out.end());
+    return SmallVector<Value>(out.begin() + own, out.end());
   }
 
 private:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 21 call 5 (any GPU): the two new fields, prefetch_q and late_tile_claim, on the table's dynamic-persistent
+# Session 21 call 5 (any GPU): the three new fields, prefetch_q, late_tile_claim and producer_decodes_tiles, on the table's dynamic-persistent
 # entries: fp64 checks first, then paired timings of one build with and without them (compare_libs --self
 # --after-schedule), worst rows against FA3 first. LIMIT bounds the whole call (the session's last device time).
 s=$(date +%s); LIMIT=${LIMIT:-330}
@@ -9,7 +9,7 @@ export LD_LIBRARY_PATH=$PWD/build/syslib:${LD_LIBRARY_PATH:-}
 g=build/bin/flashcore-gen; L=build/lib/libflashcore.so
 B=pingpong=true,overlap=true,epilogue=tma,scheduler=dynamic_persistent
 S64=consumer_warpgroups=1,ctas_per_sm=2,block_n=128,overlap=true,epilogue=tma,scheduler=dynamic_persistent
-N=prefetch_q=true,late_tile_claim=true
+N=prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true
 for v in "bf16_d128_causal.yaml $B,tile_order=longest_first,$N" "default.yaml $B,$N" "fp16_d64_causal.yaml $S64,$N"; do
   set -- $v; echo "== $1 $2"
   timeout -s KILL 60 $g run specs/$1 --schedule=$2 --batch 2 --heads 8 --seqlen 1000 --check-rows 256 2>&1 | grep -E "^check|FAIL|PASS|rror" | cut -c1-200
@@ -27,5 +27,6 @@ compare $N d128-nc --hdims 128 --causal no --seqlens 1024,2048,4096
 compare $N d64-causal --hdims 64 --causal yes --seqlens 1024,2048,4096
 compare prefetch_q=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare late_tile_claim=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
+compare producer_decodes_tiles=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare prefetch_q=true d128-nc --hdims 128 --causal no --seqlens 1024,2048
 echo "wall $(( $(date +%s) - s )) s"
