@@ -12,7 +12,7 @@ S64=consumer_warpgroups=1,ctas_per_sm=2,block_n=128,overlap=true,epilogue=tma,sc
 N=prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true
 for v in "bf16_d128_causal.yaml $B,tile_order=longest_first,$N" "default.yaml $B,$N" "fp16_d64_causal.yaml $S64,$N"; do
   set -- $v; echo "== $1 $2"
-  timeout -s KILL 60 $g run specs/$1 --schedule=$2 --batch 2 --heads 8 --seqlen 1000 --check-rows 256 2>&1 | grep -E "^check|FAIL|PASS|rror" | cut -c1-200
+  timeout -s KILL 60 $g run specs/$1 --schedule=$2 --batch 4 --heads 16 --seqlen 2000 --check-rows 96 2>&1 | grep -E "^check|FAIL|PASS|rror" | cut -c1-200
 done
 echo "== checks $(( $(date +%s) - s )) s"
 compare() { # FIELDS NAME compare_libs-args...
