@@ -219,7 +219,8 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "O is rescaled only when a warp has such a row")                           \
   X(deferRescale, "defer_rescale", bool, "true",                               \
     "with overlap: O is rescaled at the next block, under its Q·Kᵀ and just "  \
-    "before its P·V (FA3's order), not right after the P·V wait")              \
+    "before its P·V (FA3's order above head_dim 128), not right after the "   \
+    "P·V wait")                                                               \
   X(trimMaskedBlocks, "trim_masked_blocks", bool, "true",                      \
     "causal / local with several consumer warpgroups: a warpgroup stops "     \
     "computing after its own rows' last visible key block; the tile's later " \
@@ -347,8 +348,8 @@ struct ScheduleSpec {
   /// The running maximum moves only by more than kLazyRescaleLog2 (Softmax.h).
   bool lazyRescale = false;
   /// Overlapped loop: block j's O rescale runs after Q·Kᵀ(j+1) is issued,
-  /// before P·V(j) (FA3's order), leaving only P's conversion behind the
-  /// P·V wait.
+  /// before P·V(j) (FA3's order above head_dim 128), leaving only P's
+  /// conversion behind the P·V wait.
   bool deferRescale = true;
   /// Causal / local, several consumer warpgroups: each warpgroup's GEMMs
   /// end at its own 64 rows' last visible key block (Mask.h endForRows).

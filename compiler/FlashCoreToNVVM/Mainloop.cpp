@@ -671,10 +671,12 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
 ///             O *= alpha
 ///   tail      O += P(last) V(last); wait(0)
 ///
-/// defer_rescale (FA3's order) moves `O *= alpha` of block j-1 to block j,
-/// between the issue of S(j) and that of P(j-1) V(j-1): the rescale runs
-/// under Q·Kᵀ, and behind the P·V wait only P's conversion remains (ptxas
-/// hoists that wait over everything that does not feed what follows it).
+/// defer_rescale (FA3's order above head_dim 128, its RescaleOBeforeGemm;
+/// at 128 and below FA3 rescales after the P·V wait) moves `O *= alpha` of
+/// block j-1 to block j, between the issue of S(j) and that of
+/// P(j-1) V(j-1): the rescale runs under Q·Kᵀ, and behind the P·V wait only
+/// P's conversion remains (ptxas hoists that wait over everything that does
+/// not feed what follows it).
 ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
                                                 const RowMask &mask,
                                                 PipelineState kv,
