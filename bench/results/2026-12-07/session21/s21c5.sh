@@ -29,4 +29,6 @@ compare prefetch_q=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare late_tile_claim=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare producer_decodes_tiles=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare prefetch_q=true d128-nc --hdims 128 --causal no --seqlens 1024,2048
+# FA3 loads K/V with EVICT_LAST; session 6 tried evict_last only on single-tile entries, before the persistent ones.
+compare kv_cache_hint=evict_last d128-causal --hdims 128 --causal yes --seqlens 4096,8192
 echo "wall $(( $(date +%s) - s )) s"
