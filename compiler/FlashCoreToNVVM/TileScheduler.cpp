@@ -213,8 +213,16 @@ public:
       empty.arrive(e);
     SmallVector<Value> inits = {e.blockIdx(0)};
     if (own == 4) {
-      WorkTile first = decode(e.blockIdx(0));
-      inits.append({first.mBlock, first.head, first.batch});
+      // A CTA without a tile (a grid of one over an empty problem) skips
+      // the decode: its divisors may be zero.
+      SmallVector<Value> first = e.ifThenElse(
+          e.lt(e.blockIdx(0), tiles), TypeRange{e.i32T, e.i32T, e.i32T},
+          [&] {
+            WorkTile w = decode(e.blockIdx(0));
+            return SmallVector<Value>{w.mBlock, w.head, w.batch};
+          },
+          [&] { return SmallVector<Value>(3, e.i32(0)); });
+      inits.append(first.begin(), first.end());
     }
     inits.append(carried.begin(), carried.end());
     SmallVector<Value> out = e.whileLoop(
