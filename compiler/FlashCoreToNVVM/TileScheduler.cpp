@@ -203,16 +203,18 @@ public:
                               tilesPerBatch, tiles);
     };
     // producer_decodes_tiles: the slot's words 1-3 hold the next tile's
-    // query block, head and batch, which the consumers carry (own = 4).
+    // query block, head and batch, which the consumers carry after the tile
+    // index (the loop's own values).
     const bool handOver = e.spec.schedule.producerDecodesTiles;
-    const int own = handOver && !producer ? 4 : 1;
+    const bool carriesCoords = handOver && !producer;
+    const int own = carriesCoords ? 4 : 1;
     auto slotWord = [&](int i) { return e.smemAt(slot, int64_t(4 * i)); };
     // The slot starts free: the consumers' first "read" lets the producer's
     // first write through.
     if (!producer)
       empty.arrive(e);
     SmallVector<Value> inits = {e.blockIdx(0)};
-    if (own == 4) {
+    if (carriesCoords) {
       // A CTA without a tile (a grid of one over an empty problem) skips
       // the decode: its divisors may be zero.
       SmallVector<Value> first = e.ifThenElse(
@@ -249,7 +251,7 @@ public:
           if (producer && !late)
             claimed = claim();
           WorkTile w;
-          if (own == 4) {
+          if (carriesCoords) {
             w.mBlock = c[1];
             w.head = c[2];
             w.batch = c[3];
@@ -287,7 +289,7 @@ public:
           } else {
             full.sync(e);
             next = e.loadShared(e.i32T, slot);
-            if (own == 4)
+            if (carriesCoords)
               for (int i = 1; i <= 3; ++i)
                 coords.push_back(e.loadShared(e.i32T, slotWord(i)));
             // The last tile's slot is not read again: no arrival left over.
