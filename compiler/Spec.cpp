@@ -452,6 +452,11 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "false unless scheduler is dynamic_persistent (only its producer "
             "hands tiles over)",
             "true");
+  if (s.earlyFinish && !s.overlap)
+    FC_FAIL("schedule.early_finish",
+            "false unless overlap is true (only the overlapped loop ends "
+            "with a P·V in flight)",
+            "true");
   if (!s.edgeTurns && !(s.pingpong && s.overlap))
     FC_FAIL("schedule.edge_turns",
             "true unless pingpong and overlap are (only the overlapped "

@@ -258,6 +258,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
     "tile's query block, head and batch with its index, so that they "        \
     "start the tile without run-time divisions; `false`: every consumer "     \
     "thread divides the index itself")                                        \
+  X(earlyFinish, "early_finish", bool, "false",                               \
+    "overlap: the row sums' quad reduction, 1 / l (rcp.approx.ftz, FA3's "   \
+    "fast-math reciprocal) and the LSE run before the tile's last P·V wait, " \
+    "under that GEMM; `false`: after it, with a correctly rounded 1 / l")    \
   X(suspendWaits, "suspend_waits", bool, "false",                              \
     "mbarrier waits without a time hint: a waiting thread may sleep until "   \
     "the phase completes (CUTLASS's form); `false`: a 0 ns hint (it polls)")  \
@@ -376,6 +380,8 @@ struct ScheduleSpec {
   bool lateTileClaim = false;
   /// dynamic_persistent: the tile slot carries the decoded coordinates too.
   bool producerDecodesTiles = false;
+  /// overlap: the softmax's finish before the last P·V wait.
+  bool earlyFinish = false;
   /// mbarrier try_wait without a suspend-time hint (the hardware may park
   /// the waiting thread until the phase completes) instead of a 0 ns hint.
   bool suspendWaits = false;

@@ -13,7 +13,7 @@ RowCoords Epilogue::row(const TileContext &ctx, int r) {
 
 void Epilogue::store(const TileContext &ctx, const ConsumerResult &result) {
   OnlineSoftmax softmax(e, args[kParamScaleLog2]);
-  OnlineSoftmax::Final f = softmax.finish(result.stats);
+  OnlineSoftmax::Final f = result.finish(softmax);
   Accumulator o = result.o.scaleRows(e, f.inverseSum[0], f.inverseSum[1]);
   storeOutput(ctx, o);
   storeLse(ctx, f.lse);
@@ -193,7 +193,7 @@ public:
 
   void store(const TileContext &ctx, const ConsumerResult &result) override {
     OnlineSoftmax softmax(e, args[kParamScaleLog2]);
-    OnlineSoftmax::Final f = softmax.finish(result.stats);
+    OnlineSoftmax::Final f = result.finish(softmax);
     Accumulator o = result.o.scaleRows(e, f.inverseSum[0], f.inverseSum[1]);
     const int d = e.spec.problem.headDim;
     Type pairT = VectorType::get({2}, e.f32T);

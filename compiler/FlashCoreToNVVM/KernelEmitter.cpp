@@ -128,6 +128,14 @@ Value KernelEmitter::log2(Value x) {
              ValueRange{x})
       .getResult(0);
 }
+Value KernelEmitter::rcpApprox(Value x) {
+  // PTX ISA 9.7.4.1 rcp.approx: MUFU.RCP alone, no Newton step and no
+  // slow path for denormals (rcp.rn's).
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, f32T, b.getStringAttr("llvm.nvvm.rcp.approx.ftz.f"),
+             ValueRange{x})
+      .getResult(0);
+}
 Value KernelEmitter::tanh(Value x) {
   // llvm.tanh with approximate-functions allowed selects PTX's
   // tanh.approx.f32 (PTX ISA 9.7.4.11, sm_75+).

@@ -97,6 +97,8 @@ public:
   mlir::Value exp2(mlir::Value x);
   /// log2(x), lg2.approx.ftz.f32 (epilogue only).
   mlir::Value log2(mlir::Value x);
+  /// 1 / x, rcp.approx.ftz.f32 (what FA3's fast-math build makes of 1.f / x).
+  mlir::Value rcpApprox(mlir::Value x);
   /// tanh(x), tanh.approx.f32 (softcap).
   mlir::Value tanh(mlir::Value x);
   /// ceil(a / c) for a >= 0, c > 0.

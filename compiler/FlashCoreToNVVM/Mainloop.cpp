@@ -694,12 +694,20 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
                        /*kMajor=*/false};
   };
 
-  // Result layout: O, softmax state, ring state.
+  // Result layout: O, softmax state (early_finish: the rows' 1 / l and
+  // LSE, as many values), ring state.
+  const bool earlyFinish = e.spec.schedule.earlyFinish;
+  static_assert(OnlineSoftmax::Final::kNumValues == kStats);
   SmallVector<Type> types(oCount, e.f32T);
   types.append(kStats, e.f32T);
   types.append(kState, e.i32T);
   SmallVector<Value> empty =
       packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
+  if (earlyFinish) {
+    empty.assign(Accumulator::zeros(e, d).values);
+    OnlineSoftmax::Final::empty(e).appendTo(empty);
+    kv.appendTo(empty);
+  }
   // The loop's carried P and ring states, after O and the softmax state.
   auto carriedP = [&](ValueRange c) {
     PackedOperand p;
@@ -848,18 +856,34 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         o = gemm.issueRS(pLast, vOperand(vSlot), o);
         gemm.commit();
         leaveEdge();
+        // early_finish: the row sums' quad reduction, 1 / l and the LSE
+        // need no accumulator; they run while the last P·V is in flight
+        // (FA3's softmax.finalize precedes its last warpgroup_wait).
+        std::optional<OnlineSoftmax::Final> fin;
+        if (earlyFinish)
+          fin = softmax.finish(st, /*fastReciprocal=*/true);
         gemm.wait(0);
         o.values = e.fenceOperands(o.values);
         releaseStage(smem.vEmpty(vSlot.stage));
 
-        return packResult(o, st, kSlot);
+        if (!fin)
+          return packResult(o, st, kSlot);
+        SmallVector<Value> v(o.values.begin(), o.values.end());
+        fin->appendTo(v);
+        kSlot.appendTo(v);
+        return v;
       },
       [&] {
         if (releaseQ)
           release(smem.qEmpty());
         return empty;
       });
-  return unpackResult(out, d);
+  ConsumerResult r = unpackResult(out, d);
+  if (earlyFinish) {
+    r.final = OnlineSoftmax::Final::from(out, oCount);
+    r.stats = OnlineSoftmax::State{};
+  }
+  return r;
 }
 
 } // namespace flashcore

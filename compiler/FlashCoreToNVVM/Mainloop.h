@@ -33,6 +33,8 @@
 #include "compiler/FlashCoreToNVVM/Softmax.h"
 #include "compiler/FlashCoreToNVVM/TileScheduler.h"
 
+#include <optional>
+
 namespace flashcore {
 
 /// Where row `tileRow` of a work tile is: its query row within the sequence,
@@ -124,6 +126,14 @@ struct ConsumerResult {
   Accumulator o;              // unnormalised
   OnlineSoftmax::State stats; // row max and (per-thread) sum
   PipelineState kv;           // ring state after the tile
+  /// early_finish: the rows' 1 / l and LSE, computed before the last P·V
+  /// wait (then `stats` is not set).
+  std::optional<OnlineSoftmax::Final> final;
+
+  /// What the epilogue normalises O with.
+  OnlineSoftmax::Final finish(OnlineSoftmax &softmax) const {
+    return final ? *final : softmax.finish(stats);
+  }
 };
 
 class ConsumerMainloop {

@@ -96,7 +96,14 @@ Accumulator OnlineSoftmax::step(const Accumulator &s, State &state,
   return p;
 }
 
-OnlineSoftmax::Final OnlineSoftmax::finish(const State &state) {
+OnlineSoftmax::Final OnlineSoftmax::Final::empty(KernelEmitter &e) {
+  Value zero = e.f32(0.0);
+  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  return Final{{zero, zero}, {negInf, negInf}};
+}
+
+OnlineSoftmax::Final OnlineSoftmax::finish(const State &state,
+                                           bool fastReciprocal) {
   Final f;
   Value zero = e.f32(0.0);
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
@@ -104,7 +111,9 @@ OnlineSoftmax::Final OnlineSoftmax::finish(const State &state) {
     Value sum = quadSum(state.rowSum[r]);
     Value empty = e.cmpf(arith::CmpFPredicate::OEQ, sum, zero);
     // Fully masked rows: O = 0 and LSE = -inf, never NaN.
-    f.inverseSum[r] = e.select(empty, zero, e.fdiv(e.f32(1.0), sum));
+    Value inverse =
+        fastReciprocal ? e.rcpApprox(sum) : e.fdiv(e.f32(1.0), sum);
+    f.inverseSum[r] = e.select(empty, zero, inverse);
     Value lse = e.fmul(e.fadd(state.rowMax[r], e.log2(sum)),
                        e.f32(std::log(2.0)));
     f.lse[r] = e.select(empty, negInf, lse);

@@ -60,6 +60,17 @@ public:
   struct Final {
     mlir::Value inverseSum[2]; // 1 / l (0 for empty rows)
     mlir::Value lse[2];        // natural log; -inf for empty rows
+
+    static constexpr int kNumValues = 4;
+    /// A row pair that saw no key: O = 0, LSE = -inf.
+    static Final empty(KernelEmitter &e);
+    void appendTo(llvm::SmallVectorImpl<mlir::Value> &out) const {
+      out.append({inverseSum[0], inverseSum[1], lse[0], lse[1]});
+    }
+    static Final from(mlir::ValueRange values, int at) {
+      return Final{{values[at], values[at + 1]},
+                   {values[at + 2], values[at + 3]}};
+    }
   };
 
   OnlineSoftmax(KernelEmitter &e, mlir::Value scaleLog2);
@@ -70,8 +81,9 @@ public:
   /// moved (i1, per thread); otherwise to null.
   Accumulator step(const Accumulator &s, State &state, mlir::Value alpha[2],
                    mlir::Value *moved = nullptr);
-  /// Quad-reduces the row sums and gives 1 / l and the LSE.
-  Final finish(const State &state);
+  /// Quad-reduces the row sums and gives 1 / l and the LSE. `fastReciprocal`:
+  /// 1 / l with rcp.approx.ftz (early_finish), else correctly rounded.
+  Final finish(const State &state, bool fastReciprocal = false);
 
 private:
   mlir::Value quadMax(mlir::Value v);
