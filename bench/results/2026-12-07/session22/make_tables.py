@@ -1,28 +1,31 @@
 #!/usr/bin/env python3
-"""Writes candidate dispatch tables for session 22: specs/dispatch/table.yaml with
-schedule fields added to every dynamic_persistent entry (FLASHCORE_DISPATCH_TABLE
-on the device, no rebuild)."""
-import re, sys, pathlib
+"""A candidate dispatch table for session 22's device calls (FLASHCORE_DISPATCH_TABLE, no rebuild):
+
+  make_tables.py OUT.yaml DYNAMIC_FIELDS [ALL_FIELDS]
+
+specs/dispatch/table.yaml with DYNAMIC_FIELDS ("a: true, b: true") added to every dynamic_persistent
+entry's schedule and ALL_FIELDS to every entry with overlap: true."""
+import pathlib
+import re
+import sys
+
+out, dyn = sys.argv[1], sys.argv[2]
+every = sys.argv[3] if len(sys.argv) > 3 else ""
 src = pathlib.Path("specs/dispatch/table.yaml").read_text()
-out = pathlib.Path(sys.argv[0]).parent
-variants = {
-    "all3": "prefetch_q: true, late_tile_claim: true, producer_decodes_tiles: true",
-    "pq": "prefetch_q: true",
-    "late": "late_tile_claim: true",
-    "decodes": "producer_decodes_tiles: true",
-    "pq-late": "prefetch_q: true, late_tile_claim: true",
-    "pq-decodes": "prefetch_q: true, producer_decodes_tiles: true",
-    "late-decodes": "late_tile_claim: true, producer_decodes_tiles: true",
-}
-pat = re.compile(r"schedule: \{([^}]*)\}", re.S)
-for name, fields in variants.items():
-    n = 0
-    def add(m):
-        global n
-        if "dynamic_persistent" not in m.group(1):
-            return m.group(0)
-        n += 1
-        return "schedule: {" + m.group(1) + ", " + fields + "}"
-    text = pat.sub(add, src)
-    (out / f"table-{name}.yaml").write_text(text)
-    print(name, n, "entries")
+counts = [0, 0]
+
+
+def add(m):
+    body = m.group(1)
+    extra = []
+    if dyn and "dynamic_persistent" in body:
+        extra.append(dyn)
+        counts[0] += 1
+    if every and "overlap: true" in body:
+        extra.append(every)
+        counts[1] += 1
+    return "schedule: {" + ", ".join([body] + extra) + "}" if extra else m.group(0)
+
+
+pathlib.Path(out).write_text(re.sub(r"schedule: \{([^}]*)\}", add, src, flags=re.S))
+print(f"{out}: {counts[0]} dynamic entries, {counts[1]} overlap entries")
