@@ -89,8 +89,9 @@ enum class EpilogueKind {
   Tma,
 };
 
-/// The L2 eviction priority of the K/V tile loads (the cache-policy operand
-/// of cp.async.bulk.tensor, PTX ISA 9.7.9.25.5.1; createpolicy's encodings).
+/// The L2 eviction priority of the K/V (kv_cache_hint) or Q (q_cache_hint)
+/// tile loads (the cache-policy operand of cp.async.bulk.tensor, PTX ISA
+/// 9.7.9.25.5.1; createpolicy's encodings).
 enum class CacheHint {
   /// No policy operand.
   Normal,
@@ -271,6 +272,9 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(kvCacheHint, "kv_cache_hint", CacheHint, "normal",                        \
     "L2 eviction priority of the K/V loads: `normal`, `evict_first` or "      \
     "`evict_last`")                                                            \
+  X(qCacheHint, "q_cache_hint", CacheHint, "normal",                          \
+    "L2 eviction priority of the Q tile loads (FA3: `evict_first`, each "    \
+    "query tile is read once): `normal`, `evict_first` or `evict_last`")     \
   X(kvBoxRows, "kv_box_rows", int, "0 (block_n)",                              \
     "rows per K/V TMA box; a block is block_n / kv_box_rows row chunks, "     \
     "each loaded across every column block before the next")                  \
@@ -390,6 +394,8 @@ struct ScheduleSpec {
   int ctasPerSm = 1;
   /// L2 policy of the K/V tile loads.
   CacheHint kvCacheHint = CacheHint::Normal;
+  /// L2 eviction priority of the Q tile loads.
+  CacheHint qCacheHint = CacheHint::Normal;
   /// Rows per K/V TMA box (0: block_n, one box per column block).
   int kvBoxRows = 0;
   /// The K/V tensor maps' L2 promotion (CUtensorMapL2promotion) in bytes.

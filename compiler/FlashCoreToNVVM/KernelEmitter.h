@@ -223,9 +223,10 @@ public:
   //===--------------------------------------------------------------------===//
   /// Loads a `rows`-row tile of a (head_dim, seqlen, heads, batch) tensor map
   /// into `dst` as head_dim / boxCols column blocks, completing on `bar`.
+  /// `policy`: the cache-policy operand (null: none).
   void tmaLoadTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                    int rows, mlir::Value row, mlir::Value head,
-                   mlir::Value batch);
+                   mlir::Value batch, mlir::Value policy = {});
   /// A block_n-row tile of K or V: as tmaLoadTile, in chunks of kv_box_rows
   /// rows (each chunk's column blocks back to back, so the parts of a row
   /// are requested together), with the kv_cache_hint policy. With cluster_m
@@ -237,6 +238,8 @@ public:
   /// The cache-policy operand of the K/V loads (kv_cache_hint); null for
   /// `normal`.
   mlir::Value kvCachePolicy();
+  /// The cache-policy operand for `hint`; null for `normal`.
+  mlir::Value cachePolicy(CacheHint hint);
   /// cp.async.bulk.prefetch.tensor.L2 of the boxes tmaLoadTile loads at the
   /// same coordinates (PTX ISA 9.7.9.25.5.3): the tile comes into L2, no
   /// shared memory or barrier is touched.

@@ -157,7 +157,8 @@ void ProducerMainloop::loadQ(const TileContext &ctx, Value qPhase) {
   else
     e.mbarrierArriveExpectTx(smem.qFull(), e.geo.qTileBytes);
   e.tmaLoadTile(args[kParamTmaQ], smem.qTile(), smem.qFull(), s.blockM,
-                ctx.qRow, ctx.qHead, ctx.tmaBatch);
+                ctx.qRow, ctx.qHead, ctx.tmaBatch,
+                e.cachePolicy(s.qCacheHint));
 }
 
 //===----------------------------------------------------------------------===//

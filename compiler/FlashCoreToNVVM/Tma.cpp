@@ -38,11 +38,12 @@ static void loadBox(KernelEmitter &e, Value tensorMap, Value dst, Value bar,
 }
 
 void KernelEmitter::tmaLoadTile(Value tensorMap, Value dst, Value bar,
-                                int rows, Value row, Value head, Value batch) {
+                                int rows, Value row, Value head, Value batch,
+                                Value policy) {
   const int blockBytes = rows * spec.schedule.swizzle;
   for (int c = 0; c < geo.columnBlocks; ++c)
     loadBox(*this, tensorMap, dst, bar, i32(c * blockBytes),
-            {i32(c * geo.boxCols), row, head, batch}, Value());
+            {i32(c * geo.boxCols), row, head, batch}, policy);
 }
 
 void KernelEmitter::tmaPrefetchTile(Value tensorMap, Value row, Value head,
@@ -55,9 +56,13 @@ void KernelEmitter::tmaPrefetchTile(Value tensorMap, Value row, Value head,
 }
 
 Value KernelEmitter::kvCachePolicy() {
+  return cachePolicy(spec.schedule.kvCacheHint);
+}
+
+Value KernelEmitter::cachePolicy(CacheHint hint) {
   // createpolicy's encodings of a whole-line fraction of 1.0 with the
   // priority (CUTLASS's CacheHintSm90 values).
-  switch (spec.schedule.kvCacheHint) {
+  switch (hint) {
   case CacheHint::Normal:
     return Value();
   case CacheHint::EvictFirst:

@@ -2,7 +2,7 @@
 
 // Every field printed, defaults filled in from the problem.
 // CHECK-LABEL: flashcore.attention_kernel @minimal
-// CHECK-SAME: spec = <kind = forward, dtype = bf16, head_dim = 128, causal = false, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, paged_kv = false, block_m = 128, block_n = 128, stages = 2, swizzle = 128, consumer_warpgroups = 2, producer_warps = 1, producer_registers = 24, consumer_registers = 240, scheduler = single_tile, tile_order = m_fastest, epilogue = registers, overlap = false, pingpong = false, lazy_rescale = false, defer_rescale = true, trim_masked_blocks = true, k_ahead = false, late_k_release = false, edge_turns = true, leader_waits = false, prefetch_tensormaps = false, prefetch_q = false, late_tile_claim = false, producer_decodes_tiles = false, early_finish = false, suspend_waits = false, ctas_per_sm = 1, kv_cache_hint = normal, kv_box_rows = 0, kv_l2_promotion = 128, cluster_m = 1>
+// CHECK-SAME: spec = <kind = forward, dtype = bf16, head_dim = 128, causal = false, local = false, softcap = false, varlen = false, cache_seqlens = false, split_kv = false, pack_gqa = false, paged_kv = false, block_m = 128, block_n = 128, stages = 2, swizzle = 128, consumer_warpgroups = 2, producer_warps = 1, producer_registers = 24, consumer_registers = 240, scheduler = single_tile, tile_order = m_fastest, epilogue = registers, overlap = false, pingpong = false, lazy_rescale = false, defer_rescale = true, trim_masked_blocks = true, k_ahead = false, late_k_release = false, edge_turns = true, leader_waits = false, prefetch_tensormaps = false, prefetch_q = false, late_tile_claim = false, producer_decodes_tiles = false, early_finish = false, suspend_waits = false, ctas_per_sm = 1, kv_cache_hint = normal, q_cache_hint = normal, kv_box_rows = 0, kv_l2_promotion = 128, cluster_m = 1>
 flashcore.attention_kernel @minimal spec = #flashcore.spec<dtype = bf16, head_dim = 128>
 
 // Fields in any order; explicit softmax_scale kept.
@@ -27,7 +27,7 @@ flashcore.attention_kernel @features spec = #flashcore.spec<dtype = bf16, head_d
 
 // The scheduler, epilogue and overlap schedule fields (enums and a bool).
 // CHECK-LABEL: flashcore.attention_kernel @schedule_kinds
-// CHECK-SAME: scheduler = static_persistent, tile_order = m_fastest, epilogue = tma, overlap = true, pingpong = false, lazy_rescale = false, defer_rescale = true, trim_masked_blocks = true, k_ahead = false, late_k_release = false, edge_turns = true, leader_waits = false, prefetch_tensormaps = false, prefetch_q = false, late_tile_claim = false, producer_decodes_tiles = false, early_finish = false, suspend_waits = false, ctas_per_sm = 1, kv_cache_hint = normal, kv_box_rows = 0, kv_l2_promotion = 128, cluster_m = 1>
+// CHECK-SAME: scheduler = static_persistent, tile_order = m_fastest, epilogue = tma, overlap = true, pingpong = false, lazy_rescale = false, defer_rescale = true, trim_masked_blocks = true, k_ahead = false, late_k_release = false, edge_turns = true, leader_waits = false, prefetch_tensormaps = false, prefetch_q = false, late_tile_claim = false, producer_decodes_tiles = false, early_finish = false, suspend_waits = false, ctas_per_sm = 1, kv_cache_hint = normal, q_cache_hint = normal, kv_box_rows = 0, kv_l2_promotion = 128, cluster_m = 1>
 flashcore.attention_kernel @schedule_kinds spec = #flashcore.spec<dtype = bf16, head_dim = 128, overlap = true, epilogue = tma, scheduler = static_persistent>
 
 // Decode kernels: a KV cache, split-KV and pack-GQA; their combine kernel.

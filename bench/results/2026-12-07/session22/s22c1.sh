@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session 22 call 1 (any GPU): the four fields no GPU has run yet -- prefetch_q, late_tile_claim,
-# producer_decodes_tiles (session 21) and early_finish (session 22) -- on the dispatch table's entries: fp64
+# producer_decodes_tiles (session 21), early_finish and q_cache_hint (session 22) -- on the dispatch table's entries: fp64
 # checks on shapes with several tiles per CTA first, then paired timings of one build with and without them
 # (compare_libs --self --after-schedule: the fields on top of every table entry), all four together on the
 # dynamic-persistent rows, then each alone on the worst rows against FA3 (d128 causal 2048 / 4096).
@@ -36,5 +36,7 @@ compare prefetch_q=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare late_tile_claim=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare producer_decodes_tiles=true d128-causal --hdims 128 --causal yes --seqlens 2048,4096
 compare early_finish=true d128-causal --hdims 128 --causal yes --seqlens 4096,8192
-compare kv_cache_hint=evict_last d128-causal --hdims 128 --causal yes --seqlens 4096,8192
+# FA3's L2 policies: K/V EVICT_LAST, Q EVICT_FIRST (session 6 tried evict_last only on single-tile entries).
+compare kv_cache_hint=evict_last,q_cache_hint=evict_first d128-causal --hdims 128 --causal yes --seqlens 2048,4096,8192
+compare q_cache_hint=evict_first d128-nc --hdims 128 --causal no --seqlens 1024,2048
 echo "wall $(( $(date +%s) - s )) s"
