@@ -268,20 +268,27 @@ public:
             // Hand the claimed tile over once the consumers have read the
             // previous one; the warp reads it back after lane 0's store. The
             // loads ran on one elected lane: the warp reconverges first
-            // (bar.sync is .aligned).
+            // (bar.sync is .aligned). With producer_decodes_tiles lane 0
+            // decodes the tile before the barrier, so that only the stores
+            // lie between the consumers' release of the slot and their wait
+            // for it (past the last tile the coordinates are never read;
+            // tile 0's keep the divisions in range).
+            Value n = e.add(claimed, e.gridDimX());
+            SmallVector<Value> decoded;
+            if (handOver)
+              decoded = e.ifThenElse(
+                  e.eq(lane, e.i32(0)), TypeRange{e.i32T, e.i32T, e.i32T},
+                  [&] {
+                    WorkTile d = decode(e.select(e.lt(n, tiles), n, e.i32(0)));
+                    return SmallVector<Value>{d.mBlock, d.head, d.batch};
+                  },
+                  [&] { return SmallVector<Value>(3, e.i32(0)); });
             e.syncWarp();
             empty.sync(e);
             e.ifThen(e.eq(lane, e.i32(0)), [&] {
-              Value n = e.add(claimed, e.gridDimX());
               e.storeShared(n, slot);
-              if (handOver) {
-                // Past the last tile the coordinates are never read; tile 0's
-                // keep the divisions in range.
-                WorkTile d = decode(e.select(e.lt(n, tiles), n, e.i32(0)));
-                e.storeShared(d.mBlock, slotWord(1));
-                e.storeShared(d.head, slotWord(2));
-                e.storeShared(d.batch, slotWord(3));
-              }
+              for (size_t i = 0; i < decoded.size(); ++i)
+                e.storeShared(decoded[i], slotWord(int(i) + 1));
             });
             e.syncWarp();
             next = e.loadShared(e.i32T, slot);
