@@ -21,6 +21,10 @@ for v in "bf16_d128_causal.yaml $B,tile_order=longest_first,$A" "default.yaml $B
   timeout -s KILL 60 $g run specs/$1 --schedule=$2 --batch 4 --heads 16 --seqlen 2000 --check-rows 96 2>&1 | grep -E "^check|FAIL|PASS|rror" | cut -c1-200
 done
 echo "== checks $(( $(date +%s) - s )) s"
+# early_finish in SASS: the tail's MUFU.RCP before its last WARPGROUP.DEPBAR (ptxas may move it).
+CUOBJ=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
+$g emit-cubin specs/bf16_d128_causal.yaml --schedule=$B,tile_order=longest_first,early_finish=true -o /tmp/ef.cubin >/dev/null 2>&1 &&
+  $CUOBJ -sass /tmp/ef.cubin 2>/dev/null | grep -E "MUFU.RCP|MUFU.LG2|WARPGROUP.DEPBAR|HGMMA.*gsb0 ;$" | tail -8 | sed 's/^ */sass: /'
 compare() { # FIELDS NAME compare_libs-args...
   local a=$1 n=$2; shift 2
   local t=$(left); [ $t -lt 25 ] && { echo "== skip $n $a (no time)"; return; }
