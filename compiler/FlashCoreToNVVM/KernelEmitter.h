@@ -235,10 +235,8 @@ public:
   /// `bar` (the same shared-memory offsets in every CTA of the cluster).
   void tmaLoadKVTile(mlir::Value tensorMap, mlir::Value dst, mlir::Value bar,
                      mlir::Value row, mlir::Value head, mlir::Value batch);
-  /// The cache-policy operand of the K/V loads (kv_cache_hint); null for
-  /// `normal`.
-  mlir::Value kvCachePolicy();
-  /// The cache-policy operand for `hint`; null for `normal`.
+  /// The cache-policy operand for `hint` (kv_cache_hint, q_cache_hint); null
+  /// for `normal`.
   mlir::Value cachePolicy(CacheHint hint);
   /// cp.async.bulk.prefetch.tensor.L2 of the boxes tmaLoadTile loads at the
   /// same coordinates (PTX ISA 9.7.9.25.5.3): the tile comes into L2, no

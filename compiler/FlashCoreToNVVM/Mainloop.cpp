@@ -598,9 +598,10 @@ carriedOAndStats(ValueRange values, int headDim) {
   return {o, OnlineSoftmax::State::from(values, oCount)};
 }
 
-/// O and the softmax state, followed by `kv`: the loops' result layout.
-static SmallVector<Value> packResult(const Accumulator &o,
-                                     const OnlineSoftmax::State &stats,
+/// O and the softmax state (early_finish: its Final, as many values),
+/// followed by `kv`: the loops' result layout.
+template <typename Stats>
+static SmallVector<Value> packResult(const Accumulator &o, const Stats &stats,
                                      const PipelineState &kv) {
   SmallVector<Value> v(o.values.begin(), o.values.end());
   stats.appendTo(v);
@@ -703,12 +704,10 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
   types.append(kStats, e.f32T);
   types.append(kState, e.i32T);
   SmallVector<Value> empty =
-      packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
-  if (earlyFinish) {
-    empty.assign(Accumulator::zeros(e, d).values);
-    OnlineSoftmax::Final::empty(e).appendTo(empty);
-    kv.appendTo(empty);
-  }
+      earlyFinish ? packResult(Accumulator::zeros(e, d),
+                               OnlineSoftmax::Final::empty(e), kv)
+                  : packResult(Accumulator::zeros(e, d),
+                               OnlineSoftmax::State::initial(e), kv);
   // The loop's carried P and ring states, after O and the softmax state.
   auto carriedP = [&](ValueRange c) {
     PackedOperand p;
@@ -867,12 +866,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         o.values = e.fenceOperands(o.values);
         releaseStage(smem.vEmpty(vSlot.stage));
 
-        if (!fin)
-          return packResult(o, st, kSlot);
-        SmallVector<Value> v(o.values.begin(), o.values.end());
-        fin->appendTo(v);
-        kSlot.appendTo(v);
-        return v;
+        return fin ? packResult(o, *fin, kSlot) : packResult(o, st, kSlot);
       },
       [&] {
         if (releaseQ)

@@ -105,18 +105,17 @@ OnlineSoftmax::Final OnlineSoftmax::Final::empty(KernelEmitter &e) {
 OnlineSoftmax::Final OnlineSoftmax::finish(const State &state,
                                            bool fastReciprocal) {
   Final f;
-  Value zero = e.f32(0.0);
-  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  const Final none = Final::empty(e);
   for (int r = 0; r < 2; ++r) {
     Value sum = quadSum(state.rowSum[r]);
-    Value empty = e.cmpf(arith::CmpFPredicate::OEQ, sum, zero);
+    Value empty = e.cmpf(arith::CmpFPredicate::OEQ, sum, e.f32(0.0));
     // Fully masked rows: O = 0 and LSE = -inf, never NaN.
     Value inverse =
         fastReciprocal ? e.rcpApprox(sum) : e.fdiv(e.f32(1.0), sum);
-    f.inverseSum[r] = e.select(empty, zero, inverse);
+    f.inverseSum[r] = e.select(empty, none.inverseSum[r], inverse);
     Value lse = e.fmul(e.fadd(state.rowMax[r], e.log2(sum)),
                        e.f32(std::log(2.0)));
-    f.lse[r] = e.select(empty, negInf, lse);
+    f.lse[r] = e.select(empty, none.lse[r], lse);
   }
   return f;
 }

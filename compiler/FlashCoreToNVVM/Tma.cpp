@@ -55,10 +55,6 @@ void KernelEmitter::tmaPrefetchTile(Value tensorMap, Value row, Value head,
         /*l2CacheHint=*/Value());
 }
 
-Value KernelEmitter::kvCachePolicy() {
-  return cachePolicy(spec.schedule.kvCacheHint);
-}
-
 Value KernelEmitter::cachePolicy(CacheHint hint) {
   // createpolicy's encodings of a whole-line fraction of 1.0 with the
   // priority (CUTLASS's CacheHintSm90 values).
@@ -78,7 +74,7 @@ void KernelEmitter::tmaLoadKVTile(Value tensorMap, Value dst, Value bar,
   const int rows = spec.schedule.blockN;
   const int chunk = geo.kvBoxRows;
   const int blockBytes = rows * spec.schedule.swizzle;
-  Value policy = kvCachePolicy();
+  Value policy = cachePolicy(spec.schedule.kvCacheHint);
   if (spec.schedule.clusterM == 2) {
     // This CTA's half of the block, rows [rank * half, (rank + 1) * half),
     // multicast to both CTAs of the cluster (mask 0b11: ranks 0 and 1).
@@ -105,7 +101,7 @@ void KernelEmitter::tmaLoadRows(Value tensorMap, Value dst, Value bar,
                                 Value head, Value batch, Value multicast) {
   const int blockBytes = tileRows * spec.schedule.swizzle;
   Value rowBytes = mul(tileRow, i32(spec.schedule.swizzle));
-  Value policy = kvCachePolicy();
+  Value policy = cachePolicy(spec.schedule.kvCacheHint);
   for (int c = 0; c < geo.columnBlocks; ++c)
     loadBox(*this, tensorMap, dst, bar, add(rowBytes, i32(c * blockBytes)),
             {i32(c * geo.boxCols), row, head, batch}, policy, multicast);
