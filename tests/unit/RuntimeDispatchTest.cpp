@@ -507,9 +507,21 @@ flashcore_attention_args gqaArgs() {
                         /*causal=*/true, /*softmaxScale=*/0.25f);
 }
 
+/// Sets the scheduler of a table's choice and drops the fields the new one
+/// does not allow (the table's dynamic entries carry FA3's producer fields:
+/// prefetch_q needs a persistent scheduler, late_tile_claim and
+/// producer_decodes_tiles the dynamic one).
+void setScheduler(ScheduleSpec &s, SchedulerKind kind) {
+  s.scheduler = kind;
+  if (kind != SchedulerKind::DynamicPersistent)
+    s.lateTileClaim = s.producerDecodesTiles = false;
+  if (kind == SchedulerKind::SingleTile)
+    s.prefetchQ = false;
+}
+
 /// The table's choice for gqaArgs' shape made single-tile (a short causal
 /// d128 call gets the dynamic persistent scheduler from the table).
-void singleTile(ScheduleSpec &s) { s.scheduler = SchedulerKind::SingleTile; }
+void singleTile(ScheduleSpec &s) { setScheduler(s, SchedulerKind::SingleTile); }
 
 TEST(LaunchPlan, ClusterOfTwoRoundsQueryBlocksUpToEven) {
   // 300 query rows = 3 blocks of 128; clusters of two need grid.x = 4 (the
@@ -517,7 +529,7 @@ TEST(LaunchPlan, ClusterOfTwoRoundsQueryBlocksUpToEven) {
   flashcore_attention_args a = gqaArgs();
   a.causal = 0;
   auto cluster = [](ScheduleSpec &s) {
-    s.scheduler = SchedulerKind::SingleTile;
+    setScheduler(s, SchedulerKind::SingleTile);
     s.tileOrder = TileOrder::MFastest;
     s.blockM = 128;
     s.consumerWarpgroups = 2;
@@ -530,7 +542,7 @@ TEST(LaunchPlan, ClusterOfTwoRoundsQueryBlocksUpToEven) {
   EXPECT_EQ(p.plan.launches[0].grid[1], 12u);
   EXPECT_EQ(p.geometry.kvBoxRows, p.spec.schedule.blockN / 2);
   Planned one = plan(a, [](ScheduleSpec &s) {
-    s.scheduler = SchedulerKind::SingleTile;
+    setScheduler(s, SchedulerKind::SingleTile);
     s.tileOrder = TileOrder::MFastest;
     s.blockM = 128;
     s.consumerWarpgroups = 2;
@@ -557,7 +569,7 @@ TEST(LaunchPlan, GridCoversQueryBlocksHeadsAndBatch) {
 
 TEST(LaunchPlan, PersistentGridIsTilesCappedBySms) {
   Planned p = plan(gqaArgs(), [](ScheduleSpec &s) {
-    s.scheduler = SchedulerKind::StaticPersistent;
+    setScheduler(s, SchedulerKind::StaticPersistent);
   });
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   KernelLaunch &l = p.plan.launches[0];
@@ -575,7 +587,7 @@ TEST(LaunchPlan, PersistentGridIsTilesCappedBySms) {
 // first word is the forward's tile counter (zeroed before the launch).
 TEST(LaunchPlan, DynamicSchedulerGetsATileCounter) {
   Planned p = plan(gqaArgs(), [](ScheduleSpec &s) {
-    s.scheduler = SchedulerKind::DynamicPersistent;
+    setScheduler(s, SchedulerKind::DynamicPersistent);
   });
   ASSERT_EQ(p.status, FLASHCORE_STATUS_SUCCESS) << p.message;
   KernelLaunch &l = p.plan.launches[0];
