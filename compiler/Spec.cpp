@@ -242,7 +242,30 @@ ScheduleSpec forceSchedule(const ProblemSpec &problem, const ScheduleSpec &base,
     all.member = forced.member;
   FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_FORCE)
 #undef FLASHCORE_FORCE
-  return resolveSchedule(problem, all);
+  ScheduleSpec s = resolveSchedule(problem, all);
+  // A field that applies only under another one goes back to its default
+  // when `forced` turns that one off without naming the field itself
+  // (FLASHCORE_SCHEDULE=scheduler=static_persistent on a table entry with
+  // late_tile_claim gives a valid static schedule). A field `forced` names
+  // is kept, and validation reports it.
+  const ScheduleSpec plain;
+  if (!forced.prefetchQ && !loopsOverTiles(s))
+    s.prefetchQ = plain.prefetchQ;
+  const bool dynamic = s.scheduler == SchedulerKind::DynamicPersistent;
+  if (!forced.lateTileClaim && !dynamic)
+    s.lateTileClaim = plain.lateTileClaim;
+  if (!forced.producerDecodesTiles && !dynamic)
+    s.producerDecodesTiles = plain.producerDecodesTiles;
+  if (!forced.earlyFinish && !s.overlap)
+    s.earlyFinish = plain.earlyFinish;
+  if (!forced.lateKRelease && !s.overlap)
+    s.lateKRelease = plain.lateKRelease;
+  const bool turns = s.pingpong && s.overlap;
+  if (!forced.edgeTurns && !turns)
+    s.edgeTurns = plain.edgeTurns;
+  if (!forced.leaderWaits && !turns)
+    s.leaderWaits = plain.leaderWaits;
+  return s;
 }
 
 void applyOverrides(ScheduleSpec &schedule, const ScheduleOverrides &given) {

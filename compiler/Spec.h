@@ -533,7 +533,10 @@ FLASHCORE_API void applyOverrides(ScheduleSpec &schedule,
 /// again when `forced` changes what they follow from without setting them
 /// (block_m and consumer_warpgroups from each other; the setmaxnreg split
 /// from the warpgroup count and ctas_per_sm). FLASHCORE_SCHEDULE=
-/// consumer_warpgroups=1 on a 128-row schedule gives 64-row tiles.
+/// consumer_warpgroups=1 on a 128-row schedule gives 64-row tiles. Fields
+/// that apply only under another (late_tile_claim under dynamic_persistent,
+/// early_finish under overlap, ...) return to their defaults when `forced`
+/// turns that one off and does not name them.
 FLASHCORE_API ScheduleSpec forceSchedule(const ProblemSpec &problem,
                                          const ScheduleSpec &base,
                                          const ScheduleOverrides &forced);

@@ -140,7 +140,9 @@ TEST(DispatchTable, LookupPicksTheExpectedEntry) {
   EXPECT_EQ(picked(query(DType::BF16, 64, false, 512)), "dense-d64-noncausal-short");
   EXPECT_EQ(picked(query(DType::BF16, 64, true)), "dense-d64-causal-medium");
   EXPECT_EQ(picked(query(DType::BF16, 64, true, 512)), "dense-d64-causal-short");
-  EXPECT_EQ(picked(query(DType::FP16, 256, true)), "dense-d256");
+  EXPECT_EQ(picked(query(DType::FP16, 256, true)), "dense-d256-short-long");
+  EXPECT_EQ(picked(query(DType::BF16, 256, false, 512)), "dense-d256-short-long");
+  EXPECT_EQ(picked(query(DType::FP16, 256, true, 16384)), "dense-d256");
   EXPECT_EQ(picked(query(DType::BF16, 96)), "heuristics");
   // A KV-cache call keeps the heuristics' schedule.
   DispatchQuery decode = query(DType::BF16, 128, false, 8192, 4);

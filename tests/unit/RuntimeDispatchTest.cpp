@@ -60,11 +60,17 @@ TEST(Dispatch, UsesTheShippedTableForDenseProblems) {
   q.problem = problem(128);
   q.seqlenQ = q.seqlenK = 8192;
   ASSERT_EQ(d.choose(q, spec, error), DispatchStatus::Ok) << error;
-  EXPECT_EQ(spec.schedule.blockN, 192);
+  // Long rows: FA3's 176 keys on the dynamic scheduler with its producer
+  // fields (session 23).
+  EXPECT_EQ(spec.schedule.blockN, 176);
   EXPECT_TRUE(spec.schedule.pingpong);
   EXPECT_TRUE(spec.schedule.overlap);
   EXPECT_EQ(spec.schedule.epilogue, EpilogueKind::Tma);
-  EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::SingleTile);
+  EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::DynamicPersistent);
+  EXPECT_TRUE(spec.schedule.prefetchQ);
+  EXPECT_TRUE(spec.schedule.lateTileClaim);
+  EXPECT_TRUE(spec.schedule.producerDecodesTiles);
+  EXPECT_TRUE(spec.schedule.earlyFinish);
   // Short and medium rows keep 128-key blocks on the dynamic scheduler.
   for (int64_t s : {1024, 4096}) {
     q.seqlenQ = q.seqlenK = s;

@@ -177,6 +177,47 @@ TEST(SpecParse, ForcedFieldsRederiveWhatFollowsFromThem) {
   EXPECT_EQ(s.consumerRegisters, 232);
 }
 
+// A forced field that turns another off drops the fields that apply only
+// under it (the dispatch table's dynamic entries carry late_tile_claim and
+// friends; FLASHCORE_SCHEDULE=scheduler=static_persistent must still give a
+// valid spec); a field the override names itself is kept and rejected.
+TEST(SpecParse, ForcedFieldsDropWhatOnlyAppliesUnderWhatTheyTurnOff) {
+  AttentionSpec spec = parseOk(withSchedule(
+      "scheduler: dynamic_persistent\n  pingpong: true\n  overlap: true\n"
+      "  prefetch_q: true\n  late_tile_claim: true\n"
+      "  producer_decodes_tiles: true\n  early_finish: true\n"
+      "  edge_turns: false\n  leader_waits: true"));
+  ScheduleOverrides toStatic;
+  toStatic.scheduler = SchedulerKind::StaticPersistent;
+  AttentionSpec s = spec;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, toStatic);
+  EXPECT_TRUE(s.schedule.prefetchQ); // static persistent loops over tiles
+  EXPECT_FALSE(s.schedule.lateTileClaim);
+  EXPECT_FALSE(s.schedule.producerDecodesTiles);
+  EXPECT_TRUE(s.schedule.earlyFinish);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  ScheduleOverrides toSingle;
+  toSingle.scheduler = SchedulerKind::SingleTile;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, toSingle);
+  EXPECT_FALSE(s.schedule.prefetchQ);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  ScheduleOverrides noOverlap;
+  noOverlap.overlap = false;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, noOverlap);
+  EXPECT_FALSE(s.schedule.earlyFinish);
+  EXPECT_TRUE(s.schedule.edgeTurns);
+  EXPECT_FALSE(s.schedule.leaderWaits);
+  EXPECT_TRUE(s.schedule.lateTileClaim); // still dynamic
+  EXPECT_FALSE(validateSpec(s).has_value());
+  // Named together with what it needs turned off: kept, and rejected.
+  toStatic.lateTileClaim = true;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, toStatic);
+  EXPECT_TRUE(s.schedule.lateTileClaim);
+  std::optional<SpecDiagnostic> d = validateSpec(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->field, "schedule.late_tile_claim");
+}
+
 TEST(SpecParse, DefaultsDependOnHeadDim) {
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 256}\n").schedule.blockN, 80);
   EXPECT_EQ(parseOk("problem: {dtype: bf16, head_dim: 192}\n").schedule.blockN, 96);
