@@ -468,16 +468,39 @@ TEST(SpecRules, DynamicSchedulerRegisterMarginDependsOnHeadDim) {
       "schedule: {block_m: 192, block_n: 128, pingpong: true, overlap: true,\n"
       "           scheduler: dynamic_persistent, tile_order: longest_first}\n");
   EXPECT_EQ(spec.schedule.consumerRegisters, 160);
-  // head_dim 128 at 192 keys on 240 registers: 64 + 96 + 48 + 32 + 8 = 248.
-  SpecDiagnostic d = parseFailure(
-      "problem: {dtype: bf16, head_dim: 128}\n"
+  // head_dim 128 at 192 keys on 240 registers: 64 + 96 + 48 + 32 = 240 on
+  // a dense problem in m-fastest order (session 23: no spills); the margin
+  // of 8 stays for local windows, varlen and the longest-first order.
+  parseOk("problem: {dtype: bf16, head_dim: 128}\n"
+          "schedule: {block_n: 192, pingpong: true, overlap: true,\n"
+          "           scheduler: dynamic_persistent}\n");
+  for (const char *problem :
+       {"{dtype: bf16, head_dim: 128, local: true}",
+        "{dtype: bf16, head_dim: 128, causal: true, varlen: true}"}) {
+    SpecDiagnostic d = parseFailure(
+        std::string("problem: ") + problem +
+        "\nschedule: {block_n: 192, pingpong: true, overlap: true,\n"
+        "           scheduler: dynamic_persistent}\n");
+    EXPECT_EQ(d.field, "schedule.overlap") << problem;
+    EXPECT_NE(d.message.find("+ 8 (dynamic_persistent) <= consumer_registers "
+                             "= 240 (this spec needs 248)"),
+              std::string::npos)
+        << d.message;
+  }
+  SpecDiagnostic lf = parseFailure(
+      "problem: {dtype: bf16, head_dim: 128, causal: true}\n"
       "schedule: {block_n: 192, pingpong: true, overlap: true,\n"
-      "           scheduler: dynamic_persistent}\n");
-  EXPECT_EQ(d.field, "schedule.overlap");
-  EXPECT_NE(d.message.find("+ 8 (dynamic_persistent) <= consumer_registers = "
-                           "240 (this spec needs 248)"),
-            std::string::npos)
-      << d.message;
+      "           scheduler: dynamic_persistent, tile_order: longest_first}\n");
+  EXPECT_EQ(lf.field, "schedule.overlap");
+  // head_dim 256 at FA3's 80 keys: 128 + 40 + 20 + 32 = 220, and the 24 of
+  // a persistent loop only off the dense dynamic case.
+  parseOk("problem: {dtype: bf16, head_dim: 256, causal: true}\n"
+          "schedule: {block_n: 80, overlap: true, scheduler: dynamic_persistent}\n");
+  SpecDiagnostic st = parseFailure(
+      "problem: {dtype: bf16, head_dim: 256}\n"
+      "schedule: {block_n: 80, overlap: true, scheduler: static_persistent}\n");
+  EXPECT_NE(st.message.find("+ 24 (static_persistent)"), std::string::npos)
+      << st.message;
 }
 
 TEST(SpecRules, ValidateReportsFieldWithoutLocation) {
