@@ -260,6 +260,9 @@ ScheduleSpec forceSchedule(const ProblemSpec &problem, const ScheduleSpec &base,
     s.earlyFinish = plain.earlyFinish;
   if (!forced.lateKRelease && !s.overlap)
     s.lateKRelease = plain.lateKRelease;
+  if (!forced.pingpong && s.consumerWarpgroups != 2 &&
+      s.consumerWarpgroups != 3)
+    s.pingpong = false; // turns need two or three warpgroups
   const bool turns = s.pingpong && s.overlap;
   if (!forced.edgeTurns && !turns)
     s.edgeTurns = plain.edgeTurns;
@@ -554,25 +557,29 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
   // block_n 96 and head_dim 256 block_n 64 spill 8-36 bytes without them).
   // Session 23 sweep (CUDA 13 ptxas; bf16 and fp16; with and without
   // early_finish, lazy_rescale, the TMA store and FA3's producer fields;
-  // causal, softcap): the dynamic scheduler in m-fastest order on a dense
-  // problem spills nothing with none of that margin (head_dim 256 block_n
-  // 80, head_dim 192 block_n 80-112, head_dim 128 block_n 192: FA3's
-  // tiles); with local windows or varlen it spills 4-136 bytes, so those
-  // keep the margin.
-  const bool denseDynamic =
-      s.scheduler == SchedulerKind::DynamicPersistent &&
-      s.tileOrder == TileOrder::MFastest && !p.local && !p.varlen &&
-      !p.cacheSeqlens && !p.splitKv && !p.packGqa && !p.pagedKv;
+  // causal, softcap) and its review: on a dense problem (no local window,
+  // varlen, KV cache, split or pack-GQA) in m-fastest order with K released
+  // early, head_dim 128 block_n 192 needs no margin on either persistent
+  // scheduler, and above head_dim 128 the dynamic scheduler needs 16
+  // (head_dim 256 block_n 80 and head_dim 192 block_n 80-112: no spills;
+  // head_dim 256 block_n 96 with stages 1, head_dim 224 block_n 128 and
+  // head_dim 160 on three warpgroups spilled 4-20 bytes with none). Local
+  // windows, varlen, KV caches, late_k_release and the longest-first order
+  // spilled 4-136 bytes without the old margins, so they keep them (the
+  // static scheduler at head_dim 128 too).
+  const bool dense = !p.local && !p.varlen && !p.cacheSeqlens && !p.splitKv &&
+                     !p.packGqa && !p.pagedKv;
+  const bool plainLoop = dense && s.tileOrder == TileOrder::MFastest &&
+                         s.lateKRelease == KRelease::Early;
   int persistentExtra = 0;
-  if (s.scheduler != SchedulerKind::SingleTile && !denseDynamic) {
+  if (s.scheduler != SchedulerKind::SingleTile) {
     if (p.headDim > 128)
       persistentExtra =
-          s.tileOrder == TileOrder::LongestFirst ? 48 : 24;
-    else if (p.headDim > 64 &&
-             (s.scheduler == SchedulerKind::DynamicPersistent || p.local ||
-              p.varlen || s.tileOrder == TileOrder::LongestFirst))
-      // The static scheduler too with local windows, varlen or the
-      // longest-first order (session 23: block_n 192 spilled 8-24 bytes).
+          s.tileOrder == TileOrder::LongestFirst ? 48
+          : plainLoop && s.scheduler == SchedulerKind::DynamicPersistent
+              ? 16
+              : 24;
+    else if (p.headDim > 64 && !plainLoop)
       persistentExtra = 8;
   }
   int neededOverlap = p.headDim / 2 + s.blockN / 2 + s.blockN / 4 + 32 +

@@ -535,8 +535,9 @@ FLASHCORE_API void applyOverrides(ScheduleSpec &schedule,
 /// from the warpgroup count and ctas_per_sm). FLASHCORE_SCHEDULE=
 /// consumer_warpgroups=1 on a 128-row schedule gives 64-row tiles. Fields
 /// that apply only under another (late_tile_claim under dynamic_persistent,
-/// early_finish under overlap, ...) return to their defaults when `forced`
-/// turns that one off and does not name them.
+/// early_finish under overlap, pingpong under two or three warpgroups, ...)
+/// return to their defaults when `forced` turns that one off and does not
+/// name them.
 FLASHCORE_API ScheduleSpec forceSchedule(const ProblemSpec &problem,
                                          const ScheduleSpec &base,
                                          const ScheduleOverrides &forced);

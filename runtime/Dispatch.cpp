@@ -246,8 +246,10 @@ void fitSmallTile(const DispatchQuery &query, const ScheduleOverrides *named,
                   AttentionSpec &spec) {
   if (!tileRowsFitOneWarpgroup(query))
     return;
-  // Each fit on its own: one that does not validate leaves the other.
-  if (spec.schedule.consumerWarpgroups != 1 &&
+  // Each fit on its own: one that does not validate leaves the other. A
+  // ping-pong schedule keeps its warpgroups (forceSchedule would drop the
+  // ping-pong; measured on decode alone, see below).
+  if (spec.schedule.consumerWarpgroups != 1 && !spec.schedule.pingpong &&
       !(named && (named->blockM || named->consumerWarpgroups))) {
     ScheduleOverrides one;
     one.consumerWarpgroups = 1;

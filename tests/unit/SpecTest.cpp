@@ -209,6 +209,48 @@ TEST(SpecParse, ForcedFieldsDropWhatOnlyAppliesUnderWhatTheyTurnOff) {
   EXPECT_FALSE(s.schedule.leaderWaits);
   EXPECT_TRUE(s.schedule.lateTileClaim); // still dynamic
   EXPECT_FALSE(validateSpec(s).has_value());
+  // late_k_release too follows overlap.
+  AttentionSpec lateK = parseOk(withSchedule(
+      "pingpong: true\n  overlap: true\n  late_k_release: true"));
+  ASSERT_NE(lateK.schedule.lateKRelease, KRelease::Early);
+  s = lateK;
+  s.schedule = forceSchedule(lateK.problem, lateK.schedule, noOverlap);
+  EXPECT_EQ(s.schedule.lateKRelease, KRelease::Early);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  // Turning ping-pong off keeps overlap and drops what needs the turns.
+  ScheduleOverrides noPingpong;
+  noPingpong.pingpong = false;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, noPingpong);
+  EXPECT_TRUE(s.schedule.overlap);
+  EXPECT_TRUE(s.schedule.earlyFinish);
+  EXPECT_TRUE(s.schedule.edgeTurns);
+  EXPECT_FALSE(s.schedule.leaderWaits);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  // One warpgroup cannot take turns: ping-pong goes, and with it the
+  // fields that need the turns.
+  ScheduleOverrides oneGroup;
+  oneGroup.consumerWarpgroups = 1;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, oneGroup);
+  EXPECT_EQ(s.schedule.blockM, 64);
+  EXPECT_FALSE(s.schedule.pingpong);
+  EXPECT_TRUE(s.schedule.edgeTurns);
+  EXPECT_FALSE(s.schedule.leaderWaits);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  // Named fields are kept even where the result is invalid.
+  ScheduleOverrides named = toSingle;
+  named.prefetchQ = true;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, named);
+  EXPECT_TRUE(s.schedule.prefetchQ);
+  ScheduleOverrides namedFinish = noOverlap;
+  namedFinish.earlyFinish = true;
+  namedFinish.edgeTurns = false;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, namedFinish);
+  EXPECT_TRUE(s.schedule.earlyFinish);
+  EXPECT_FALSE(s.schedule.edgeTurns);
+  ScheduleOverrides namedPingpong = oneGroup;
+  namedPingpong.pingpong = true;
+  s.schedule = forceSchedule(spec.problem, spec.schedule, namedPingpong);
+  EXPECT_TRUE(s.schedule.pingpong);
   // Named together with what it needs turned off: kept, and rejected.
   toStatic.lateTileClaim = true;
   s.schedule = forceSchedule(spec.problem, spec.schedule, toStatic);
@@ -501,6 +543,44 @@ TEST(SpecRules, DynamicSchedulerRegisterMarginDependsOnHeadDim) {
       "schedule: {block_n: 80, overlap: true, scheduler: static_persistent}\n");
   EXPECT_NE(st.message.find("+ 24 (static_persistent)"), std::string::npos)
       << st.message;
+  // The dense dynamic loop above head_dim 128 keeps 16: 128 + 40 + 20 + 32 +
+  // 16 = 236 at 80 keys, 128 + 48 + 24 + 32 + 16 = 248 at 96 (spilled with
+  // stages 1 and no margin).
+  SpecDiagnostic d96 = parseFailure(
+      "problem: {dtype: bf16, head_dim: 256}\n"
+      "schedule: {block_n: 96, stages: 1, overlap: true,\n"
+      "           scheduler: dynamic_persistent}\n");
+  EXPECT_NE(d96.message.find("+ 16 (dynamic_persistent) <= consumer_registers "
+                             "= 240 (this spec needs 248)"),
+            std::string::npos)
+      << d96.message;
+  // At head_dim 128 block_n 192 both persistent schedulers keep 8 with
+  // late_k_release, a local window or a KV cache (each spilled 4-24 bytes).
+  struct Case {
+    const char *problem, *schedule;
+  } cases[] = {
+      {"{dtype: bf16, head_dim: 128, causal: true}",
+       "scheduler: dynamic_persistent, late_k_release: true"},
+      {"{dtype: bf16, head_dim: 128, causal: true}",
+       "scheduler: static_persistent, late_k_release: true"},
+      {"{dtype: bf16, head_dim: 128, local: true}",
+       "scheduler: static_persistent"},
+      {"{dtype: bf16, head_dim: 128, causal: true, cache_seqlens: true}",
+       "scheduler: static_persistent"},
+      {"{dtype: bf16, head_dim: 128, causal: true}",
+       "scheduler: static_persistent, tile_order: longest_first"},
+  };
+  for (const Case &c : cases) {
+    SpecDiagnostic e = parseFailure(
+        std::string("problem: ") + c.problem +
+        "\nschedule: {block_n: 192, pingpong: true, overlap: true, " +
+        c.schedule + "}\n");
+    EXPECT_EQ(e.field, "schedule.overlap") << c.problem << " " << c.schedule;
+    EXPECT_NE(e.message.find("+ 8 ("), std::string::npos) << e.message;
+  }
+  parseOk("problem: {dtype: bf16, head_dim: 128, causal: true}\n"
+          "schedule: {block_n: 192, pingpong: true, overlap: true,\n"
+          "           scheduler: static_persistent}\n");
 }
 
 TEST(SpecRules, ValidateReportsFieldWithoutLocation) {
