@@ -513,16 +513,14 @@ flashcore_attention_args gqaArgs() {
                         /*causal=*/true, /*softmaxScale=*/0.25f);
 }
 
-/// Sets the scheduler of a table's choice and drops the fields the new one
-/// does not allow (the table's dynamic entries carry FA3's producer fields:
-/// prefetch_q needs a persistent scheduler, late_tile_claim and
-/// producer_decodes_tiles the dynamic one).
+/// Sets the scheduler of a table's choice as FLASHCORE_SCHEDULE would
+/// (forceSchedule drops the fields the new one does not allow: the table's
+/// dynamic entries carry FA3's producer fields). Only the scheduler is
+/// forced, so nothing is re-derived from the problem.
 void setScheduler(ScheduleSpec &s, SchedulerKind kind) {
-  s.scheduler = kind;
-  if (kind != SchedulerKind::DynamicPersistent)
-    s.lateTileClaim = s.producerDecodesTiles = false;
-  if (kind == SchedulerKind::SingleTile)
-    s.prefetchQ = false;
+  ScheduleOverrides forced;
+  forced.scheduler = kind;
+  s = forceSchedule(ProblemSpec{}, s, forced);
 }
 
 /// The table's choice for gqaArgs' shape made single-tile (a short causal
