@@ -154,6 +154,87 @@ std::string SpecDiagnostic::str() const {
 }
 
 //===----------------------------------------------------------------------===//
+// Fields that apply only under others
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A schedule field that may leave its default only where `allowed` holds,
+/// one row per condition. validateSpec reports "<field> must be <rule>, got:
+/// <value>" where it does not hold; forceSchedule returns the field to its
+/// default there unless the override names it. Rows run in order, each on
+/// the schedule the rows above left (pingpong first: edge_turns and
+/// leader_waits follow it).
+struct ConditionalField {
+  const char *field;
+  bool (*named)(const ScheduleOverrides &);
+  bool (*atDefault)(const ScheduleSpec &);
+  void (*reset)(ScheduleSpec &);
+  std::string (*got)(const ScheduleSpec &);
+  bool (*allowed)(const ProblemSpec &, const ScheduleSpec &);
+  std::string (*rule)(const ScheduleSpec &);
+};
+
+#define FC_CONDITIONAL(member, name, ALLOWED, RULE)                            \
+  ConditionalField {                                                           \
+    "schedule." name,                                                          \
+        [](const ScheduleOverrides &o) { return o.member.has_value(); },      \
+        [](const ScheduleSpec &s) { return s.member == ScheduleSpec().member; }, \
+        [](ScheduleSpec &s) { s.member = ScheduleSpec().member; },            \
+        [](const ScheduleSpec &s) { return printFieldValue(s.member); },      \
+        [](const ProblemSpec &p, const ScheduleSpec &s) {                      \
+          (void)p;                                                             \
+          return bool(ALLOWED);                                                \
+        },                                                                     \
+        [](const ScheduleSpec &s) -> std::string {                             \
+          (void)s;                                                             \
+          return RULE;                                                         \
+        }                                                                      \
+  }
+
+const ConditionalField kConditionalFields[] = {
+    // Ping-pong takes turns round robin over two or three consumer
+    // warpgroups (FA3's scheduler barriers); every warpgroup of a tile runs
+    // the same key blocks, so their turns stay paired.
+    FC_CONDITIONAL(pingpong, "pingpong",
+                   s.consumerWarpgroups == 2 || s.consumerWarpgroups == 3,
+                   "false unless consumer_warpgroups is 2 or 3 (warpgroups "
+                   "take turns; this spec has " +
+                       std::to_string(s.consumerWarpgroups) + ")"),
+    // Paged first: a paged spec's producer_warps is 2 by default, which the
+    // caller did not write.
+    FC_CONDITIONAL(kAhead, "k_ahead", !p.pagedKv,
+                   "false with paged_kv (the paged loader pairs K and V of a "
+                   "block: they share its page-table reads)"),
+    FC_CONDITIONAL(kAhead, "k_ahead", s.producerWarps == 1,
+                   "false with producer_warps 2 (warp 1 loads V on its own)"),
+    FC_CONDITIONAL(lateKRelease, "late_k_release", s.overlap,
+                   "false without overlap (only the overlapped loop has a P·V "
+                   "in flight during the softmax)"),
+    FC_CONDITIONAL(leaderWaits, "leader_waits", s.pingpong && s.overlap,
+                   "false unless pingpong and overlap are (the other "
+                   "warpgroups rely on the round robin's order)"),
+    FC_CONDITIONAL(prefetchQ, "prefetch_q", loopsOverTiles(s),
+                   "false unless scheduler is static_persistent or "
+                   "dynamic_persistent (a single-tile CTA loads Q at once)"),
+    FC_CONDITIONAL(lateTileClaim, "late_tile_claim",
+                   s.scheduler == SchedulerKind::DynamicPersistent,
+                   "false unless scheduler is dynamic_persistent (only it "
+                   "claims tiles)"),
+    FC_CONDITIONAL(producerDecodesTiles, "producer_decodes_tiles",
+                   s.scheduler == SchedulerKind::DynamicPersistent,
+                   "false unless scheduler is dynamic_persistent (only its "
+                   "producer hands tiles over)"),
+    FC_CONDITIONAL(earlyFinish, "early_finish", s.overlap,
+                   "false unless overlap is true (only the overlapped loop "
+                   "ends with a P·V in flight)"),
+    FC_CONDITIONAL(edgeTurns, "edge_turns", s.pingpong && s.overlap,
+                   "true unless pingpong and overlap are (only the overlapped "
+                   "ping-pong loop has edge GEMMs outside its turns)"),
+};
+#undef FC_CONDITIONAL
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // Defaults
 //===----------------------------------------------------------------------===//
 
@@ -248,26 +329,9 @@ ScheduleSpec forceSchedule(const ProblemSpec &problem, const ScheduleSpec &base,
   // (FLASHCORE_SCHEDULE=scheduler=static_persistent on a table entry with
   // late_tile_claim gives a valid static schedule). A field `forced` names
   // is kept, and validation reports it.
-  const ScheduleSpec plain;
-  if (!forced.prefetchQ && !loopsOverTiles(s))
-    s.prefetchQ = plain.prefetchQ;
-  const bool dynamic = s.scheduler == SchedulerKind::DynamicPersistent;
-  if (!forced.lateTileClaim && !dynamic)
-    s.lateTileClaim = plain.lateTileClaim;
-  if (!forced.producerDecodesTiles && !dynamic)
-    s.producerDecodesTiles = plain.producerDecodesTiles;
-  if (!forced.earlyFinish && !s.overlap)
-    s.earlyFinish = plain.earlyFinish;
-  if (!forced.lateKRelease && !s.overlap)
-    s.lateKRelease = plain.lateKRelease;
-  if (!forced.pingpong && s.consumerWarpgroups != 2 &&
-      s.consumerWarpgroups != 3)
-    s.pingpong = false; // turns need two or three warpgroups
-  const bool turns = s.pingpong && s.overlap;
-  if (!forced.edgeTurns && !turns)
-    s.edgeTurns = plain.edgeTurns;
-  if (!forced.leaderWaits && !turns)
-    s.leaderWaits = plain.leaderWaits;
+  for (const ConditionalField &row : kConditionalFields)
+    if (!row.named(forced) && !row.allowed(problem, s))
+      row.reset(s);
   return s;
 }
 
@@ -443,51 +507,10 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             str(s.swizzle));
   if (s.producerWarps < 1 || s.producerWarps > 2)
     FC_FAIL("schedule.producer_warps", "1 or 2", str(s.producerWarps));
-  // Paged first: a paged spec's producer_warps is 2 by default, which the
-  // caller did not write.
-  if (s.kAhead && p.pagedKv)
-    FC_FAIL("schedule.k_ahead",
-            "false with paged_kv (the paged loader pairs K and V of a block: "
-            "they share its page-table reads)",
-            "true");
-  if (s.kAhead && s.producerWarps != 1)
-    FC_FAIL("schedule.k_ahead",
-            "false with producer_warps 2 (warp 1 loads V on its own)", "true");
-  if (s.lateKRelease != KRelease::Early && !s.overlap)
-    FC_FAIL("schedule.late_k_release",
-            "false without overlap (only the overlapped loop has a P·V in "
-            "flight during the softmax)",
-            enumName(s.lateKRelease));
-  if (s.leaderWaits && !(s.pingpong && s.overlap))
-    FC_FAIL("schedule.leader_waits",
-            "false unless pingpong and overlap are (the other warpgroups "
-            "rely on the round robin's order)",
-            "true");
-  if (s.prefetchQ && !loopsOverTiles(s))
-    FC_FAIL("schedule.prefetch_q",
-            "false unless scheduler is static_persistent or "
-            "dynamic_persistent (a single-tile CTA loads Q at once)",
-            "true");
-  if (s.lateTileClaim && s.scheduler != SchedulerKind::DynamicPersistent)
-    FC_FAIL("schedule.late_tile_claim",
-            "false unless scheduler is dynamic_persistent (only it claims "
-            "tiles)",
-            "true");
-  if (s.producerDecodesTiles && s.scheduler != SchedulerKind::DynamicPersistent)
-    FC_FAIL("schedule.producer_decodes_tiles",
-            "false unless scheduler is dynamic_persistent (only its producer "
-            "hands tiles over)",
-            "true");
-  if (s.earlyFinish && !s.overlap)
-    FC_FAIL("schedule.early_finish",
-            "false unless overlap is true (only the overlapped loop ends "
-            "with a P·V in flight)",
-            "true");
-  if (!s.edgeTurns && !(s.pingpong && s.overlap))
-    FC_FAIL("schedule.edge_turns",
-            "true unless pingpong and overlap are (only the overlapped "
-            "ping-pong loop has edge GEMMs outside its turns)",
-            "false");
+  // The fields that apply only under others (kConditionalFields).
+  for (const ConditionalField &row : kConditionalFields)
+    if (!row.atDefault(s) && !row.allowed(p, s))
+      FC_FAIL(row.field, row.rule(s), row.got(s));
 
   if (s.epilogue == EpilogueKind::Tma && (p.splitKv || p.packGqa))
     FC_FAIL("schedule.epilogue",
@@ -594,14 +617,6 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
                 " (this spec needs " + str(neededOverlap) + ")",
             "true");
 
-  // Ping-pong takes turns round robin over two or three consumer warpgroups
-  // (FA3's scheduler barriers); every warpgroup of a tile runs the same key
-  // blocks, so their turns stay paired.
-  if (s.pingpong && s.consumerWarpgroups != 2 && s.consumerWarpgroups != 3)
-    FC_FAIL("schedule.pingpong",
-            "false unless consumer_warpgroups is 2 or 3 (warpgroups take "
-            "turns; this spec has " + str(s.consumerWarpgroups) + ")",
-            "true");
 
   // The longest-first order has no split coordinate (split-KV tiles are few
   // and of equal length).

@@ -586,10 +586,12 @@ private:
 /// Parses YAML text into a spec, applies defaults, and validates it. On failure
 /// returns false and fills `diag` with a located error (`bufferName` is used as
 /// the file name in the message). `extra` (optional) holds schedule fields
-/// that win over the file's (`flashcore-gen --schedule`); they join the
-/// file's before the defaults are resolved, so a default that follows another
-/// field (block_m and the register targets follow consumer_warpgroups) follows
-/// the overridden value.
+/// that win over the file's (`flashcore-gen --schedule`): they go on top of
+/// the file's resolved schedule through forceSchedule, as FLASHCORE_SCHEDULE
+/// goes on top of a dispatch-table entry, so a field that follows another
+/// (block_m and the register targets follow consumer_warpgroups,
+/// late_tile_claim applies only under dynamic_persistent) follows the
+/// overridden value even where the file sets it.
 FLASHCORE_API bool parseSpec(std::string_view text, std::string_view bufferName,
                              AttentionSpec &spec, SpecDiagnostic &diag,
                              const ScheduleOverrides *extra = nullptr);

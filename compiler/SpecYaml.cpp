@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Spec.h"
+#include "compiler/YamlText.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -113,43 +114,10 @@ template <> struct MappingTraits<RawSpec> {
 
 namespace {
 
-struct LineColumn {
-  int line = 0, column = 0;
-};
-
-LineColumn locate(std::string_view text, const char *position) {
-  LineColumn lc;
-  if (!position || position < text.data() ||
-      position > text.data() + text.size())
-    return lc;
-  lc.line = 1;
-  lc.column = 1;
-  for (const char *c = text.data(); c < position; ++c) {
-    if (*c == '\n') {
-      ++lc.line;
-      lc.column = 1;
-    } else {
-      ++lc.column;
-    }
-  }
-  return lc;
-}
-
-struct DiagCapture {
-  bool seen = false;
-  int line = 0, column = 0;
-  std::string message;
-};
-
-void captureDiag(const llvm::SMDiagnostic &d, void *ctxt) {
-  auto *capture = static_cast<DiagCapture *>(ctxt);
-  if (capture->seen)
-    return;
-  capture->seen = true;
-  capture->line = d.getLineNo();
-  capture->column = d.getColumnNo() + 1;
-  capture->message = d.getMessage().str();
-}
+using flashcore::yamltext::captureDiag;
+using flashcore::yamltext::DiagCapture;
+using flashcore::yamltext::LineColumn;
+using flashcore::yamltext::locate;
 
 } // namespace
 
@@ -224,16 +192,6 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
   }
   if (!failedField.empty())
     return fail(failedAt, failedField, failedRule);
-  if (extra) {
-#define FLASHCORE_EXTRA(member, name, T, def, doc)                            \
-  if (extra->member) {                                                         \
-    given.member = extra->member;                                              \
-    positions.erase(std::string("schedule.") + name);                          \
-  }
-    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_EXTRA)
-#undef FLASHCORE_EXTRA
-  }
-
   // Step 2. The problem: required fields are there (YAML I/O checked), the
   // others default.
   ProblemSpec problem;
@@ -246,6 +204,21 @@ bool flashcore::parseSpec(std::string_view text, std::string_view bufferName,
   AttentionSpec result;
   result.problem = problem;
   result.schedule = resolveSchedule(problem, given);
+  if (extra) {
+    // --schedule goes on top of the file's resolved schedule exactly as
+    // FLASHCORE_SCHEDULE goes on top of a dispatch-table entry
+    // (forceSchedule): a field the file sets and that follows a forced one
+    // (the register split after consumer_warpgroups, late_tile_claim after
+    // the scheduler, ...) is derived again. A field whose value is no longer
+    // the file's has no position in the file to point at.
+    const ScheduleSpec fromFile = result.schedule;
+    result.schedule = forceSchedule(problem, fromFile, *extra);
+#define FLASHCORE_MOVED(member, name, T, def, doc)                             \
+  if (extra->member || !(result.schedule.member == fromFile.member))           \
+    positions.erase(std::string("schedule.") + name);
+    FLASHCORE_SCHEDULE_FIELDS(FLASHCORE_MOVED)
+#undef FLASHCORE_MOVED
+  }
   if (std::optional<SpecDiagnostic> violation = validateSpec(result)) {
     // Point at the offending value; a defaulted field points at the start of
     // the file, since there is nothing written to point at.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/DispatchTable.h"
+#include "compiler/YamlText.h"
 #include "runtime/EmbeddedFile.h"
 #include "runtime/Log.h"
 #include "runtime/Subprocess.h"
@@ -165,30 +166,11 @@ const EmbeddedFile kEmbedded[] = {
 
 constexpr const char *kEmbeddedTable = "dispatch/table.yaml";
 
-struct DiagCapture {
-  bool seen = false;
-  int line = 0, column = 0;
-  std::string message;
-};
-
-void captureDiag(const llvm::SMDiagnostic &d, void *ctxt) {
-  auto *capture = static_cast<DiagCapture *>(ctxt);
-  if (capture->seen)
-    return;
-  capture->seen = true;
-  capture->line = d.getLineNo();
-  capture->column = d.getColumnNo() + 1;
-  capture->message = d.getMessage().str();
-}
+using yamltext::captureDiag;
+using yamltext::DiagCapture;
 
 int lineOf(std::string_view text, const char *position) {
-  if (!position || position < text.data() ||
-      position > text.data() + text.size())
-    return 0;
-  int line = 1;
-  for (const char *c = text.data(); c < position; ++c)
-    line += *c == '\n';
-  return line;
+  return yamltext::locate(text, position).line;
 }
 
 /// Converts the raw text of a field to its slot; false with "<section>.<name>

@@ -5,15 +5,23 @@ ptxas assembles for sm_90a with no spills and no stack frame. Only the problem o
 each spec file is kept, since the runtime applies an entry's schedule on top of the
 defaults, not on top of a spec file's own schedule. Prints one FAIL line per problem,
 then "assembled N kernels for E entries, F failures"; exits 1 on a failure.
-  table-entries-ptxas.py TABLE SPECS_DIR FLASHCORE_GEN PTXAS TMP"""
+  table-entries-ptxas.py TABLE SPECS_DIR FLASHCORE_GEN PTXAS TMP
+With --list TABLE SPECS_DIR it assembles nothing and prints, per entry, "SPEC@fields"
+for the first matching spec file that has no schedule section of its own: the
+variants tests/gpu/device_run.sh's sassvar and checkvar stages take
+(SASS_VARIANTS="$(python3 tests/gen/table-entries-ptxas.py --list ...)")."""
 import pathlib
 import re
 import subprocess
 import sys
 
-table, specs, gen, ptxas, tmp = sys.argv[1:6]
-tmp = pathlib.Path(tmp)
-tmp.mkdir(parents=True, exist_ok=True)
+listing = sys.argv[1:2] == ["--list"]
+if listing:
+    table, specs = sys.argv[2:4]
+else:
+    table, specs, gen, ptxas, tmp = sys.argv[1:6]
+    tmp = pathlib.Path(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
 
 
 def flow_map(text):
@@ -57,6 +65,11 @@ for name, match, schedule in entries:
                    if k not in ("arch", "seqlen")):
             continue
         hits += 1
+        if listing:
+            if not re.search(r"^schedule:", spec.read_text(), re.M):
+                print(f"{spec.name}@{override}")
+                break
+            continue
         tag = f"{name}[{spec.stem}]"
         src = tmp / f"{n}.yaml"
         src.write_text(body)
@@ -76,5 +89,7 @@ for name, match, schedule in entries:
     if hits == 0:
         print(f"FAIL {name}: no shipped spec matches the entry")
         failures += 1
+if listing:
+    sys.exit(1 if failures else 0)
 print(f"assembled {n} kernels for {len(entries)} entries, {failures} failures")
 sys.exit(1 if failures else 0)

@@ -7,7 +7,7 @@
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
 #                                              ablation sassvar sassoverlap sanvar compare decodesweep
-#                                              decodencu fwdncu fwdncusrc
+#                                              decodencu fwdncu fwdncusrc checkvar pairs
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -94,6 +94,34 @@ for stage in $stages; do
       xz -dc "$root/.peers/libflashcore-before.so.xz" > /tmp/libflashcore-before.so
       t 480 python3 "$root/bench/compare_libs.py" /tmp/libflashcore-before.so "$FLASHCORE_LIB" \
         --json "$out/compare.json" ${COMPARE_ARGS:-} ;;
+    checkvar)
+      # fp64 checks (flashcore-gen run: NaN-prefilled O and LSE, unwritten
+      # rows counted) of CHECK_VARIANTS, each SPEC@fields as sassvar's, on
+      # CHECK_SHAPE (default: several tiles per CTA and a tail).
+      for v in ${CHECK_VARIANTS:-bf16_d128_causal.yaml@-}; do
+        split_variant default.yaml "$v"
+        sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
+        echo "== $spec $fields"
+        t 90 "$gen" run "$root/specs/$spec" "${sched[@]}" ${CHECK_SHAPE:---batch 2 --heads 16 --seqlen 3000 --check-rows 96} 2>&1 |
+          grep -E "^kernel|^check|FAIL|PASS|rror|TFLOPS|skipped" | cut -c1-200
+      done ;;
+    pairs)
+      # Paired ablations: FlashCore against itself under a schedule override
+      # (compare_libs.py --self --after-schedule, 5 paired repeats), one per
+      # line of PAIRS: "NAME FIELDS compare_libs-args...". Stops starting new
+      # ones when fewer than 25 s of DEVICE_LIMIT (seconds since this script
+      # began; default 540) are left.
+      while read -r name fields args; do
+        [ -z "$name" ] && continue
+        left=$(( ${DEVICE_LIMIT:-540} - SECONDS ))
+        [ $left -lt 25 ] && { echo "== skip $name $fields (no time)"; continue; }
+        echo "== $name $fields"
+        # shellcheck disable=SC2086
+        t $left python3 "$root/bench/compare_libs.py" "$FLASHCORE_LIB" "$FLASHCORE_LIB" --self \
+          --after-schedule "$fields" --repeats 5 $args \
+          --json "$out/pair-$name-$(echo "$fields" | tr -c 'a-z0-9\n' '-' | cut -c1-60).json" 2>&1 |
+          grep -E "^\| (bf|fp)16|geomean|rror"
+      done <<< "${PAIRS:-}" ;;
     sassvar)
       # SASS_VARIANTS: schedule overrides separated by spaces (- = none), each
       # optionally SPEC@fields for another spec of specs/ (default.yaml).

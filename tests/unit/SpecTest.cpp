@@ -236,6 +236,41 @@ TEST(SpecParse, ForcedFieldsDropWhatOnlyAppliesUnderWhatTheyTurnOff) {
   EXPECT_TRUE(s.schedule.edgeTurns);
   EXPECT_FALSE(s.schedule.leaderWaits);
   EXPECT_FALSE(validateSpec(s).has_value());
+  // k_ahead needs one producer warp: a second one drops it.
+  AttentionSpec kAhead = parseOk(withSchedule("k_ahead: true"));
+  ScheduleOverrides twoWarps;
+  twoWarps.producerWarps = 2;
+  s = kAhead;
+  s.schedule = forceSchedule(kAhead.problem, kAhead.schedule, twoWarps);
+  EXPECT_FALSE(s.schedule.kAhead);
+  EXPECT_FALSE(validateSpec(s).has_value());
+  // Every field a rule ties to another, with everything it needs forced
+  // off: each is dropped and the result is valid (forceSchedule and
+  // validateSpec read one table of these rules).
+  ScheduleOverrides offAll = oneGroup;
+  offAll.scheduler = SchedulerKind::SingleTile;
+  offAll.overlap = false;
+  offAll.producerWarps = 2;
+  const char *every = "scheduler: dynamic_persistent\n  pingpong: true\n"
+                      "  overlap: true\n  prefetch_q: true\n"
+                      "  late_tile_claim: true\n  producer_decodes_tiles: true\n"
+                      "  early_finish: true\n  edge_turns: false\n"
+                      "  leader_waits: true\n  late_k_release: true\n"
+                      "  k_ahead: true";
+  AttentionSpec all = parseOk(withSchedule(every));
+  s = all;
+  s.schedule = forceSchedule(all.problem, all.schedule, offAll);
+  EXPECT_FALSE(validateSpec(s).has_value()) << validateSpec(s)->str();
+  const ScheduleSpec plain;
+  EXPECT_EQ(s.schedule.pingpong, plain.pingpong);
+  EXPECT_EQ(s.schedule.kAhead, plain.kAhead);
+  EXPECT_EQ(s.schedule.lateKRelease, plain.lateKRelease);
+  EXPECT_EQ(s.schedule.leaderWaits, plain.leaderWaits);
+  EXPECT_EQ(s.schedule.prefetchQ, plain.prefetchQ);
+  EXPECT_EQ(s.schedule.lateTileClaim, plain.lateTileClaim);
+  EXPECT_EQ(s.schedule.producerDecodesTiles, plain.producerDecodesTiles);
+  EXPECT_EQ(s.schedule.earlyFinish, plain.earlyFinish);
+  EXPECT_EQ(s.schedule.edgeTurns, plain.edgeTurns);
   // Named fields are kept even where the result is invalid.
   ScheduleOverrides named = toSingle;
   named.prefetchQ = true;
@@ -687,10 +722,59 @@ TEST(SpecFile, ExtraScheduleFieldsResolveWithTheFilesFields) {
   EXPECT_EQ(spec.schedule.blockN, 112);
   EXPECT_EQ(spec.schedule.producerRegisters, 32);
   EXPECT_EQ(spec.schedule.consumerRegisters, 160);
+  // The file's block_m and register targets follow the forced warpgroup
+  // count too (they used to be merged with it and rejected: block_m 128
+  // with three warpgroups).
+  ASSERT_TRUE(parseSpec("problem: {dtype: bf16, head_dim: 64}\n"
+                        "schedule: {block_m: 128, consumer_registers: 240}\n",
+                        "t.yaml", spec, diag, &extra))
+      << diag.str();
+  EXPECT_EQ(spec.schedule.blockM, 192);
+  EXPECT_EQ(spec.schedule.consumerRegisters, 160);
   // An extra field the rules reject is reported like the file's own.
   extra.blockN = 100;
   EXPECT_FALSE(parseSpec("problem: {dtype: bf16, head_dim: 64}\n", "t.yaml",
                          spec, diag, &extra));
   EXPECT_NE(diag.message.find("block_n must be"), std::string::npos)
       << diag.str();
+}
+
+TEST(SpecFile, ExtraScheduleFieldsGoOnTopLikeTheRuntimeOverride) {
+  // --schedule=scheduler=static_persistent on a file written for the
+  // dynamic scheduler: the fields that apply only under it return to their
+  // defaults, as FLASHCORE_SCHEDULE does on a table entry (forceSchedule).
+  const char *text = "problem: {dtype: bf16, head_dim: 128}\n"
+                     "schedule: {scheduler: dynamic_persistent, overlap: true,\n"
+                     "           late_tile_claim: true, early_finish: true,\n"
+                     "           producer_decodes_tiles: true}\n";
+  ScheduleOverrides toStatic;
+  toStatic.scheduler = SchedulerKind::StaticPersistent;
+  AttentionSpec spec;
+  SpecDiagnostic diag;
+  ASSERT_TRUE(parseSpec(text, "t.yaml", spec, diag, &toStatic)) << diag.str();
+  EXPECT_EQ(spec.schedule.scheduler, SchedulerKind::StaticPersistent);
+  EXPECT_FALSE(spec.schedule.lateTileClaim);
+  EXPECT_FALSE(spec.schedule.producerDecodesTiles);
+  EXPECT_TRUE(spec.schedule.earlyFinish);
+  // The same as the runtime's path: the file's schedule, then forceSchedule.
+  AttentionSpec fromFile;
+  ASSERT_TRUE(parseSpec(text, "t.yaml", fromFile, diag)) << diag.str();
+  AttentionSpec expected = fromFile;
+  expected.schedule =
+      forceSchedule(fromFile.problem, fromFile.schedule, toStatic);
+  EXPECT_TRUE(spec == expected);
+  // A field the override names is kept and reported by the rules, at no
+  // position in the file (the file's value is not the one rejected).
+  toStatic.lateTileClaim = true;
+  EXPECT_FALSE(parseSpec(text, "t.yaml", spec, diag, &toStatic));
+  EXPECT_EQ(diag.field, "schedule.late_tile_claim") << diag.str();
+  EXPECT_EQ(diag.line, 1) << diag.str();
+  // Overrides may also complete a file that is not valid on its own.
+  ScheduleOverrides toDynamic;
+  toDynamic.scheduler = SchedulerKind::DynamicPersistent;
+  ASSERT_TRUE(parseSpec("problem: {dtype: bf16, head_dim: 128}\n"
+                        "schedule: {late_tile_claim: true}\n",
+                        "t.yaml", spec, diag, &toDynamic))
+      << diag.str();
+  EXPECT_TRUE(spec.schedule.lateTileClaim);
 }

@@ -228,8 +228,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  // --schedule's fields join the file's before the defaults are resolved
-  // (block_m and the register targets follow consumer_warpgroups).
+  // --schedule's fields go on top of the file's resolved schedule as
+  // FLASHCORE_SCHEDULE does on a table entry (parseSpec, forceSchedule).
   flashcore::ScheduleOverrides given;
   if (!scheduleOpt.empty()) {
     std::string error;
