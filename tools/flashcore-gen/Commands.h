@@ -31,6 +31,7 @@ struct CommandOptions {
   // tune
   int jobs = 0; // 0: the host's cores
   int top = 10;
+  int refine = 3; // refinement rows on top of this many best (0: none)
   bool dryRun = false;
   std::vector<std::string> restrict;
   std::string tablePath;

@@ -11,13 +11,21 @@
 //      reference of `run` on a small shape with partial tiles, then timed on
 //      the FA3-protocol rows of --seqlens, with a progress bar; ranked by the
 //      mean TFLOPS over those rows;
-//   4. --write-table FILE: the winner (when it beats the spec's own schedule)
+//   4. refined: every row of refinements() (fields that tune a structure
+//      rather than choose one: FA3's producer fields and early finish, the
+//      rescale order, the L2 policies) on top of each of the --refine best
+//      (default 3), checked, timed and ranked with the rest -- rows x N
+//      candidates more instead of a space 2^rows times larger. With
+//      --dry-run the first --refine survivors in space order stand in for
+//      the best (validated and compiled, not timed);
+//   5. --write-table FILE: the winner (when it beats the spec's own schedule)
 //      becomes the first entry of that dispatch table (specs/dispatch/table.yaml
 //      format), matching the spec's problem; an entry of the same name is
 //      replaced. --entry SCHEDULE writes a given schedule instead, no search.
 //
-// Adding a dimension: one row of kSpace (a schedule field of the field table
-// and the values to try); nothing else changes.
+// Adding a dimension: one row of space() (a schedule field of the field table
+// and the values to try), or of refinements() (fields set together on top of
+// the best); nothing else changes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +71,31 @@ const std::vector<TuneDimension> &space() {
       {"cluster_m", {"1"}},
   };
   return dims;
+}
+
+/// The second stage: overrides tried on top of the best candidates of the
+/// first (a row that does not validate on a candidate, e.g. late_tile_claim
+/// on a static scheduler, is skipped there).
+struct Refinement {
+  const char *name;
+  const char *overrides;
+};
+const std::vector<Refinement> &refinements() {
+  static const std::vector<Refinement> rows = {
+      {"prefetch-q", "prefetch_q=true"},
+      {"fa3-producer",
+       "prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true"},
+      {"early-finish", "early_finish=true"},
+      {"fa3-producer+early-finish",
+       "prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true,"
+       "early_finish=true"},
+      {"rescale-now", "defer_rescale=false"},
+      {"late-k-release", "late_k_release=true"},
+      {"edge-free", "edge_turns=false"},
+      {"kv-evict-last", "kv_cache_hint=evict_last"},
+      {"kv-l2-256", "kv_l2_promotion=256"},
+  };
+  return rows;
 }
 
 struct Candidate {
@@ -211,6 +244,46 @@ bool specWith(const ProblemSpec &problem, const std::string &overrides,
   return true;
 }
 
+/// The field names of "field=value,...".
+std::vector<std::string> fieldNames(const std::string &overrides) {
+  std::vector<std::string> names;
+  std::stringstream in(overrides);
+  for (std::string kv; std::getline(in, kv, ',');)
+    names.push_back(kv.substr(0, kv.find('=')));
+  return names;
+}
+
+/// Every refinement row on top of each of `best`: valid, not the schedule it
+/// refines, and not a schedule already listed (two rows can land on one
+/// schedule). A row that names a field the candidate's overrides already
+/// set is skipped (a dimension decides that field).
+std::vector<Candidate> refinedCandidates(const ProblemSpec &problem,
+                                         const std::vector<const Candidate *> &best) {
+  std::vector<Candidate> out;
+  for (const Candidate *b : best) {
+    const std::vector<std::string> taken = fieldNames(b->overrides);
+    for (const Refinement &row : refinements()) {
+      bool clash = false;
+      for (const std::string &f : fieldNames(row.overrides))
+        clash = clash || std::find(taken.begin(), taken.end(), f) != taken.end();
+      if (clash)
+        continue;
+      Candidate c;
+      c.overrides = b->overrides + "," + row.overrides;
+      std::string error;
+      if (!specWith(problem, c.overrides, c.spec, error) ||
+          validateSpec(c.spec) || c.spec == b->spec)
+        continue;
+      bool seen = false;
+      for (const Candidate &o : out)
+        seen = seen || o.spec == c.spec;
+      if (!seen)
+        out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
 void progress(size_t done, size_t total, const std::string &what) {
   const int width = 30;
   int filled = total ? int(width * done / total) : width;
@@ -281,33 +354,36 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   const int jobs = options.jobs > 0
                        ? options.jobs
                        : std::max(1u, std::thread::hardware_concurrency());
-  std::atomic<size_t> next{0}, done{0};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < std::min<int>(jobs, int(valid.size())); ++w)
-    workers.emplace_back([&] {
-      CompileOptions compileOptions;
-      compileOptions.ptxFeature = options.ptxFeature;
-      for (size_t i; (i = next++) < valid.size();) {
-        compileKernel(valid[i].spec, compileOptions, valid[i].kernel,
-                      valid[i].error);
-        ++done;
-      }
-    });
-  for (std::thread &t : workers)
-    t.join();
-  std::vector<Candidate *> survivors;
   int failed = 0, spilled = 0;
-  for (Candidate &c : valid) {
-    if (!c.kernel) {
-      ++failed;
-      std::cerr << "compile failed: " << c.overrides << ": " << c.error << "\n";
-    } else if (c.kernel->resources.spillStoreBytes > 0 ||
-               c.kernel->resources.stackFrameBytes > 0) {
-      ++spilled;
-    } else {
-      survivors.push_back(&c);
+  // Compiles `cands`, returns the spill-free ones, counts the rest.
+  auto compileAll = [&](std::vector<Candidate> &cands) {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < std::min<int>(jobs, int(cands.size())); ++w)
+      workers.emplace_back([&] {
+        CompileOptions compileOptions;
+        compileOptions.ptxFeature = options.ptxFeature;
+        for (size_t i; (i = next++) < cands.size();)
+          compileKernel(cands[i].spec, compileOptions, cands[i].kernel,
+                        cands[i].error);
+      });
+    for (std::thread &t : workers)
+      t.join();
+    std::vector<Candidate *> ok;
+    for (Candidate &c : cands) {
+      if (!c.kernel) {
+        ++failed;
+        std::cerr << "compile failed: " << c.overrides << ": " << c.error << "\n";
+      } else if (c.kernel->resources.spillStoreBytes > 0 ||
+                 c.kernel->resources.stackFrameBytes > 0) {
+        ++spilled;
+      } else {
+        ok.push_back(&c);
+      }
     }
-  }
+    return ok;
+  };
+  std::vector<Candidate *> survivors = compileAll(valid);
   std::printf("space: %zu combinations of %zu dimensions; %zu valid (rejected:",
               all.size(), dims.size(), valid.size());
   for (const auto &[field, count] : rejected)
@@ -315,9 +391,34 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   std::printf("), %zu compiled without spills (%d spilled, %d failed) on %d "
               "threads\n",
               survivors.size(), spilled, failed, jobs);
+  const size_t refineCount = size_t(std::max(0, options.refine));
+  // 4's candidates on top of `best`, compiled (their spills and failures
+  // counted apart from the space's).
+  std::vector<Candidate> refined;
+  auto refineOn = [&](const std::vector<Candidate *> &best) {
+    std::vector<const Candidate *> on(best.begin(), best.end());
+    refined = refinedCandidates(base.problem, on);
+    failed = spilled = 0;
+    std::vector<Candidate *> ok = compileAll(refined);
+    std::printf("refinements: %zu rows on the %zu %s; %zu valid, %zu compiled "
+                "without spills (%d spilled, %d failed)\n",
+                refinements().size(), on.size(),
+                options.dryRun ? "first survivors (--dry-run: not ranked)"
+                               : "best",
+                refined.size(), ok.size(), spilled, failed);
+    return ok;
+  };
   if (options.dryRun) {
+    std::vector<Candidate *> shown = survivors;
+    if (refineCount > 0) {
+      std::vector<Candidate *> first(
+          survivors.begin(),
+          survivors.begin() + std::min(refineCount, survivors.size()));
+      std::vector<Candidate *> more = refineOn(first);
+      shown.insert(shown.end(), more.begin(), more.end());
+    }
     std::printf("| schedule | threads | smem bytes | registers |\n|---|---|---|---|\n");
-    for (const Candidate *c : survivors)
+    for (const Candidate *c : shown)
       std::printf("| %s | %d | %d | %d |\n", c->overrides.c_str(),
                   c->kernel->geometry.threadsPerCta,
                   c->kernel->geometry.smem.dynamicSmemBytes,
@@ -361,32 +462,44 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   check.seqlenK = 0;
   check.checkRows = 24;
   check.repeats = 1;
-  for (size_t i = 0; i < survivors.size(); ++i) {
-    Candidate &c = *survivors[i];
-    progress(i, survivors.size(), c.overrides);
-    c.checked = run(c.spec, check) == 0;
-    if (c.checked && !timeSpec(c.spec, c.tflops))
-      c.tflops = 0;
-  }
-  progress(survivors.size(), survivors.size(), "done");
   std::vector<Candidate *> ranked;
   int wrong = 0; // a valid schedule with a wrong answer: a generator bug
-  for (Candidate *c : survivors) {
-    if (!c->checked) {
-      ++wrong;
-      std::cerr << "FAILED the fp64 check: " << c->overrides << "\n";
-    } else if (c->tflops > 0) {
-      ranked.push_back(c);
+  // Checks and times `cands`, adds the good ones to `ranked`, best first.
+  auto measure = [&](const std::vector<Candidate *> &cands) {
+    for (size_t i = 0; i < cands.size(); ++i) {
+      Candidate &c = *cands[i];
+      progress(i, cands.size(), c.overrides);
+      c.checked = run(c.spec, check) == 0;
+      if (c.checked && !timeSpec(c.spec, c.tflops))
+        c.tflops = 0;
     }
+    progress(cands.size(), cands.size(), "done");
+    for (Candidate *c : cands) {
+      if (!c->checked) {
+        ++wrong;
+        std::cerr << "FAILED the fp64 check: " << c->overrides << "\n";
+      } else if (c->tflops > 0) {
+        ranked.push_back(c);
+      }
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const Candidate *a, const Candidate *b) {
+      return a->tflops > b->tflops;
+    });
+  };
+  measure(survivors);
+  size_t firstStage = ranked.size();
+  if (refineCount > 0 && !ranked.empty()) {
+    std::vector<Candidate *> best(
+        ranked.begin(), ranked.begin() + std::min(refineCount, ranked.size()));
+    measure(refineOn(best));
   }
-  std::sort(ranked.begin(), ranked.end(),
-            [](const Candidate *a, const Candidate *b) { return a->tflops > b->tflops; });
   std::printf("%s: the spec's own schedule %.1f TFLOPS (mean over S =", info.name.c_str(),
               baseline);
   for (int s : seqlens)
     std::printf(" %d", s);
-  std::printf("); %zu candidates checked and timed, %d failed the fp64 check\n",
-              ranked.size(), wrong);
+  std::printf("); %zu candidates checked and timed (%zu refined), %d failed "
+              "the fp64 check\n",
+              ranked.size(), ranked.size() - firstStage, wrong);
   std::printf("| rank | schedule | TFLOPS | vs the spec's |\n|---|---|---|---|\n");
   for (size_t i = 0; i < ranked.size() && int(i) < options.top; ++i)
     std::printf("| %zu | %s | %.1f | %.3f |\n", i + 1, ranked[i]->overrides.c_str(),

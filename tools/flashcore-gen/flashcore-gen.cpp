@@ -59,12 +59,21 @@ cl::SubCommand tuneCmd(
     "spills; on a GPU each is checked against the fp64 reference (600 rows, "
     "partial tiles) and timed on FA3-protocol rows (--seqlens, default "
     "2048,8192), ranked by mean TFLOPS; --write-table puts the winner first in "
-    "a dispatch table. A new dimension is one row of kSpace in "
+    "a dispatch table. Then every refinement row (FA3's producer fields, "
+    "early_finish, defer_rescale, late_k_release, edge_turns, L2 policies) is "
+    "tried on top of the --refine best and ranked with them. A new dimension is "
+    "one row of space(), a new refinement one row of refinements(), in "
     "tools/flashcore-gen/TuneCommand.cpp");
 cl::opt<int> tuneJobs("jobs", cl::desc("Compile threads (tune; default: the host's cores)"),
                       cl::init(0), cl::sub(tuneCmd));
 cl::opt<int> tuneTop("top", cl::desc("Ranked candidates printed (tune)"), cl::init(10),
                      cl::sub(tuneCmd));
+cl::opt<int> tuneRefine(
+    "refine",
+    cl::desc("Try every refinement row (FA3's producer fields, early_finish, "
+             "the rescale order, L2 policies: refinements() in TuneCommand.cpp) "
+             "on top of this many best candidates (tune; 0: none)"),
+    cl::init(3), cl::sub(tuneCmd));
 cl::opt<bool> tuneDryRun("dry-run",
                          cl::desc("Validate and compile the space, print it, "
                                   "touch no GPU (tune)"),
@@ -278,6 +287,7 @@ int main(int argc, char **argv) {
   options.seed = seedOpt;
   options.jobs = tuneJobs;
   options.top = tuneTop;
+  options.refine = tuneRefine;
   options.dryRun = tuneDryRun;
   options.restrict.assign(tuneRestrict.begin(), tuneRestrict.end());
   options.tablePath = tuneTable;
