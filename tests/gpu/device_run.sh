@@ -7,7 +7,7 @@
 #                                              sandecode decodesass fallback randargs sanall soak large
 #                                              ring multigpu_ring (all GPUs, torchrun) tilesweep
 #                                              ablation sassvar sassoverlap sanvar compare decodesweep
-#                                              decodencu fwdncu fwdncusrc checkvar pairs
+#                                              decodencu fwdncu fwdncusrc checkvar pairs fa3spills
 # pyinstall builds and installs the Python package for the device's python3
 # into /tmp/site (the README's pip command) and puts it on PYTHONPATH; fa3
 # starts the FA3 build (.peers/, see docs/PERFORMANCE.md) in the background,
@@ -273,6 +273,15 @@ for stage in $stages; do
       (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" $f ${FA3_MODE:-protocol} \
         >$f.path.tmp 2>$f.err; rc=$?; mv $f.path.tmp $f.path; echo $rc >$f.rc) &
       echo "FA3 build started in the background" ;;
+    fa3spills)
+      # After fa3wait: FA3's forward kernels as this machine built them (CUDA
+      # 13's ptxas spills its causal kernels, bench/fa3_ptx.sh): LDL/STL per
+      # kernel and how many sit in the main loop (bench/sass_spills.py).
+      [ -n "${FA3_PATH:-}" ] || { echo "no FA3_PATH (run fa3 fa3wait first)"; continue; }
+      for so in $(find "$FA3_PATH" -maxdepth 3 -name "*.so"); do
+        cuobjdump -sass "$so" > /tmp/fa3.sass 2>/dev/null || continue
+        (cd "$root/bench" && python3 sass_spills.py /tmp/fa3.sass)
+      done ;;
     fa3wait)
       # FA3_WAIT_S bounds the wait; past it the later stages run without FA3.
       f=/tmp/fa3-${FA3_MODE:-protocol}
