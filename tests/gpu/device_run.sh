@@ -38,6 +38,8 @@ emit_variant() {
   local sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
   t 60 "$gen" emit-cubin "$root/specs/$spec" "${sched[@]}" -o /tmp/v.cubin >/dev/null
 }
+# The FA3 build folder of FA3_MODE and FA3_PTXAS.
+fa3dir() { echo "/tmp/fa3-${FA3_MODE:-protocol}${FA3_PTXAS:+-ptxas$(echo "$FA3_PTXAS" | cksum | cut -d' ' -f1)}"; }
 for stage in $stages; do
   echo "=================== $stage"
   case $stage in
@@ -266,11 +268,22 @@ for stage in $stages; do
     decodebench)
       t ${DECODE_T:-300} python3 "$root/bench/decode_bench.py" --json "$out/decode.json" ${DECODE_ARGS:-} ;;
     fa3)
-      # A warm machine keeps /tmp: a new build gets its own folder per mode,
-      # and fa3wait must not take the last call's finished build for it.
-      f=/tmp/fa3-${FA3_MODE:-protocol}
+      # A warm machine keeps /tmp: a new build gets its own folder per mode
+      # (and ptxas), and fa3wait must not take the last call's finished build.
+      # FA3_PTXAS (a ptxas, or "triton" for Triton's bundled 12.8): build FA3
+      # with that assembler, as FA3 pins ptxas 12.8 on CUDA 12.x toolkits
+      # (bench/cuda_with_ptxas.sh; CUDA 13's spills FA3's causal kernels).
+      f=$(fa3dir)
       rm -f $f.rc $f.path
-      (bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" $f ${FA3_MODE:-protocol} \
+      fa3env=()
+      if [ -n "${FA3_PTXAS:-}" ]; then
+        p=$FA3_PTXAS
+        [ "$p" = triton ] && p=$(python3 -c "import triton,os; print(os.path.join(os.path.dirname(triton.__file__),'backends/nvidia/bin/ptxas'))")
+        shadow=$(bash "$root/bench/cuda_with_ptxas.sh" "$p" $f-cuda) || { echo "FA3_PTXAS: no shadow toolkit"; continue; }
+        echo "FA3 with $("$shadow/bin/ptxas" --version | tail -1)"
+        fa3env=(CUDA_HOME="$shadow" PATH="$shadow/bin:$PATH")
+      fi
+      (env "${fa3env[@]}" bash "$root/.peers/fa3_build.sh" "$root/.peers/fa3-hopper-src.tar.xz" $f ${FA3_MODE:-protocol} \
         >$f.path.tmp 2>$f.err; rc=$?; mv $f.path.tmp $f.path; echo $rc >$f.rc) &
       echo "FA3 build started in the background" ;;
     fa3spills)
@@ -284,7 +297,7 @@ for stage in $stages; do
       done ;;
     fa3wait)
       # FA3_WAIT_S bounds the wait; past it the later stages run without FA3.
-      f=/tmp/fa3-${FA3_MODE:-protocol}
+      f=$(fa3dir)
       w=0; while [ ! -f $f.rc ] && [ $w -lt ${FA3_WAIT_S:-900} ]; do sleep 2; w=$((w + 2)); done
       [ -f $f.rc ] || { echo "FA3 build not finished after ${w}s; continuing without it"; continue; }
       cat $f.err
