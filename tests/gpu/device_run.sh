@@ -279,7 +279,7 @@ for stage in $stages; do
       if [ -n "${FA3_PTXAS:-}" ]; then
         p=$FA3_PTXAS
         [ "$p" = triton ] && p=$(python3 -c "import triton,os; print(os.path.join(os.path.dirname(triton.__file__),'backends/nvidia/bin/ptxas'))")
-        shadow=$(bash "$root/bench/cuda_with_ptxas.sh" "$p" $f-cuda) || { echo "FA3_PTXAS: no shadow toolkit"; continue; }
+        shadow=$(bash "$root/bench/cuda_with_ptxas.sh" "$p" $f-cuda) || { echo "FA3_PTXAS: no shadow toolkit"; echo 1 > $f.rc; continue; }
         echo "FA3 with $("$shadow/bin/ptxas" --version | tail -1)"
         fa3env=(CUDA_HOME="$shadow" PATH="$shadow/bin:$PATH")
       fi
