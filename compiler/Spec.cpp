@@ -328,9 +328,12 @@ ScheduleSpec forceSchedule(const ProblemSpec &problem, const ScheduleSpec &base,
   // when `forced` turns that one off without naming the field itself
   // (FLASHCORE_SCHEDULE=scheduler=static_persistent on a table entry with
   // late_tile_claim gives a valid static schedule). A field `forced` names
-  // is kept, and validation reports it.
+  // is kept, and validation reports it; so is one whose condition already
+  // failed in `base` (an invalid spec file stays invalid under an unrelated
+  // --schedule).
   for (const ConditionalField &row : kConditionalFields)
-    if (!row.named(forced) && !row.allowed(problem, s))
+    if (!row.named(forced) && row.allowed(problem, base) &&
+        !row.allowed(problem, s))
       row.reset(s);
   return s;
 }

@@ -537,7 +537,8 @@ FLASHCORE_API void applyOverrides(ScheduleSpec &schedule,
 /// that apply only under another (late_tile_claim under dynamic_persistent,
 /// early_finish under overlap, pingpong under two or three warpgroups, ...)
 /// return to their defaults when `forced` turns that one off and does not
-/// name them.
+/// name them (only then: one whose condition fails in `base` already is
+/// kept, for validation to report).
 FLASHCORE_API ScheduleSpec forceSchedule(const ProblemSpec &problem,
                                          const ScheduleSpec &base,
                                          const ScheduleOverrides &forced);

@@ -7,7 +7,8 @@ defaults, not on top of a spec file's own schedule. Prints one FAIL line per pro
 then "assembled N kernels for E entries, F failures"; exits 1 on a failure.
   table-entries-ptxas.py TABLE SPECS_DIR FLASHCORE_GEN PTXAS TMP
 With --list TABLE SPECS_DIR it assembles nothing and prints, per entry, "SPEC@fields"
-for the first matching spec file that has no schedule section of its own: the
+for the first matching spec file that has no schedule section of its own (FAIL lines,
+for an entry with none, go to stderr and the exit code is 1): the
 variants tests/gpu/device_run.sh's sassvar and checkvar stages take
 (SASS_VARIANTS="$(python3 tests/gen/table-entries-ptxas.py --list ...)")."""
 import pathlib
@@ -56,7 +57,7 @@ for name, match, schedule in entries:
     if not schedule:
         continue
     override = ",".join(f"{k}={v}" for k, v in schedule.items())
-    hits = 0
+    hits = listed = 0
     for spec in sorted(pathlib.Path(specs).glob("*.yaml")):
         body, problem = problem_of(spec)
         if problem.get("kind", "forward") != "forward":
@@ -68,6 +69,7 @@ for name, match, schedule in entries:
         if listing:
             if not re.search(r"^schedule:", spec.read_text(), re.M):
                 print(f"{spec.name}@{override}")
+                listed = 1
                 break
             continue
         tag = f"{name}[{spec.stem}]"
@@ -86,8 +88,13 @@ for name, match, schedule in entries:
             print(f"FAIL {tag}: ptxas or spills\n{out}")
             failures += 1
         n += 1
+    # With --list, stdout holds only variants (scripts word-split it).
+    report = sys.stderr if listing else sys.stdout
     if hits == 0:
-        print(f"FAIL {name}: no shipped spec matches the entry")
+        print(f"FAIL {name}: no shipped spec matches the entry", file=report)
+        failures += 1
+    elif listing and not listed:
+        print(f"FAIL {name}: every spec it matches has a schedule section", file=report)
         failures += 1
 if listing:
     sys.exit(1 if failures else 0)

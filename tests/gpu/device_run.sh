@@ -99,20 +99,26 @@ for stage in $stages; do
     checkvar)
       # fp64 checks (flashcore-gen run: NaN-prefilled O and LSE, unwritten
       # rows counted) of CHECK_VARIANTS, each SPEC@fields as sassvar's, on
-      # CHECK_SHAPE (default: several tiles per CTA and a tail).
+      # CHECK_SHAPE (default: several tiles per CTA and a tail); 90 s each,
+      # none started with under 60 s of DEVICE_LIMIT left.
       for v in ${CHECK_VARIANTS:-bf16_d128_causal.yaml@-}; do
         split_variant default.yaml "$v"
         sched=(); [ "$fields" != - ] && sched=(--schedule="$fields")
+        [ $(( ${DEVICE_LIMIT:-540} - SECONDS )) -lt 60 ] && { echo "== skip $spec $fields (no time)"; continue; }
         echo "== $spec $fields"
-        t 90 "$gen" run "$root/specs/$spec" "${sched[@]}" ${CHECK_SHAPE:---batch 2 --heads 16 --seqlen 3000 --check-rows 96} 2>&1 |
-          grep -E "^kernel|^check|FAIL|PASS|rror|TFLOPS|skipped" | cut -c1-200
+        t 90 "$gen" run "$root/specs/$spec" "${sched[@]}" ${CHECK_SHAPE:---batch 2 --heads 16 --seqlen 3000 --check-rows 96} \
+          > /tmp/checkvar.log 2>&1
+        rc=$?
+        grep -E "^kernel|^check|FAIL|PASS|rror|TFLOPS|skipped" /tmp/checkvar.log | cut -c1-200
+        [ $rc -ne 0 ] && echo "exit code $rc$([ $rc -eq 137 ] && echo ': killed after 90 s')"
       done ;;
     pairs)
       # Paired ablations: FlashCore against itself under a schedule override
       # (compare_libs.py --self --after-schedule, 5 paired repeats), one per
       # line of PAIRS: "NAME FIELDS compare_libs-args...". Stops starting new
       # ones when fewer than 25 s of DEVICE_LIMIT (seconds since this script
-      # began; default 540) are left.
+      # began; default 540) are left. Each row's JSON line is printed as it
+      # comes, so a pair cut at the limit keeps the rows it finished.
       while read -r name fields args; do
         [ -z "$name" ] && continue
         left=$(( ${DEVICE_LIMIT:-540} - SECONDS ))
@@ -122,13 +128,14 @@ for stage in $stages; do
         t $left python3 "$root/bench/compare_libs.py" "$FLASHCORE_LIB" "$FLASHCORE_LIB" --self \
           --after-schedule "$fields" --repeats 5 $args \
           --json "$out/pair-$name-$(echo "$fields" | tr -c 'a-z0-9\n' '-' | cut -c1-60).json" 2>&1 |
-          grep -E "^\| (bf|fp)16|geomean|rror"
+          grep -E '^\{"dtype"|geomean|rror' | cut -c1-260
       done <<< "${PAIRS:-}" ;;
     sassvar)
       # SASS_VARIANTS: schedule overrides separated by spaces (- = none), each
       # optionally SPEC@fields for another spec of specs/ (default.yaml).
       for v in ${SASS_VARIANTS:-- scheduler=static_persistent epilogue=tma overlap=true}; do
-        emit_variant "$v"
+        rm -f /tmp/v.cubin
+        emit_variant "$v" || { echo "== $v: emit-cubin failed"; continue; }
         echo "== $spec $fields: $(cuobjdump -sass /tmp/v.cubin | grep -o -E "HGMMA[.A-Z0-9x]*|UTMASTG[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|STSM[.A-Z0-9]*|LDL|STL|WARPGROUP.ARRIVE|WARPGROUP.DEPBAR[.A-Z0-9]*|BAR.ARV|BAR.SYNC[.A-Z0-9]*|VOTE[.A-Z]*|USETMAXREG[.A-Z0-9]*" | sort | uniq -c | tr '\n' ' ')"
         cuobjdump -res-usage /tmp/v.cubin | grep -o -E "REG:[0-9]+|STACK:[0-9]+|LOCAL:[0-9]+" | tr '\n' ' '; echo
       done ;;

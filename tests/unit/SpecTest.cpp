@@ -739,6 +739,20 @@ TEST(SpecFile, ExtraScheduleFieldsResolveWithTheFilesFields) {
       << diag.str();
 }
 
+TEST(SpecRules, PingpongIsReportedBeforeTheRegisterRules) {
+  // The fields that apply only under others are checked together, before
+  // the register and shared-memory rules: four warpgroups with ping-pong
+  // name pingpong, not the register budget four warpgroups break.
+  AttentionSpec spec;
+  SpecDiagnostic diag;
+  EXPECT_FALSE(parseSpec("problem: {dtype: bf16, head_dim: 128}\n"
+                         "schedule: {consumer_warpgroups: 4, pingpong: true}\n",
+                         "t.yaml", spec, diag));
+  EXPECT_EQ(diag.field, "schedule.pingpong") << diag.str();
+  EXPECT_NE(diag.message.find("this spec has 4"), std::string::npos)
+      << diag.str();
+}
+
 TEST(SpecFile, ExtraScheduleFieldsGoOnTopLikeTheRuntimeOverride) {
   // --schedule=scheduler=static_persistent on a file written for the
   // dynamic scheduler: the fields that apply only under it return to their
@@ -769,6 +783,20 @@ TEST(SpecFile, ExtraScheduleFieldsGoOnTopLikeTheRuntimeOverride) {
   EXPECT_FALSE(parseSpec(text, "t.yaml", spec, diag, &toStatic));
   EXPECT_EQ(diag.field, "schedule.late_tile_claim") << diag.str();
   EXPECT_EQ(diag.line, 1) << diag.str();
+  // An unrelated override does not repair a file that is invalid on its
+  // own: its field is kept and reported where the file wrote it.
+  ScheduleOverrides stages;
+  stages.stages = 2;
+  const char *invalid = "problem: {dtype: bf16, head_dim: 128}\n"
+                        "schedule: {scheduler: static_persistent,\n"
+                        "           late_tile_claim: true}\n";
+  EXPECT_FALSE(parseSpec(invalid, "t.yaml", spec, diag, &stages));
+  EXPECT_EQ(diag.field, "schedule.late_tile_claim") << diag.str();
+  EXPECT_EQ(diag.line, 3) << diag.str();
+  EXPECT_FALSE(parseSpec("problem: {dtype: bf16, head_dim: 128}\n"
+                         "schedule: {consumer_warpgroups: 1, pingpong: true}\n",
+                         "t.yaml", spec, diag, &stages));
+  EXPECT_EQ(diag.field, "schedule.pingpong") << diag.str();
   // Overrides may also complete a file that is not valid on its own.
   ScheduleOverrides toDynamic;
   toDynamic.scheduler = SchedulerKind::DynamicPersistent;

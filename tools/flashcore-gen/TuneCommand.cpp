@@ -86,6 +86,7 @@ const std::vector<Refinement> &refinements() {
       {"fa3-producer",
        "prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true"},
       {"early-finish", "early_finish=true"},
+      {"prefetch-q+early-finish", "prefetch_q=true,early_finish=true"},
       {"fa3-producer+early-finish",
        "prefetch_q=true,late_tile_claim=true,producer_decodes_tiles=true,"
        "early_finish=true"},
@@ -103,6 +104,7 @@ struct Candidate {
   AttentionSpec spec;
   std::shared_ptr<const CompiledKernel> kernel;
   std::string error;
+  const Candidate *refines = nullptr; // the candidate a refinement is on
   double tflops = 0;     // mean over the timed rows
   bool checked = false;  // passed the fp64 check
 };
@@ -269,6 +271,7 @@ std::vector<Candidate> refinedCandidates(const ProblemSpec &problem,
       if (clash)
         continue;
       Candidate c;
+      c.refines = b;
       c.overrides = b->overrides + "," + row.overrides;
       std::string error;
       if (!specWith(problem, c.overrides, c.spec, error) ||
@@ -328,6 +331,11 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
     return 1;
   }
   std::vector<TuneDimension> dims = space();
+  if (options.refine < 0) {
+    std::cerr << "error: --refine must be 0 or more candidates, got: "
+              << options.refine << "\n";
+    return 1;
+  }
   if (!applyRestrictions(options.restrict, dims))
     return 1;
 
@@ -354,9 +362,8 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   const int jobs = options.jobs > 0
                        ? options.jobs
                        : std::max(1u, std::thread::hardware_concurrency());
-  int failed = 0, spilled = 0;
   // Compiles `cands`, returns the spill-free ones, counts the rest.
-  auto compileAll = [&](std::vector<Candidate> &cands) {
+  auto compileAll = [&](std::vector<Candidate> &cands, int &failed, int &spilled) {
     std::atomic<size_t> next{0};
     std::vector<std::thread> workers;
     for (int w = 0; w < std::min<int>(jobs, int(cands.size())); ++w)
@@ -383,7 +390,8 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
     }
     return ok;
   };
-  std::vector<Candidate *> survivors = compileAll(valid);
+  int failed = 0, spilled = 0;
+  std::vector<Candidate *> survivors = compileAll(valid, failed, spilled);
   std::printf("space: %zu combinations of %zu dimensions; %zu valid (rejected:",
               all.size(), dims.size(), valid.size());
   for (const auto &[field, count] : rejected)
@@ -391,21 +399,34 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
   std::printf("), %zu compiled without spills (%d spilled, %d failed) on %d "
               "threads\n",
               survivors.size(), spilled, failed, jobs);
-  const size_t refineCount = size_t(std::max(0, options.refine));
-  // 4's candidates on top of `best`, compiled (their spills and failures
-  // counted apart from the space's).
+  const size_t refineCount = size_t(options.refine);
+  // 4's candidates on top of `best`, compiled; a row whose launch is its
+  // base's (the same PTX and tensor maps: defer_rescale without overlap,
+  // ...) is dropped.
   std::vector<Candidate> refined;
+  int refineFailed = 0, refineSpilled = 0;
   auto refineOn = [&](const std::vector<Candidate *> &best) {
     std::vector<const Candidate *> on(best.begin(), best.end());
     refined = refinedCandidates(base.problem, on);
-    failed = spilled = 0;
-    std::vector<Candidate *> ok = compileAll(refined);
+    std::vector<Candidate *> ok;
+    int same = 0;
+    for (Candidate *c : compileAll(refined, refineFailed, refineSpilled)) {
+      // kv_l2_promotion is the one schedule field the PTX does not carry
+      // (runtime/Launcher.cpp puts it in the K/V tensor maps).
+      if (c->kernel->ptx == c->refines->kernel->ptx &&
+          c->spec.schedule.kvL2Promotion ==
+              c->refines->spec.schedule.kvL2Promotion)
+        ++same;
+      else
+        ok.push_back(c);
+    }
     std::printf("refinements: %zu rows on the %zu %s; %zu valid, %zu compiled "
-                "without spills (%d spilled, %d failed)\n",
+                "without spills and unlike their base (%d spilled, %d failed, "
+                "%d the same kernel)\n",
                 refinements().size(), on.size(),
                 options.dryRun ? "first survivors (--dry-run: not ranked)"
                                : "best",
-                refined.size(), ok.size(), spilled, failed);
+                refined.size(), ok.size(), refineSpilled, refineFailed, same);
     return ok;
   };
   if (options.dryRun) {
@@ -423,7 +444,7 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
                   c->kernel->geometry.threadsPerCta,
                   c->kernel->geometry.smem.dynamicSmemBytes,
                   c->kernel->resources.registers);
-    return failed ? 2 : 0;
+    return failed || refineFailed ? 2 : 0;
   }
 
   // 3. On the GPU: checked, then timed.
@@ -509,7 +530,9 @@ int tune(const AttentionSpec &base, const CommandOptions &options) {
     if (!writeTableEntry(options.tablePath, base.problem, ranked[0]->overrides,
                          ranked[0]->tflops, baseline))
       return 2;
-  return wrong ? 2 : 0;
+  // A valid schedule that failed to compile or gave a wrong answer is a
+  // generator bug: exit code 2 even when a winner was found.
+  return wrong || failed || refineFailed ? 2 : 0;
 }
 
 } // namespace flashcore::tools
