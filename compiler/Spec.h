@@ -70,6 +70,16 @@ enum class SchedulerKind {
   DynamicPersistent,
 };
 
+/// The order in which a work tile visits its key blocks.
+enum class KeyOrder {
+  /// Lowest block first: the blocks that need no mask, then those across the
+  /// causal diagonal / window edge / sequence end.
+  Ascending,
+  /// Highest first (FlashAttention-3's n_block walk downwards): the masked
+  /// blocks at the diagonal first, the prologue on the last block.
+  Descending,
+};
+
 /// The order of the work tiles (compiler/TileSchedule.h).
 enum class TileOrder {
   /// Query blocks fastest, then heads, then the batch (longest first within
@@ -126,6 +136,9 @@ template <> struct EnumNames<KernelKind> {
 template <> struct EnumNames<SchedulerKind> {
   static constexpr const char *names[] = {"single_tile", "static_persistent",
                                           "dynamic_persistent"};
+};
+template <> struct EnumNames<KeyOrder> {
+  static constexpr const char *names[] = {"ascending", "descending"};
 };
 template <> struct EnumNames<TileOrder> {
   static constexpr const char *names[] = {"m_fastest", "longest_first"};
@@ -283,7 +296,10 @@ FLASHCORE_API int dtypeBytes(DType dtype);
   X(clusterM, "cluster_m", int, "1",                                           \
     "CTAs per cluster along the query blocks: 2 pairs neighbouring query "    \
     "blocks of one head, each CTA loads half of every K/V block and TMA "     \
-    "multicasts it to both")
+    "multicasts it to both")                                                   \
+  X(keyOrder, "key_order", KeyOrder, "ascending",                              \
+    "the order a tile visits its key blocks: `ascending` or `descending` "    \
+    "(FA3's: the masked blocks at the diagonal first)")
 
 //===----------------------------------------------------------------------===//
 // The spec
@@ -404,6 +420,9 @@ struct ScheduleSpec {
   /// neighbouring query blocks of one head and share each K/V block, every
   /// CTA loading 1 / cluster_m of its rows with TMA multicast.
   int clusterM = 1;
+  /// The order a work tile visits its key blocks, on the producer and the
+  /// consumers alike.
+  KeyOrder keyOrder = KeyOrder::Ascending;
 };
 
 struct AttentionSpec {

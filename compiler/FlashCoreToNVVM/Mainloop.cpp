@@ -8,6 +8,58 @@ using namespace mlir;
 namespace flashcore {
 
 //===----------------------------------------------------------------------===//
+// The order of a tile's key blocks
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// key_order: the producer and the consumers visit a tile's key blocks
+/// [nStart, nEnd) in the same order, upwards or (FA3's) downwards. The ring
+/// slots follow the visits, not the block indices. Ascending emits exactly
+/// the loops the generator had before the field.
+struct KeyWalk {
+  KernelEmitter &e;
+  Value nStart, nEnd;
+  bool down;
+
+  KeyWalk(KernelEmitter &e, const KeyBlockRange &blocks)
+      : e(e), nStart(blocks.nStart), nEnd(blocks.nEnd),
+        down(e.spec.schedule.keyOrder == KeyOrder::Descending) {}
+
+  /// The block visited first.
+  Value first() const { return down ? e.sub(nEnd, e.i32(1)) : nStart; }
+  /// The block visited last.
+  Value last() const { return down ? nStart : e.sub(nEnd, e.i32(1)); }
+  /// The block visited just before block j.
+  Value before(Value j) const {
+    return down ? e.add(j, e.i32(1)) : e.sub(j, e.i32(1));
+  }
+  /// The block visited second (when there is one).
+  Value second() const {
+    return down ? e.sub(nEnd, e.i32(2)) : e.add(nStart, e.i32(1));
+  }
+  /// Blocks [lo, hi) in visit order; `body` gets the block index.
+  SmallVector<Value>
+  loop(Value lo, Value hi, ValueRange inits,
+       const std::function<SmallVector<Value>(Value, ValueRange)> &body) const {
+    if (!down)
+      return e.forLoop(lo, hi, inits, body);
+    Value top = e.sub(hi, e.i32(1));
+    return e.forLoop(e.i32(0), e.sub(hi, lo), inits,
+                     [&](Value i, ValueRange c) { return body(e.sub(top, i), c); });
+  }
+  /// The blocks after the first `skip` visits (0 or 1), in visit order.
+  SmallVector<Value>
+  rest(int skip, ValueRange inits,
+       const std::function<SmallVector<Value>(Value, ValueRange)> &body) const {
+    if (skip == 0)
+      return loop(nStart, nEnd, inits, body);
+    return down ? loop(nStart, e.sub(nEnd, e.i32(1)), inits, body)
+                : loop(e.add(nStart, e.i32(1)), nEnd, inits, body);
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // Tile context and thread geometry
 //===----------------------------------------------------------------------===//
 
@@ -251,8 +303,10 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
   SmallVector<Value> unchanged;
   kv.appendTo(unchanged);
 
-  auto blocksFrom = [&](Value first, ValueRange ring, bool loadK, bool loadV) {
-    return e.forLoop(first, ctx.blocks.nEnd, ring,
+  const KeyWalk walk(e, ctx.blocks);
+  // The blocks after the first `skip` visits.
+  auto blocksFrom = [&](int skip, ValueRange ring, bool loadK, bool loadV) {
+    return walk.rest(skip, ring,
                      [&](Value j, ValueRange carried) {
                        PipelineState slot = PipelineState::from(carried, 0);
                        if (loadK)
@@ -271,16 +325,16 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
   // the tile's first V load (Q's load, the wait for O to leave the V ring).
   auto kAheadBlocks = [&](function_ref<void()> afterFirstK,
                           function_ref<void()> beforeFirstV) {
-    loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
+    loadKV(ctx, /*isK=*/true, walk.first(), kv);
     afterFirstK();
-    Value second = e.add(ctx.blocks.nStart, e.i32(1));
-    SmallVector<Value> vRing = e.forLoop(
-        second, ctx.blocks.nEnd, unchanged, [&](Value j, ValueRange carried) {
+    Value second = walk.second();
+    SmallVector<Value> vRing = walk.rest(
+        1, unchanged, [&](Value j, ValueRange carried) {
           PipelineState vSlot = PipelineState::from(carried, 0);
           PipelineState kSlot = vSlot.advance(e, s.stages);
           loadKV(ctx, /*isK=*/true, j, kSlot);
           e.ifThen(e.eq(j, second), [&] { beforeFirstV(); });
-          loadKV(ctx, /*isK=*/false, e.sub(j, e.i32(1)), vSlot);
+          loadKV(ctx, /*isK=*/false, walk.before(j), vSlot);
           SmallVector<Value> next;
           kSlot.appendTo(next);
           return next;
@@ -289,7 +343,7 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
     // (a second wait on a completed phase returns at once).
     beforeFirstV();
     PipelineState vLast = PipelineState::from(vRing, 0);
-    loadKV(ctx, /*isK=*/false, e.sub(ctx.blocks.nEnd, e.i32(1)), vLast);
+    loadKV(ctx, /*isK=*/false, walk.last(), vLast);
     SmallVector<Value> ring;
     vLast.advance(e, s.stages).appendTo(ring);
     return ring;
@@ -300,7 +354,7 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
           e.lt(ctx.blocks.nStart, ctx.blocks.nEnd), stateTypes,
           [&] { return kAheadBlocks([] {}, [] {}); },
           [&] { return unchanged; });
-    return blocksFrom(ctx.blocks.nStart, unchanged, loadK, loadV);
+    return blocksFrom(0, unchanged, loadK, loadV);
   };
   // A persistent CTA's Q buffer frees only when the previous tile's last
   // Q·Kᵀ is done: the first K block of this tile loads before the wait for
@@ -313,15 +367,15 @@ PipelineState ProducerMainloop::loadTile(const TileContext &ctx,
           if (s.kAhead && loadV)
             return kAheadBlocks([&] { this->loadQ(ctx, qPhase); },
                                 [&] { waitForOStore(qPhase); });
-          loadKV(ctx, /*isK=*/true, ctx.blocks.nStart, kv);
+          loadKV(ctx, /*isK=*/true, walk.first(), kv);
           this->loadQ(ctx, qPhase);
           if (loadV) {
             waitForOStore(qPhase);
-            loadKV(ctx, /*isK=*/false, ctx.blocks.nStart, kv);
+            loadKV(ctx, /*isK=*/false, walk.first(), kv);
           }
           SmallVector<Value> ring;
           kv.advance(e, s.stages).appendTo(ring);
-          return blocksFrom(e.add(ctx.blocks.nStart, e.i32(1)), ring,
+          return blocksFrom(1, ring,
                             /*loadK=*/true, loadV);
         },
         [&] {
@@ -496,24 +550,37 @@ Accumulator ConsumerMainloop::prepareScores(const TileContext &ctx,
 }
 
 SmallVector<Value> ConsumerMainloop::forKeyBlocks(const TileContext &ctx,
-                                                  Value first, ValueRange inits,
+                                                  int skip, ValueRange inits,
                                                   const KeyBlockBody &body) {
   const KeyBlockRange &blocks = ctx.blocks;
   const bool local = e.spec.problem.local;
-  Value end = blocks.nEnd;
+  const KeyWalk walk(e, blocks);
+  // The blocks left after `skip` visits: [first, end).
+  Value first = blocks.nStart, end = blocks.nEnd;
+  if (skip == 1 && walk.down)
+    end = e.sub(end, e.i32(1));
+  else if (skip == 1)
+    first = e.add(first, e.i32(1));
   // [first, lowEnd): below a window's lower edge; [maskStart, end): across
   // the upper key limit (causal diagonal, window, sequence end); between:
   // no mask. Each bound is clamped into [first, end], so the three ranges
-  // tile it in order.
+  // tile it in order; key_order descending runs them from the top down.
   Value lowEnd =
       local ? e.maxs(first, e.mins(blocks.nMaskLowEnd, end)) : first;
   Value maskStart = e.maxs(lowEnd, e.mins(blocks.nMaskStart, end));
   SmallVector<Value> carried(inits.begin(), inits.end());
   auto loop = [&](Value lb, Value ub, MaskUse use) {
-    carried = e.forLoop(lb, ub, carried, [&](Value j, ValueRange c) {
+    carried = walk.loop(lb, ub, carried, [&](Value j, ValueRange c) {
       return body(j, c, use);
     });
   };
+  if (walk.down) {
+    loop(maskStart, end, MaskUse::Always);
+    loop(lowEnd, maskStart, MaskUse::Never);
+    if (local)
+      loop(first, lowEnd, MaskUse::Always);
+    return carried;
+  }
   if (local)
     loop(first, lowEnd, MaskUse::Always);
   loop(lowEnd, maskStart, MaskUse::Never);
@@ -545,12 +612,17 @@ ConsumerResult ConsumerMainloop::computeTile(const TileContext &ctx,
         ctx.blocks.endForRows(e, args, thread.firstRow(e, ctx), kWgmmaM,
                               ctx.seqlenQ, ctx.seqlenK);
   }
+  // The blocks past this warpgroup's rows are passed where the walk meets
+  // them: after its own blocks upwards, before them downwards.
+  const bool down = e.spec.schedule.keyOrder == KeyOrder::Descending;
+  if (trim && down)
+    kv = passBlocks(own.blocks.nEnd, ctx.blocks.nEnd, kv);
   ConsumerResult result = e.spec.schedule.overlap
                               ? loopOverlapped(own, mask, kv, releaseQ)
                               : loopSerial(own, mask, kv);
   if (!e.spec.schedule.overlap && releaseQ)
     release(smem.qEmpty());
-  if (trim)
+  if (trim && !down)
     result.kv = passBlocks(own.blocks.nEnd, ctx.blocks.nEnd, result.kv);
   return result;
 }
@@ -628,7 +700,7 @@ ConsumerResult ConsumerMainloop::loopSerial(const TileContext &ctx,
       packResult(Accumulator::zeros(e, d), OnlineSoftmax::State::initial(e), kv);
 
   SmallVector<Value> out = forKeyBlocks(
-      ctx, ctx.blocks.nStart, inits,
+      ctx, /*skip=*/0, inits,
       [&](Value j, ValueRange carried, MaskUse use) {
         ConsumerResult c = unpackResult(carried, d);
         Accumulator o = c.o;
@@ -770,7 +842,8 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         gemm.wait(0);
         s0.values = e.fenceOperands(s0.values);
         releaseStage(smem.kEmpty(kv.stage));
-        s0 = prepareScores(ctx, mask, s0, ctx.blocks.nStart, MaskUse::IfNeeded);
+        s0 = prepareScores(ctx, mask, s0, KeyWalk(e, ctx.blocks).first(),
+                           MaskUse::IfNeeded);
         OnlineSoftmax::State stats = OnlineSoftmax::State::initial(e);
         Value alpha[2];
         PackedOperand p0 = PackedOperand::pack(e, softmax.step(s0, stats, alpha));
@@ -784,7 +857,7 @@ ConsumerResult ConsumerMainloop::loopOverlapped(const TileContext &ctx,
         appendPending(inits, Pending{{e.f32(1.0), e.f32(1.0)},
                                      lazy ? e.i1(false) : Value()});
         SmallVector<Value> loop = forKeyBlocks(
-            ctx, e.add(ctx.blocks.nStart, e.i32(1)), inits,
+            ctx, /*skip=*/1, inits,
             [&](Value j, ValueRange c, MaskUse use) {
               auto [o, st] = carriedOAndStats(c, d);
               PackedOperand pPrev = carriedP(c);

@@ -178,11 +178,12 @@ private:
                             Accumulator s, mlir::Value j, MaskUse use);
   using KeyBlockBody = std::function<llvm::SmallVector<mlir::Value>(
       mlir::Value j, mlir::ValueRange carried, MaskUse use)>;
-  /// Key blocks [first, nEnd) as up to three loops (FA3's split): the blocks
-  /// that need the mask (a window's lower edge; the upper key limit) and
-  /// those between, whose body has no mask and no branch for it.
+  /// The key blocks after the tile's first `skip` visits (0 or 1) in
+  /// key_order, as up to three loops (FA3's split): the blocks that need the
+  /// mask (a window's lower edge; the upper key limit) and those between,
+  /// whose body has no mask and no branch for it.
   llvm::SmallVector<mlir::Value> forKeyBlocks(const TileContext &ctx,
-                                              mlir::Value first,
+                                              int skip,
                                               mlir::ValueRange inits,
                                               const KeyBlockBody &body);
   /// Lane 0 of each warp, and `when` if given: who arrives on a release.

@@ -95,6 +95,9 @@ const std::vector<Refinement> &refinements() {
       {"edge-free", "edge_turns=false"},
       {"kv-evict-last", "kv_cache_hint=evict_last"},
       {"kv-l2-256", "kv_l2_promotion=256"},
+      // FA3's walk downwards over a tile's key blocks (session 24; not yet
+      // timed).
+      {"keys-down", "key_order=descending"},
   };
   return rows;
 }

@@ -60,7 +60,7 @@ cl::SubCommand tuneCmd(
     "partial tiles) and timed on FA3-protocol rows (--seqlens, default "
     "2048,8192), ranked by mean TFLOPS; --write-table puts the winner first in "
     "a dispatch table. Then every refinement row (FA3's producer fields, "
-    "early_finish, defer_rescale, late_k_release, edge_turns, L2 policies) is "
+    "early_finish, defer_rescale, late_k_release, edge_turns, L2 policies, key_order) is "
     "tried on top of the --refine best and ranked with them. A new dimension is "
     "one row of space(), a new refinement one row of refinements(), in "
     "tools/flashcore-gen/TuneCommand.cpp");
