@@ -621,8 +621,6 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "true");
 
 
-  // The longest-first order has no split coordinate (split-KV tiles are few
-  // and of equal length).
   // The paged loader walks a warp's page-table reads one block ahead, in
   // ascending order.
   if (s.keyOrder == KeyOrder::Descending && p.pagedKv)
@@ -630,6 +628,8 @@ std::optional<SpecDiagnostic> validateSpec(const AttentionSpec &spec) {
             "ascending with paged_kv (the paged loader reads the page table "
             "block after block upwards)",
             "descending");
+  // The longest-first order has no split coordinate (split-KV tiles are few
+  // and of equal length).
   if (s.tileOrder == TileOrder::LongestFirst && p.splitKv)
     FC_FAIL("schedule.tile_order", "m_fastest with split_kv", "longest_first");
 
