@@ -47,14 +47,19 @@ struct KeyWalk {
     return e.forLoop(e.i32(0), e.sub(hi, lo), inits,
                      [&](Value i, ValueRange c) { return body(e.sub(top, i), c); });
   }
+  /// The block range [lo, hi) left after the first `skip` visits (0 or 1).
+  std::pair<Value, Value> restRange(int skip) const {
+    if (skip == 0)
+      return {nStart, nEnd};
+    return down ? std::pair{nStart, e.sub(nEnd, e.i32(1))}
+                : std::pair{e.add(nStart, e.i32(1)), nEnd};
+  }
   /// The blocks after the first `skip` visits (0 or 1), in visit order.
   SmallVector<Value>
   rest(int skip, ValueRange inits,
        const std::function<SmallVector<Value>(Value, ValueRange)> &body) const {
-    if (skip == 0)
-      return loop(nStart, nEnd, inits, body);
-    return down ? loop(nStart, e.sub(nEnd, e.i32(1)), inits, body)
-                : loop(e.add(nStart, e.i32(1)), nEnd, inits, body);
+    auto [lo, hi] = restRange(skip);
+    return loop(lo, hi, inits, body);
   }
 };
 } // namespace
@@ -556,11 +561,7 @@ SmallVector<Value> ConsumerMainloop::forKeyBlocks(const TileContext &ctx,
   const bool local = e.spec.problem.local;
   const KeyWalk walk(e, blocks);
   // The blocks left after `skip` visits: [first, end).
-  Value first = blocks.nStart, end = blocks.nEnd;
-  if (skip == 1 && walk.down)
-    end = e.sub(end, e.i32(1));
-  else if (skip == 1)
-    first = e.add(first, e.i32(1));
+  auto [first, end] = walk.restRange(skip);
   // [first, lowEnd): below a window's lower edge; [maskStart, end): across
   // the upper key limit (causal diagonal, window, sequence end); between:
   // no mask. Each bound is clamped into [first, end], so the three ranges
